@@ -1,0 +1,140 @@
+"""Logger, metrics, optional tracing, and the one structured line per request — nothing else.
+
+What never reaches a log line: the API key, a client secret, an Authorization header, the raw event.
+Library loggers that would print them at DEBUG (botocore logs the GetSecretValue response) are pinned
+to WARNING, and a redacting filter guards our own handlers as a second line.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import time
+import traceback
+from collections.abc import Callable
+from contextvars import ContextVar
+from typing import Any, TypeVar, cast
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+SERVICE = "realtime-vend"
+METRICS_NAMESPACE = "RealtimeVend"
+_NOISY_LIBRARY_LOGGERS = ("botocore", "boto3", "urllib3", "s3transfer", "httpx", "httpcore", "aws_xray_sdk")
+_SECRET_PATTERN = re.compile(r"(sk-[A-Za-z0-9_\-]{6,}|ek_[A-Za-z0-9_\-]{6,}|(?i:bearer)\s+\S+)")
+
+logger = Logger(service=SERVICE)
+metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE)
+
+_Handler = TypeVar("_Handler", bound=Callable[..., Any])
+
+
+class RedactSecrets(logging.Filter):
+    """Masks anything shaped like an OpenAI key, a client secret or a bearer token in a log message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def redact(text: str) -> str:
+    return _SECRET_PATTERN.sub("[redacted]", text)
+
+
+def redacted_traceback(error: BaseException) -> str:
+    return redact("".join(traceback.format_exception(error)))
+
+
+def harden_logging() -> None:
+    for name in _NOISY_LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    redactor = RedactSecrets()
+    for handler in [*logging.getLogger().handlers, *logger.handlers]:
+        handler.addFilter(redactor)
+
+
+harden_logging()
+
+# --- the per-request record ------------------------------------------------------------------------
+
+_request_record: ContextVar[dict[str, Any] | None] = ContextVar("request_record", default=None)
+
+
+def annotate(**fields: Any) -> None:
+    """Add fields to this request's log line (e.g. upstream status and latency)."""
+    record = _request_record.get()
+    if record is not None:
+        record.update(fields)
+
+
+def logged_request(handler: _Handler) -> _Handler:
+    """Emit exactly one structured line per invocation: route, status, outcome, upstream figures."""
+
+    @functools.wraps(handler)
+    def wrapper(event: dict[str, Any], context: Any) -> Any:
+        record: dict[str, Any] = {"outcome": "internal_error"}
+        token = _request_record.set(record)
+        started = time.perf_counter()
+        status: int | None = None
+        try:
+            response = handler(event, context)
+            status = response.get("statusCode") if isinstance(response, dict) else None
+            return response
+        finally:
+            _request_record.reset(token)
+            http = (event.get("requestContext") or {}).get("http") or {} if isinstance(event, dict) else {}
+            logger.info(
+                "request",
+                extra={
+                    "method": http.get("method"),
+                    "path": http.get("path"),
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    **record,
+                },
+            )
+
+    return cast(_Handler, wrapper)
+
+
+# --- metrics -------------------------------------------------------------------------------------
+
+
+def record_minted(upstream_latency_ms: float) -> None:
+    metrics.add_metric(name="ClientSecretsMinted", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="UpstreamLatency", unit=MetricUnit.Milliseconds, value=upstream_latency_ms)
+
+
+def record_failure(code: str, *, upstream: bool) -> None:
+    metrics.add_metric(name="MintFailures", unit=MetricUnit.Count, value=1)
+    if upstream:
+        # one metric per upstream error code, so an alarm can watch quota or rate limiting alone
+        metrics.add_metric(name=f"UpstreamError_{code}", unit=MetricUnit.Count, value=1)
+
+
+def record_request() -> None:
+    # Always one metric per invocation: Powertools warns when an invocation flushes none.
+    metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
+
+
+# --- tracing (opt-in: importing the X-Ray SDK costs ~300 ms of cold start) -----------------------
+
+
+def traced(enabled: bool) -> Callable[[_Handler], _Handler]:
+    def decorate(handler: _Handler) -> _Handler:
+        if not enabled:
+            return handler
+        from aws_lambda_powertools import Tracer  # noqa: PLC0415
+
+        tracer = Tracer(service=SERVICE)
+        # Pinned off in code: by default Tracer stores the handler's response (the ek_) and error text
+        # in X-Ray metadata, and POWERTOOLS_TRACER_CAPTURE_* could switch them back on.
+        return cast(
+            _Handler, tracer.capture_lambda_handler(handler, capture_response=False, capture_error=False)
+        )
+
+    return decorate

@@ -1,0 +1,212 @@
+"""The function's configuration: the template's environment, parsed and validated once.
+
+Everyone else receives a frozen `Settings` and never reads `os.environ`. A bad value is reported by
+the variable's name so that the operator can fix the template parameter it came from.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Literal, TypeVar
+from urllib.parse import urlsplit
+
+# Built-in Realtime voices (openai-python `realtime_audio_config_output_param.py`, GA).
+BUILT_IN_VOICES = frozenset(
+    {"alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin", "cedar"}
+)
+# Models OpenAI has announced shut down on 2027-01-20 (SDK 3.57 docstring): still allowed, but logged.
+DEPRECATED_MODELS = frozenset(
+    {"gpt-realtime", "gpt-realtime-2025-08-28", "gpt-realtime-mini", "gpt-realtime-mini-2025-12-15"}
+)
+DEFAULT_INSTRUCTIONS = (
+    "You are a friendly, concise voice assistant. Answer in the language the user speaks, "
+    "in short spoken sentences."
+)
+
+TurnDetection = Literal["server_vad", "semantic_vad", "none"]
+OutputModality = Literal["audio", "text"]
+_T = TypeVar("_T")
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+_MODEL_ID = re.compile(r"[a-z0-9][a-z0-9.\-]{0,99}")
+
+
+class SettingsError(ValueError):
+    """One environment variable holds a value the function cannot run with."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+        self.problem = problem
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    openai_api_key_secret_id: str
+    openai_base_url: str
+    model: str
+    voices: tuple[str, ...]  # the allow-list the browser may choose from; the first is the default
+    instructions: str
+    client_secret_ttl_seconds: int  # an ek_ opens sessions until it expires: this is our replay window
+    output_modality: OutputModality
+    transcription_model: str | None  # None: no transcript of what the user said
+    turn_detection: TurnDetection
+    max_output_tokens: int | Literal["inf"]
+    secret_max_age_seconds: int
+    upstream_connect_timeout_seconds: float
+    upstream_read_timeout_seconds: float
+    tracing_enabled: bool
+
+    @property
+    def default_voice(self) -> str:
+        return self.voices[0]
+
+    @property
+    def model_is_deprecated(self) -> bool:
+        return self.model in DEPRECATED_MODELS
+
+
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    """Parse the function's environment; raises SettingsError naming the first bad variable."""
+    env = _Environment(environ)
+    return Settings(
+        openai_api_key_secret_id=env.get("OPENAI_API_KEY_SECRET_ARN", _non_empty),
+        openai_base_url=env.get("OPENAI_BASE_URL", _base_url, default="https://api.openai.com"),
+        model=env.get("REALTIME_MODEL", _model, default="gpt-realtime-2.1"),
+        voices=env.get("REALTIME_VOICES", _voices, default="marin,cedar"),
+        instructions=env.get("REALTIME_INSTRUCTIONS", _instructions, default=DEFAULT_INSTRUCTIONS),
+        client_secret_ttl_seconds=env.get("CLIENT_SECRET_TTL_SECONDS", _int_between(10, 7200), default="60"),
+        output_modality=env.get("REALTIME_OUTPUT_MODALITY", _output_modality, default="audio"),
+        transcription_model=env.get(
+            "REALTIME_TRANSCRIPTION_MODEL", _optional_model, default="gpt-4o-mini-transcribe"
+        ),
+        turn_detection=env.get("REALTIME_TURN_DETECTION", _turn_detection, default="server_vad"),
+        max_output_tokens=env.get("REALTIME_MAX_OUTPUT_TOKENS", _max_output_tokens, default="4096"),
+        secret_max_age_seconds=env.get("SECRET_MAX_AGE_SECONDS", _int_between(0, 86400), default="300"),
+        upstream_connect_timeout_seconds=env.get(
+            "UPSTREAM_CONNECT_TIMEOUT_SECONDS", _seconds_between(0.1, 10.0), default="2"
+        ),
+        upstream_read_timeout_seconds=env.get(
+            "UPSTREAM_READ_TIMEOUT_SECONDS", _seconds_between(0.5, 20.0), default="4"
+        ),
+        tracing_enabled=env.get("TRACING_ENABLED", _boolean, default="false"),
+    )
+
+
+class _Environment:
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+
+    def get(self, name: str, parse: Callable[[str], _T], default: str | None = None) -> _T:
+        raw = self._environ.get(name, "").strip()
+        if not raw:
+            if default is None:
+                raise SettingsError(name, "is required and not set")
+            raw = default
+        try:
+            return parse(raw)
+        except ValueError as exc:
+            raise SettingsError(name, str(exc)) from None
+
+
+def _non_empty(raw: str) -> str:
+    return raw
+
+
+def _base_url(raw: str) -> str:
+    # Fixed by the template, never by a request; plain http only for a local stand-in (SSRF, key leak).
+    parts = urlsplit(raw)
+    if parts.scheme not in {"https", "http"} or not parts.hostname:
+        raise ValueError("must be an absolute https:// URL")
+    if parts.scheme == "http" and parts.hostname not in _LOOPBACK_HOSTS:
+        raise ValueError("must use https:// (plain http is allowed for loopback only)")
+    if parts.path not in {"", "/"} or parts.query or parts.fragment or parts.username:
+        raise ValueError("must be an origin such as https://api.openai.com, without a path")
+    return raw.rstrip("/")
+
+
+def _model(raw: str) -> str:
+    if not _MODEL_ID.fullmatch(raw):
+        raise ValueError("must be a model id such as gpt-realtime-2.1")
+    return raw
+
+
+def _optional_model(raw: str) -> str | None:
+    return None if raw.lower() == "none" else _model(raw)
+
+
+def _voices(raw: str) -> tuple[str, ...]:
+    voices = tuple(dict.fromkeys(v.strip() for v in raw.split(",") if v.strip()))
+    unknown = [v for v in voices if v not in BUILT_IN_VOICES]
+    if not voices or unknown:
+        raise ValueError(
+            f"must be a comma-separated list of built-in voices ({', '.join(sorted(BUILT_IN_VOICES))})"
+        )
+    return voices
+
+
+def _instructions(raw: str) -> str:
+    if len(raw) > 16_000:
+        raise ValueError("must be at most 16000 characters")
+    return raw
+
+
+def _int_between(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ValueError(f"must be a whole number from {low} to {high}") from None
+        if not low <= value <= high:
+            raise ValueError(f"must be a whole number from {low} to {high}")
+        return value
+
+    return parse
+
+
+def _seconds_between(low: float, high: float) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ValueError(f"must be a number of seconds from {low:g} to {high:g}") from None
+        if not low <= value <= high:
+            raise ValueError(f"must be a number of seconds from {low:g} to {high:g}")
+        return value
+
+    return parse
+
+
+def _output_modality(raw: str) -> OutputModality:
+    # OpenAI accepts ["audio"] (with a transcript) or ["text"], not both.
+    if raw == "audio":
+        return "audio"
+    if raw == "text":
+        return "text"
+    raise ValueError("must be 'audio' or 'text'")
+
+
+def _turn_detection(raw: str) -> TurnDetection:
+    if raw == "server_vad":
+        return "server_vad"
+    if raw == "semantic_vad":
+        return "semantic_vad"
+    if raw == "none":
+        return "none"
+    raise ValueError("must be 'server_vad', 'semantic_vad' or 'none'")
+
+
+def _max_output_tokens(raw: str) -> int | Literal["inf"]:
+    if raw == "inf":
+        return "inf"
+    return _int_between(1, 4096)(raw)
+
+
+def _boolean(raw: str) -> bool:
+    lowered = raw.lower()
+    if lowered in {"true", "1", "yes"}:
+        return True
+    if lowered in {"false", "0", "no"}:
+        return False
+    raise ValueError("must be true or false")

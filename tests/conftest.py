@@ -1,0 +1,103 @@
+"""Fixtures shared by every suite, and the run-wide guard against secrets in any log line.
+
+The guard sees every log record of the whole run (whatever logger, whether it propagates or not) and
+every test's captured stdout/stderr, and fails the session if an OpenAI key or a client secret shows up.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+EVENTS = REPO / "events"
+# Shaped like real values: `sk-` keys of 20+ characters and `ek_` client secrets.
+SECRET_IN_TEXT = re.compile(r"(sk-[A-Za-z0-9_\-]{20,}|ek_[A-Za-z0-9_\-]{8,})")
+
+_leaks: list[str] = []
+
+
+def _scan(where: str, text: str) -> None:
+    for match in SECRET_IN_TEXT.finditer(text):
+        _leaks.append(f"{where}: …{text[max(0, match.start() - 60) : match.start()]}<SECRET>")
+
+
+_original_call_handlers = logging.Logger.callHandlers
+
+
+def _call_handlers_and_scan(self: logging.Logger, record: logging.LogRecord) -> None:
+    _original_call_handlers(self, record)
+    try:
+        text = record.getMessage()
+    except Exception:  # a malformed record is the logging module's problem, not a leak
+        text = str(record.msg)
+    # extras (Powertools puts structured fields there) and the formatted exception, if any
+    extras = {k: v for k, v in record.__dict__.items() if k not in _STANDARD_RECORD_FIELDS}
+    exc = logging.Formatter().formatException(record.exc_info) if record.exc_info else ""
+    _scan(f"log record from {self.name!r}", f"{text} {extras!r} {exc}")
+
+
+_STANDARD_RECORD_FIELDS = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    logging.Logger.callHandlers = _call_handlers_and_scan  # type: ignore[method-assign]
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    for section, content in report.sections:
+        _scan(f"{report.nodeid} {section}", content)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    logging.Logger.callHandlers = _original_call_handlers  # type: ignore[method-assign]
+    if _leaks:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        lines = ["SECRET LEAK GUARD: an API key or client secret appeared in log output:", *_leaks[:20]]
+        if reporter is not None:
+            reporter.write_line("\n".join(lines), red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture
+def secret_leaks() -> Iterator[list[str]]:
+    """Hands one test the guard's findings and takes them off the run's record (for tests that leak on
+    purpose to prove the guard sees it)."""
+    start = len(_leaks)
+    found: list[str] = []
+    yield found
+    found.extend(_leaks[start:])
+    del _leaks[start:]
+
+
+def load_event(name: str) -> dict[str, Any]:
+    """An API Gateway HTTP API event from events/, exactly as `sam local invoke -e` would send it."""
+    event: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text())
+    return event
+
+
+class FakeLambdaContext:
+    function_name = "realtime-vend-VendFunction"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:realtime-vend-VendFunction"
+    memory_limit_in_mb = 256
+    aws_request_id = "52fdfc07-2182-154f-163f-5f0f9a621d72"
+    log_group_name = "/aws/lambda/realtime-vend-VendFunction"
+    log_stream_name = "2026/11/24/[$LATEST]abcdef"
+
+    def __init__(self, timeout_ms: int = 10_000) -> None:
+        self.timeout_ms = timeout_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.timeout_ms
+
+
+@pytest.fixture
+def lambda_context() -> FakeLambdaContext:
+    return FakeLambdaContext()

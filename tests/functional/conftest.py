@@ -1,0 +1,137 @@
+"""The handler in-process, as Lambda runs it: moto for Secrets Manager, a strict fake for OpenAI.
+
+Every test gets a cold start: the environment is set first, then `vend.app` is (re)imported, as a new
+execution environment would.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+import boto3
+import botocore.client
+import pytest
+import respx
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from tests.conftest import FakeLambdaContext, load_event
+from tests.fakes.openai_upstream import BASE_URL, FakeClientSecrets, mount
+
+# Canary keys: scanner-shaped but obviously fake; the leak guard looks for exactly this shape.
+KEY = "sk-test-canary-AAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+ROTATED_KEY = "sk-test-canary-BBBBBBBBBBBBBBBBBBBBBBBBBBBB"
+SECRET_NAME = "realtime-vend/openai-api-key"
+
+
+@pytest.fixture(autouse=True)
+def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(__import__("os").environ):
+        if name.startswith(("AWS_", "POWERTOOLS_", "OPENAI_", "REALTIME_", "CLIENT_SECRET_", "TRACING_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "RealtimeVendTest")
+
+
+@pytest.fixture
+def aws(aws_credentials: None) -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def secret_arn(aws: None) -> str:
+    client = boto3.client("secretsmanager")
+    return client.create_secret(Name=SECRET_NAME, SecretString=KEY)["ARN"]
+
+
+@pytest.fixture
+def upstream() -> Iterator[FakeClientSecrets]:
+    fake = FakeClientSecrets(valid_keys={KEY})
+    with respx.mock(base_url=BASE_URL, assert_all_called=False) as router:
+        mount(router, fake)
+        yield fake
+
+
+@dataclass
+class SecretsManagerSpy:
+    """Counts GetSecretValue calls and can make the next ones fail as AWS would."""
+
+    calls: int = 0
+    fail_with: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def secretsmanager(monkeypatch: pytest.MonkeyPatch) -> SecretsManagerSpy:
+    spy = SecretsManagerSpy()
+    original = botocore.client.BaseClient._make_api_call
+
+    def _make_api_call(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
+        if operation_name == "GetSecretValue":
+            spy.calls += 1
+            if spy.fail_with:
+                code = spy.fail_with.pop(0)
+                message = f"User: arn:aws:sts::123456789012:assumed-role/x is not authorized ({code})"
+                raise ClientError({"Error": {"Code": code, "Message": message}}, operation_name)
+        return original(self, operation_name, api_params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", _make_api_call)
+    return spy
+
+
+HandlerFactory = Callable[..., ModuleType]
+
+
+@pytest.fixture
+def cold_start(monkeypatch: pytest.MonkeyPatch) -> HandlerFactory:
+    """Set the function's environment, then import the handler afresh: a new execution environment."""
+
+    def start(**env: str) -> ModuleType:
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        if "vend.app" in sys.modules:
+            return importlib.reload(sys.modules["vend.app"])
+        return importlib.import_module("vend.app")
+
+    return start
+
+
+@pytest.fixture
+def handler(cold_start: HandlerFactory, secret_arn: str, upstream: FakeClientSecrets) -> ModuleType:
+    return cold_start(OPENAI_API_KEY_SECRET_ARN=secret_arn, OPENAI_BASE_URL=BASE_URL)
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: dict[str, Any]
+    raw: dict[str, Any]
+
+    @property
+    def error_code(self) -> str | None:
+        return self.body.get("error", {}).get("code")
+
+
+def invoke(module: ModuleType, event: dict[str, Any] | str, timeout_ms: int = 10_000) -> Reply:
+    if isinstance(event, str):
+        event = load_event(event)
+    raw = module.lambda_handler(event, FakeLambdaContext(timeout_ms))
+    headers = {k.lower(): v for k, v in raw.get("headers", {}).items()}
+    return Reply(raw["statusCode"], headers, json.loads(raw["body"]) if raw.get("body") else {}, raw)
+
+
+def post_session(module: ModuleType, body: str | None = "", content_type: str = "application/json") -> Reply:
+    event = load_event("mint")
+    event["body"] = body
+    event["headers"]["content-type"] = content_type
+    return invoke(module, event)
