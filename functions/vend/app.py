@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +50,7 @@ SETTINGS = _load_settings()
 # debug pinned off: POWERTOOLS_DEV=true would otherwise return tracebacks in 500 bodies.
 app = APIGatewayHttpResolver(debug=False)
 _vendor: ClientSecretVendor | None = None
+_vendor_lock = threading.Lock()
 
 
 @app.post("/api/session")
@@ -124,21 +126,26 @@ def _settings() -> Settings:
 def _client_secret_vendor(settings: Settings) -> ClientSecretVendor:
     """Built on the first mint, then reused: the key cache and the keep-alive connection live here."""
     global _vendor  # noqa: PLW0603 - one per execution environment, by design
-    if _vendor is None:
-        from vend.openai_api_key import OpenAIApiKeySource  # noqa: PLC0415 - pulls boto3 on first use
-        from vend.openai_client_secrets import ClientSecretsApi  # noqa: PLC0415
-        from vend.vendor import ClientSecretVendor  # noqa: PLC0415
+    with _vendor_lock:  # concurrent first requests must share one key cache
+        if _vendor is None:
+            _vendor = _build_vendor(settings)
+        return _vendor
 
-        _vendor = ClientSecretVendor(
-            settings,
-            OpenAIApiKeySource(settings.openai_api_key_secret_id, settings.secret_max_age_seconds),
-            ClientSecretsApi(
-                settings.openai_base_url,
-                connect_timeout=settings.upstream_connect_timeout_seconds,
-                read_timeout=settings.upstream_read_timeout_seconds,
-            ),
-        )
-    return _vendor
+
+def _build_vendor(settings: Settings) -> ClientSecretVendor:
+    from vend.openai_api_key import OpenAIApiKeySource  # noqa: PLC0415 - pulls boto3 on first use
+    from vend.openai_client_secrets import ClientSecretsApi  # noqa: PLC0415
+    from vend.vendor import ClientSecretVendor  # noqa: PLC0415
+
+    return ClientSecretVendor(
+        settings,
+        OpenAIApiKeySource(settings.openai_api_key_secret_id, settings.secret_max_age_seconds),
+        ClientSecretsApi(
+            settings.openai_base_url,
+            connect_timeout=settings.upstream_connect_timeout_seconds,
+            read_timeout=settings.upstream_read_timeout_seconds,
+        ),
+    )
 
 
 def _deadline(context: LambdaContext | None) -> float:
