@@ -12,7 +12,8 @@ import logging
 import re
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar, cast
 
@@ -123,14 +124,20 @@ def record_request() -> None:
 
 # --- tracing (opt-in: importing the X-Ray SDK costs ~300 ms of cold start) -----------------------
 
+_recorder: Any = None  # the X-Ray recorder once tracing is on
+
 
 def traced(enabled: bool) -> Callable[[_Handler], _Handler]:
     def decorate(handler: _Handler) -> _Handler:
+        global _recorder  # noqa: PLW0603 - one tracer per execution environment
         if not enabled:
             return handler
         from aws_lambda_powertools import Tracer  # noqa: PLC0415
 
-        tracer = Tracer(service=SERVICE)
+        # Only botocore is auto-patched. The X-Ray httpx patch would copy any exception message from
+        # the upstream call into the trace; upstream_span() below records the call without messages.
+        tracer = Tracer(service=SERVICE, patch_modules=["botocore"])
+        _recorder = tracer.provider
         # Pinned off in code: by default Tracer stores the handler's response (the ek_) and error text
         # in X-Ray metadata, and POWERTOOLS_TRACER_CAPTURE_* could switch them back on.
         return cast(
@@ -138,3 +145,20 @@ def traced(enabled: bool) -> Callable[[_Handler], _Handler]:
         )
 
     return decorate
+
+
+@contextmanager
+def upstream_span(name: str) -> Iterator[None]:
+    """An X-Ray subsegment around a call to OpenAI that records timing and the error *type* only."""
+    if _recorder is None:
+        yield
+        return
+    subsegment = _recorder.begin_subsegment(name, namespace="remote")
+    try:
+        yield
+    except Exception as exc:
+        subsegment.put_annotation("error_type", type(exc).__name__)
+        subsegment.add_fault_flag()
+        raise
+    finally:
+        _recorder.end_subsegment()

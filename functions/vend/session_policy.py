@@ -17,9 +17,12 @@ def client_secret_request(settings: Settings, voice: str | None = None) -> dict[
         # request_policy checks this first; repeated so this function can never widen the allow-list
         raise ValueError("voice outside the allow-list")
     audio_input: dict[str, Any] = {
-        "transcription": ({"model": settings.transcription_model} if settings.transcription_model else None),
-        "turn_detection": (None if settings.turn_detection == "none" else {"type": settings.turn_detection}),
+        # null means manual turns: the client sends response.create itself
+        "turn_detection": None if settings.turn_detection == "none" else {"type": settings.turn_detection},
     }
+    if settings.transcription_model:
+        # transcription is off by default; the SDK type does not allow null here, so omit it to keep it off
+        audio_input["transcription"] = {"model": settings.transcription_model}
     return {
         "expires_after": {"anchor": "created_at", "seconds": settings.client_secret_ttl_seconds},
         "session": {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from vend.errors import ServerMisconfigured, UpstreamUnauthorized
-from vend.observability import annotate
+from vend.observability import annotate, upstream_span
 from vend.openai_api_key import OpenAIApiKeySource
 from vend.openai_client_secrets import ClientSecretsApi, MintedClientSecret
 from vend.session_policy import client_secret_request
@@ -20,7 +20,8 @@ class ClientSecretVendor:
         body = client_secret_request(self._settings, voice)
         key = self._api_key.current()
         try:
-            minted = self._api.create(key, body, deadline=deadline)
+            with upstream_span("openai.client_secrets"):
+                minted = self._api.create(key, body, deadline=deadline)
         except UpstreamUnauthorized:
             # A rotated key looks like this: our cached key was revoked. Re-read once; if the secret
             # still holds the same key, it is simply wrong and no retry will help.
@@ -28,7 +29,8 @@ class ClientSecretVendor:
             annotate(key_refreshed=True)
             if fresh == key:
                 raise ServerMisconfigured("openai_rejected_key", upstream_status=401) from None
-            minted = self._api.create(fresh, body, deadline=deadline)
+            with upstream_span("openai.client_secrets"):
+                minted = self._api.create(fresh, body, deadline=deadline)
         annotate(
             upstream_status=minted.upstream_status,
             upstream_latency_ms=round(minted.upstream_latency_ms, 2),

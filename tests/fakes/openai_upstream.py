@@ -23,8 +23,13 @@ BASE_URL = "https://api.openai.com"
 _PARAMS = TypeAdapter(ClientSecretCreateParams)
 
 
-def openai_error(status: int, code: str | None, message: str, type_: str = "invalid_request_error",
-                 headers: dict[str, str] | None = None) -> httpx.Response:
+def openai_error(
+    status: int,
+    code: str | None,
+    message: str,
+    type_: str = "invalid_request_error",
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
     body = {"error": {"message": message, "type": type_, "param": None, "code": code}}
     return httpx.Response(status, json=body, headers=headers)
 

@@ -78,32 +78,88 @@ def _fast_retry_after() -> dict[str, str]:
 @pytest.mark.parametrize(
     ("outcomes", "status", "code", "attempts"),
     [
-        pytest.param([openai_error(500, None, "boom", "server_error")] * 2, 502, "upstream_unavailable", 2,
-                     id="5xx-twice"),
-        pytest.param([openai_error(503, None, "overloaded", "server_error")] * 2, 502, "upstream_unavailable", 2,
-                     id="503-twice"),
+        pytest.param(
+            [openai_error(500, None, "boom", "server_error")] * 2,
+            502,
+            "upstream_unavailable",
+            2,
+            id="5xx-twice",
+        ),
+        pytest.param(
+            [openai_error(503, None, "overloaded", "server_error")] * 2,
+            502,
+            "upstream_unavailable",
+            2,
+            id="503-twice",
+        ),
         pytest.param([httpx.ConnectError("refused")] * 2, 502, "upstream_unavailable", 2, id="connect-error"),
         pytest.param([httpx.ConnectTimeout("slow")] * 2, 504, "upstream_timeout", 2, id="connect-timeout"),
         pytest.param([httpx.ReadTimeout("slow")], 504, "upstream_timeout", 1, id="read-timeout-not-retried"),
-        pytest.param([httpx.Response(200, json={"expires_at": 4102444800, "session": {}})], 502,
-                     "upstream_unavailable", 1, id="200-without-value"),
-        pytest.param([httpx.Response(200, json={"value": "sk-not-a-client-secret", "expires_at": 4102444800,
-                                                "session": {}})], 502, "upstream_unavailable", 1,
-                     id="200-value-not-ek"),
-        pytest.param([httpx.Response(200, content=b"<html>gateway</html>")], 502, "upstream_unavailable", 1,
-                     id="200-not-json"),
-        pytest.param([openai_error(400, "invalid_value", "Invalid value: 'gpt-realtime-9'.")], 500,
-                     "server_misconfigured", 1, id="openai-rejects-our-config"),
-        pytest.param([openai_error(403, "model_not_found", "Project does not have access to model")], 500,
-                     "server_misconfigured", 1, id="model-not-allowed"),
-        pytest.param([openai_error(429, "insufficient_quota", "You exceeded your current quota",
-                                   "insufficient_quota")], 503, "insufficient_quota", 1, id="quota"),
-        pytest.param([openai_error(429, "project_spend_limit_exceeded", "Spend limit reached")], 503,
-                     "project_spend_limit_exceeded", 1, id="spend-limit"),
+        pytest.param(
+            [httpx.Response(200, json={"expires_at": 4102444800, "session": {}})],
+            502,
+            "upstream_unavailable",
+            1,
+            id="200-without-value",
+        ),
+        pytest.param(
+            [
+                httpx.Response(
+                    200, json={"value": "sk-not-a-client-secret", "expires_at": 4102444800, "session": {}}
+                )
+            ],
+            502,
+            "upstream_unavailable",
+            1,
+            id="200-value-not-ek",
+        ),
+        pytest.param(
+            [httpx.Response(200, content=b"<html>gateway</html>")],
+            502,
+            "upstream_unavailable",
+            1,
+            id="200-not-json",
+        ),
+        pytest.param(
+            [openai_error(400, "invalid_value", "Invalid value: 'gpt-realtime-9'.")],
+            500,
+            "server_misconfigured",
+            1,
+            id="openai-rejects-our-config",
+        ),
+        pytest.param(
+            [openai_error(403, "model_not_found", "Project does not have access to model")],
+            500,
+            "server_misconfigured",
+            1,
+            id="model-not-allowed",
+        ),
+        pytest.param(
+            [
+                openai_error(
+                    429, "insufficient_quota", "You exceeded your current quota", "insufficient_quota"
+                )
+            ],
+            503,
+            "insufficient_quota",
+            1,
+            id="quota",
+        ),
+        pytest.param(
+            [openai_error(429, "project_spend_limit_exceeded", "Spend limit reached")],
+            503,
+            "project_spend_limit_exceeded",
+            1,
+            id="spend-limit",
+        ),
     ],
 )
 def test_upstream_failure_maps_to_our_error(
-    handler: ModuleType, upstream: FakeClientSecrets, outcomes: list[object], status: int, code: str,
+    handler: ModuleType,
+    upstream: FakeClientSecrets,
+    outcomes: list[object],
+    status: int,
+    code: str,
     attempts: int,
 ) -> None:
     upstream.then(*outcomes)  # type: ignore[arg-type]
@@ -174,8 +230,12 @@ def test_5xx_then_success_is_retried(handler: ModuleType, upstream: FakeClientSe
     ],
 )
 def test_secrets_manager_failure(
-    handler: ModuleType, secretsmanager: SecretsManagerSpy, upstream: FakeClientSecrets, aws_code: str,
-    status: int, code: str,
+    handler: ModuleType,
+    secretsmanager: SecretsManagerSpy,
+    upstream: FakeClientSecrets,
+    aws_code: str,
+    status: int,
+    code: str,
 ) -> None:
     secretsmanager.fail_with.append(aws_code)
 
@@ -206,7 +266,11 @@ def test_missing_secret_is_server_misconfigured_not_400(cold_start, aws: None, u
     ],
 )
 def test_empty_or_placeholder_secret(
-    cold_start, aws: None, upstream: FakeClientSecrets, secret_value: str, message_hint: str  # type: ignore[no-untyped-def]
+    cold_start,
+    aws: None,
+    upstream: FakeClientSecrets,
+    secret_value: str,
+    message_hint: str,  # type: ignore[no-untyped-def]
 ) -> None:
     arn = boto3.client("secretsmanager").create_secret(Name="k", SecretString=secret_value)["ARN"]
     module = cold_start(OPENAI_API_KEY_SECRET_ARN=arn)
@@ -219,7 +283,9 @@ def test_empty_or_placeholder_secret(
 
 
 def test_json_secret_form_is_accepted(cold_start, aws: None, upstream: FakeClientSecrets) -> None:  # type: ignore[no-untyped-def]
-    arn = boto3.client("secretsmanager").create_secret(Name="k", SecretString=f'{{"api_key": "{KEY}"}}')["ARN"]
+    arn = boto3.client("secretsmanager").create_secret(Name="k", SecretString=f'{{"api_key": "{KEY}"}}')[
+        "ARN"
+    ]
     module = cold_start(OPENAI_API_KEY_SECRET_ARN=arn)
 
     assert post_session(module).status == 200

@@ -93,7 +93,10 @@ def test_revoked_key_without_rotation_is_server_misconfigured_after_one_reread(
 
 
 def test_cache_expires_after_max_age(
-    cold_start, secret_arn: str, upstream: FakeClientSecrets, secretsmanager: SecretsManagerSpy  # type: ignore[no-untyped-def]
+    cold_start,
+    secret_arn: str,
+    upstream: FakeClientSecrets,
+    secretsmanager: SecretsManagerSpy,  # type: ignore[no-untyped-def]
 ) -> None:
     module = cold_start(OPENAI_API_KEY_SECRET_ARN=secret_arn, SECRET_MAX_AGE_SECONDS="0")
 

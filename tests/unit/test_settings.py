@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import pytest
+
+from vend.settings import SettingsError, load_settings
+
+ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:realtime-vend-abc"
+
+
+def test_defaults_are_safe_and_current() -> None:
+    settings = load_settings({"OPENAI_API_KEY_SECRET_ARN": ARN})
+
+    assert settings.openai_base_url == "https://api.openai.com"
+    assert settings.model == "gpt-realtime-2.1"
+    assert settings.client_secret_ttl_seconds == 60
+    assert settings.voices == ("marin", "cedar")
+    assert settings.default_voice == "marin"
+    assert settings.secret_max_age_seconds == 300
+    assert settings.tracing_enabled is False
+    # worst case with one retry stays well inside the template's 10 s function timeout
+    assert 2 * (settings.upstream_connect_timeout_seconds + settings.upstream_read_timeout_seconds) < 15
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "problem"),
+    [
+        ("OPENAI_API_KEY_SECRET_ARN", "", "is required"),
+        ("CLIENT_SECRET_TTL_SECONDS", "9", "from 10 to 7200"),
+        ("CLIENT_SECRET_TTL_SECONDS", "7201", "from 10 to 7200"),
+        ("REALTIME_VOICES", ",,", "built-in voices"),
+        ("REALTIME_VOICES", "alloy,Nova", "built-in voices"),
+        ("REALTIME_MODEL", "gpt realtime", "model id"),
+        ("OPENAI_BASE_URL", "ftp://api.openai.com", "https://"),
+        ("OPENAI_BASE_URL", "http://10.0.0.5:8080", "loopback only"),
+        ("OPENAI_BASE_URL", "https://api.openai.com/v1", "without a path"),
+        ("OPENAI_BASE_URL", "https://user@api.openai.com", "without a path"),
+        ("REALTIME_TURN_DETECTION", "client_vad", "server_vad"),
+        ("REALTIME_MAX_OUTPUT_TOKENS", "0", "from 1 to 4096"),
+        ("SECRET_MAX_AGE_SECONDS", "-1", "from 0 to 86400"),
+        ("UPSTREAM_READ_TIMEOUT_SECONDS", "60", "seconds from"),
+        ("REALTIME_INSTRUCTIONS", "x" * 16_001, "16000"),
+    ],
+)
+def test_bad_values_are_reported_by_variable(variable: str, value: str, problem: str) -> None:
+    env = {"OPENAI_API_KEY_SECRET_ARN": ARN, variable: value}
+
+    with pytest.raises(SettingsError) as caught:
+        load_settings(env)
+
+    assert caught.value.variable == variable
+    assert problem in caught.value.problem
+
+
+def test_blank_optional_value_means_default() -> None:
+    assert (
+        load_settings({"OPENAI_API_KEY_SECRET_ARN": ARN, "REALTIME_MODEL": "  "}).model == "gpt-realtime-2.1"
+    )
+
+
+def test_loopback_http_is_allowed_for_the_local_stand_in() -> None:
+    settings = load_settings({"OPENAI_API_KEY_SECRET_ARN": ARN, "OPENAI_BASE_URL": "http://127.0.0.1:8765/"})
+
+    assert settings.openai_base_url == "http://127.0.0.1:8765"
+
+
+def test_voices_are_deduplicated_in_order() -> None:
+    settings = load_settings({"OPENAI_API_KEY_SECRET_ARN": ARN, "REALTIME_VOICES": "cedar, marin,cedar"})
+
+    assert settings.voices == ("cedar", "marin")
+
+
+def test_deprecated_model_is_flagged() -> None:
+    assert load_settings(
+        {"OPENAI_API_KEY_SECRET_ARN": ARN, "REALTIME_MODEL": "gpt-realtime"}
+    ).model_is_deprecated
