@@ -1,0 +1,3 @@
+from bench.coldstart.run import main
+
+main()

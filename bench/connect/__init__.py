@@ -1,0 +1,1 @@
+"""Connection-speed benchmark: our page against the tutorials' sequential flow, in a real browser."""

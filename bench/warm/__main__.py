@@ -1,0 +1,3 @@
+from bench.warm.run import main
+
+main()
