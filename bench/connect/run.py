@@ -96,16 +96,30 @@ DROP_PROBE = """() => {
 }"""
 
 
+# Emulates a real microphone's start-up time (opening a hardware device takes a while; Chromium's
+# fake device opens at once), identically on every page. Off unless --mic-delay-ms is given.
+MIC_DELAY_SCRIPT = """(() => {
+  const delay = %d;
+  const original = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  navigator.mediaDevices.getUserMedia = (constraints) =>
+    new Promise((resolve) => setTimeout(resolve, delay)).then(() => original(constraints));
+})();"""
+PHASES = ("secret-ready", "answer", "channel-open")
+
+
 @dataclass
 class Variant:
     name: str
     path: str
     kind: str  # 'ours' or 'reference'
-    channel_mark: str
-    channel_open_ms: list[float] = field(default_factory=list)
+    mark_prefix: str  # performance marks '<prefix>:secret-ready' etc.
+    phases_ms: dict[str, list[float]] = field(default_factory=lambda: {phase: [] for phase in PHASES})
     first_audio_ms: list[float] = field(default_factory=list)
     page_bytes: int = 0
     page_requests: int = 0
+
+    def fresh(self) -> Variant:
+        return Variant(self.name, self.path, self.kind, self.mark_prefix)
 
 
 def _http(method: str, url: str, body: dict[str, Any] | None = None) -> None:
@@ -117,8 +131,10 @@ def _http(method: str, url: str, body: dict[str, Any] | None = None) -> None:
         response.read()
 
 
-def measure_connect(browser: Browser, url: str, variant: Variant) -> None:
+def measure_connect(browser: Browser, url: str, variant: Variant, mic_delay_ms: int) -> None:
     context = browser.new_context()
+    if mic_delay_ms:
+        context.add_init_script(MIC_DELAY_SCRIPT % mic_delay_ms)
     try:
         page = context.new_page()
         page.goto(url + variant.path)
@@ -128,14 +144,22 @@ def measure_connect(browser: Browser, url: str, variant: Variant) -> None:
         page.evaluate(PROBE, variant.kind)
         button.click()
         page.wait_for_function("() => window.__bench.firstAudio !== null", timeout=20_000)
-        t0, first_audio, channel = page.evaluate(
-            "(mark) => [window.__bench.t0, window.__bench.firstAudio,"
-            " performance.getEntriesByName(mark).at(-1)?.startTime ?? null]",
-            variant.channel_mark,
+        page.wait_for_function(
+            "(mark) => performance.getEntriesByName(mark).length > 0",
+            arg=f"{variant.mark_prefix}:channel-open",
+        )
+        t0, first_audio, marks = page.evaluate(
+            """([prefix, phases]) => [
+                window.__bench.t0,
+                window.__bench.firstAudio,
+                phases.map((p) => performance.getEntriesByName(`${prefix}:${p}`).at(-1)?.startTime ?? null),
+            ]""",
+            [variant.mark_prefix, list(PHASES)],
         )
         variant.first_audio_ms.append(first_audio - t0)
-        if channel is not None:
-            variant.channel_open_ms.append(channel - t0)
+        for phase, at in zip(PHASES, marks, strict=True):
+            if at is not None:
+                variant.phases_ms[phase].append(at - t0)
     finally:
         context.close()
 
@@ -193,6 +217,11 @@ def _print_table(variants: list[Variant], drop_ms: list[float], args: argparse.N
         f"Connect benchmark — Chromium, local stack, {args.runs} runs each, "
         f"API RTT {args.api_rtt_ms:g} ms, Realtime RTT {args.realtime_rtt_ms:g} ms (HTTP and media)"
     )
+    if args.mic_delay_ms:
+        print(
+            f"(getUserMedia delayed by {args.mic_delay_ms} ms on every page, as a hardware microphone would)"
+        )
+    print("medians; times from the click")
     header = f"{'':34}" + "".join(f"{v.name:>22}" for v in variants)
     print(header)
     print("-" * len(header))
@@ -200,8 +229,11 @@ def _print_table(variants: list[Variant], drop_ms: list[float], args: argparse.N
     def row(label: str, cells: list[str]) -> None:
         print(f"{label:34}" + "".join(f"{cell:>22}" for cell in cells))
 
-    row("click → data channel open (median)", [f"{_median(v.channel_open_ms):.0f} ms" for v in variants])
-    row("click → first remote audio (median)", [f"{_median(v.first_audio_ms):.0f} ms" for v in variants])
+    for phase, label in zip(
+        PHASES, ("client secret in hand", "SDP answer in hand", "data channel open"), strict=True
+    ):
+        row(f"click → {label}", [f"{_median(v.phases_ms[phase]):.0f} ms" for v in variants])
+    row("click → first remote audio", [f"{_median(v.first_audio_ms):.0f} ms" for v in variants])
     row(
         "first audio, ours ÷ this",
         [f"{_median(ours.first_audio_ms) / _median(v.first_audio_ms):.2f}x" for v in variants],
@@ -227,14 +259,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--drop-runs", type=int, default=10)
     parser.add_argument("--api-rtt-ms", type=float, default=40.0)
     parser.add_argument("--realtime-rtt-ms", type=int, default=80)
+    parser.add_argument(
+        "--mic-delay-ms", type=int, default=0, help="emulate a hardware microphone's start-up time"
+    )
     parser.add_argument("--json", action="store_true", help="also print the raw samples as JSON")
     parser.add_argument("stack_args", nargs="*", help="extra arguments for local.stack (after --)")
     args = parser.parse_args(argv)
 
     variants = [
-        Variant("ours", "?debug", "ours", "realtime-vend:channel-open"),
-        Variant("reference", "reference/", "reference", "reference:channel-open"),
-        Variant("reference + ICE wait", "reference/?wait-ice", "reference", "reference:channel-open"),
+        Variant("ours", "?debug", "ours", "realtime-vend"),
+        Variant("reference", "reference/", "reference", "reference"),
+        Variant("reference + ICE wait", "reference/?wait-ice", "reference", "reference"),
     ]
     chromium = shutil.which("chromium")
     if chromium is None:
@@ -257,13 +292,11 @@ def main(argv: list[str] | None = None) -> None:
         # One warm-up each (first-use costs in the browser and the handler are not what we compare),
         # then interleaved runs so drift in machine load hits every variant alike.
         for variant in variants:
-            measure_connect(
-                browser, stack.url, Variant(variant.name, variant.path, variant.kind, variant.channel_mark)
-            )
+            measure_connect(browser, stack.url, variant.fresh(), args.mic_delay_ms)
         for _ in range(args.runs):
             for variant in variants:
                 _http("POST", f"{stack.standin_url}/__standin/reset")
-                measure_connect(browser, stack.url, variant)
+                measure_connect(browser, stack.url, variant, args.mic_delay_ms)
         drop_ms = []
         for _ in range(args.drop_runs):
             _http("POST", f"{stack.standin_url}/__standin/reset")
@@ -272,15 +305,8 @@ def main(argv: list[str] | None = None) -> None:
     _print_table(variants, drop_ms, args)
     print(f"(measured in {time.perf_counter() - started:.0f} s)")
     if args.json:
-        print(
-            json.dumps(
-                {
-                    v.name: {"channel_open_ms": v.channel_open_ms, "first_audio_ms": v.first_audio_ms}
-                    for v in variants
-                }
-                | {"drop_ms": drop_ms}
-            )
-        )
+        samples = {v.name: {**v.phases_ms, "first_audio_ms": v.first_audio_ms} for v in variants}
+        print(json.dumps(samples | {"drop_ms": drop_ms}))
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ async function start() {
   const tokenResponse = await fetch(config.sessionUrl, { method: 'POST' });
   const data = await tokenResponse.json();
   const ephemeralKey = data.value;
+  performance.mark('reference:secret-ready');
 
   const pc = new RTCPeerConnection();
   window.__referencePc = pc;
@@ -52,7 +53,9 @@ async function start() {
     body: /** @type {RTCSessionDescription} */ (pc.localDescription).sdp,
     headers: { Authorization: `Bearer ${ephemeralKey}`, 'Content-Type': 'application/sdp' },
   });
-  await pc.setRemoteDescription({ type: 'answer', sdp: await sdpResponse.text() });
+  const answer = await sdpResponse.text();
+  performance.mark('reference:answer');
+  await pc.setRemoteDescription({ type: 'answer', sdp: answer });
 }
 
 button.addEventListener('click', () => {
