@@ -153,26 +153,28 @@ def _instructions(raw: str) -> str:
 
 
 def _int_between(low: int, high: int) -> Callable[[str], int]:
-    def parse(raw: str) -> int:
-        try:
-            value = int(raw)
-        except ValueError:
-            raise ValueError(f"must be a whole number from {low} to {high}") from None
-        if not low <= value <= high:
-            raise ValueError(f"must be a whole number from {low} to {high}")
-        return value
-
-    return parse
+    return _number_between(int, low, high, "a whole number")
 
 
 def _seconds_between(low: float, high: float) -> Callable[[str], float]:
-    def parse(raw: str) -> float:
+    return _number_between(float, low, high, "a number of seconds")
+
+
+_Number = TypeVar("_Number", int, float)
+
+
+def _number_between(
+    kind: Callable[[str], _Number], low: _Number, high: _Number, what: str
+) -> Callable[[str], _Number]:
+    problem = f"must be {what} from {low:g} to {high:g}"
+
+    def parse(raw: str) -> _Number:
         try:
-            value = float(raw)
+            value = kind(raw)
         except ValueError:
-            raise ValueError(f"must be a number of seconds from {low:g} to {high:g}") from None
+            raise ValueError(problem) from None
         if not low <= value <= high:
-            raise ValueError(f"must be a number of seconds from {low:g} to {high:g}")
+            raise ValueError(problem)
         return value
 
     return parse

@@ -22,6 +22,18 @@ def test_warm_requests_reuse_the_cached_key(
     assert secretsmanager.calls == 1
 
 
+def mint_all_at_once(handler: ModuleType, count: int) -> list[int]:
+    """`count` mints released together by a barrier, so they really overlap."""
+    barrier = threading.Barrier(count)
+
+    def mint(_: int) -> int:
+        barrier.wait()
+        return post_session(handler).status
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(mint, range(count)))
+
+
 # Lambda runs one invocation per process at a time; threads here stress the key cache, and Powertools
 # Metrics (process-wide, not thread-safe) may find another thread already flushed its metrics.
 concurrent_metrics = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
@@ -32,14 +44,8 @@ def test_20_concurrent_mints_on_a_warm_handler_read_the_secret_once(
     handler: ModuleType, upstream: FakeClientSecrets, secretsmanager: SecretsManagerSpy
 ) -> None:
     assert post_session(handler).status == 200  # warm
-    barrier = threading.Barrier(20)
 
-    def mint() -> int:
-        barrier.wait()
-        return post_session(handler).status
-
-    with ThreadPoolExecutor(max_workers=20) as pool:
-        statuses = list(pool.map(lambda _: mint(), range(20)))
+    statuses = mint_all_at_once(handler, 20)
 
     assert statuses == [200] * 20
     assert secretsmanager.calls == 1
@@ -50,14 +56,7 @@ def test_20_concurrent_mints_on_a_warm_handler_read_the_secret_once(
 def test_concurrent_cold_mints_read_the_secret_once(
     handler: ModuleType, upstream: FakeClientSecrets, secretsmanager: SecretsManagerSpy
 ) -> None:
-    barrier = threading.Barrier(10)
-
-    def mint() -> int:
-        barrier.wait()
-        return post_session(handler).status
-
-    with ThreadPoolExecutor(max_workers=10) as pool:
-        statuses = list(pool.map(lambda _: mint(), range(10)))
+    statuses = mint_all_at_once(handler, 10)
 
     assert statuses == [200] * 10
     assert secretsmanager.calls == 1
