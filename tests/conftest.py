@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -63,17 +62,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         if reporter is not None:
             reporter.write_line("\n".join(lines), red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-
-
-@pytest.fixture
-def secret_leaks() -> Iterator[list[str]]:
-    """Hands one test the guard's findings and takes them off the run's record (for tests that leak on
-    purpose to prove the guard sees it)."""
-    start = len(_leaks)
-    found: list[str] = []
-    yield found
-    found.extend(_leaks[start:])
-    del _leaks[start:]
 
 
 def load_event(name: str) -> dict[str, Any]:
