@@ -87,10 +87,12 @@ def logged_request(handler: _Handler) -> _Handler:
             return response
         finally:
             _request_record.reset(token)
-            http = (event.get("requestContext") or {}).get("http") or {} if isinstance(event, dict) else {}
+            request_context = (event.get("requestContext") or {}) if isinstance(event, dict) else {}
+            http = request_context.get("http") or {}
             logger.info(
                 "request",
                 extra={
+                    "api_request_id": request_context.get("requestId"),  # matches API Gateway's access log
                     "method": http.get("method"),
                     "path": http.get("path"),
                     "status": status,

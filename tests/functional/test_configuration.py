@@ -162,6 +162,7 @@ def test_one_structured_log_line_per_request(
     assert len(lines) == 2
     minted, refused = lines
     assert (minted.outcome, minted.status, minted.upstream_status) == ("minted", 200, 200)  # type: ignore[attr-defined]
+    assert minted.api_request_id == "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"  # type: ignore[attr-defined]
     assert minted.upstream_latency_ms >= 0  # type: ignore[attr-defined]
     assert len(minted.client_secret_fp) == 12  # type: ignore[attr-defined]
     assert (refused.outcome, refused.status) == ("voice_not_allowed", 400)  # type: ignore[attr-defined]
