@@ -1,0 +1,231 @@
+"""One WebRTC call: the aiortc peer, its relay, its Realtime session and its lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Coroutine
+from typing import Any
+
+import av
+from aiortc import RTCConfiguration, RTCDataChannel, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from .background import spawn
+from .ids import new_id
+from .mic import MicMeter
+from .options import StandinOptions
+from .realtime_session import RealtimeSession
+from .relay import UdpRelay
+from .sdp import InvalidSdp, answer_candidate_ports, check_offer, rewrite_ports, without_candidates
+from .server_events import validate_server_event
+from .voice import VoiceTrack
+
+logger = logging.getLogger(__name__)
+EVENTS_CHANNEL = "oai-events"
+# Enough for any test; a runaway call cannot grow memory without bound.
+MAX_LOGGED_EVENTS = 5000
+# A browser that never completes ICE (it went away after the SDP exchange) must not leave
+# a peer behind for ever.
+CONNECT_TIMEOUT_SECONDS = 30.0
+
+
+def session_expired_message(seconds: float) -> str:
+    if seconds % 60 == 0:
+        minutes = int(seconds // 60)
+        return f"Your session hit the maximum duration of {minutes} minute{'s' if minutes != 1 else ''}."
+    return f"Your session hit the maximum duration of {seconds:g} seconds."
+
+
+class Call:
+    def __init__(self, session: dict[str, Any], options: StandinOptions, *, ek_sha256: str | None) -> None:
+        self.id = new_id("rtc_", 16)
+        self.created_at = time.time()
+        self.ended_at: float | None = None
+        self.end_reason: str | None = None
+        self.state = "new"
+        self.ek_sha256 = ek_sha256
+        self.server_events: list[dict[str, Any]] = []
+        self._options = options
+        self._loop = asyncio.get_running_loop()
+        self._pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self._relay: UdpRelay | None = None
+        self._channel: RTCDataChannel | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._expiry: asyncio.TimerHandle | None = None
+        self._connect_deadline: asyncio.TimerHandle | None = None
+        self._started = self._loop.time()
+        self._expired = False
+        self.voice = VoiceTrack()
+        # The running session reports when it will hit the cap (the client secret's copy says 0).
+        session = {**session, "expires_at": int(self.created_at + options.session_max_seconds)}
+        self.realtime = RealtimeSession(session, self.emit, self.voice, lambda: options.mic_turns)
+        self.meter = MicMeter(
+            self.realtime.may_start_speech, self.realtime.speech_started, self.realtime.speech_stopped
+        )
+        self.realtime.attach_microphone(lambda: self.meter.audio_ms, self.meter.discard_speech)
+
+    # -- setup ----------------------------------------------------------------------------
+
+    async def answer(self, offer_sdp: str) -> str:
+        """Answer the browser's offer; returns the answer SDP, pointing at the relay."""
+        pc = self._pc
+        pc.on("track", self._on_track)
+        pc.on("datachannel", self._on_datachannel)
+        pc.on("connectionstatechange", self._on_connection_state)
+        try:
+            check_offer(offer_sdp)
+            await pc.setRemoteDescription(RTCSessionDescription(without_candidates(offer_sdp), "offer"))
+            if any(t.kind == "audio" for t in pc.getTransceivers()):
+                pc.addTrack(self.voice)
+            await pc.setLocalDescription(await pc.createAnswer())
+        except InvalidSdp:
+            await pc.close()
+            raise
+        except Exception as exc:
+            # aiortc reports a broken or unanswerable offer with whatever exception it hits
+            # (ValueError, its own InternalError, even AssertionError): all the caller's fault.
+            await pc.close()
+            raise InvalidSdp(f"Invalid SDP offer: {exc or type(exc).__name__}") from exc
+        answer = pc.localDescription.sdp
+        self._relay = UdpRelay(lambda: self._options.media_delay_ms)
+        for port in answer_candidate_ports(answer):
+            self._relay.relay_port(port)
+        self.state = "connecting"
+        self._started = self._loop.time()
+        self.schedule_expiry()
+        self._connect_deadline = self._loop.call_later(CONNECT_TIMEOUT_SECONDS, self._give_up_connecting)
+        return rewrite_ports(answer, self._relay.port_for)
+
+    def schedule_expiry(self) -> None:
+        """(Re)arm the session cap from the current options, counted from the call's start."""
+        if self.state == "closed" or self._expired:
+            return
+        if self._expiry is not None:
+            self._expiry.cancel()
+        deadline = self._started + self._options.session_max_seconds
+        self._expiry = self._loop.call_at(deadline, self._expire)
+
+    def _give_up_connecting(self) -> None:
+        if self.state == "connecting":
+            self._spawn(self.end("ice_timeout"))
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        if track.kind == "audio":
+            self._spawn(self._listen(track))
+
+    async def _listen(self, track: MediaStreamTrack) -> None:
+        with contextlib.suppress(MediaStreamError):
+            while True:
+                frame = await track.recv()
+                if isinstance(frame, av.AudioFrame):
+                    self.meter.feed(frame)
+
+    def _on_datachannel(self, channel: RTCDataChannel) -> None:
+        if channel.label != EVENTS_CHANNEL:
+            return
+        self._channel = channel
+        channel.on("message", self._on_message)
+        if channel.readyState == "open":
+            self.realtime.opened()
+        else:
+            channel.on("open", self.realtime.opened)
+
+    def _on_message(self, message: str | bytes) -> None:
+        text = message.decode("utf-8", "replace") if isinstance(message, bytes) else message
+        self.realtime.receive(text)
+
+    async def _on_connection_state(self) -> None:
+        state = self._pc.connectionState
+        if state == "connected" and self.state == "connecting":
+            self.state = "connected"
+        elif state in ("failed", "closed") and self.state != "closed":
+            await self.end(f"peer_{state}")
+
+    # -- events out -------------------------------------------------------------------------
+
+    def emit(self, event: dict[str, Any]) -> None:
+        """Give the event an id, check it is a GA server event, log it, send it if we can."""
+        full = {"type": event["type"], "event_id": new_id("event_"), **event}
+        validate_server_event(full)  # ~5-60 µs: cheap enough to always run
+        if len(self.server_events) < MAX_LOGGED_EVENTS:
+            self.server_events.append(full)
+        channel = self._channel
+        if channel is not None and channel.readyState == "open" and self.state != "closed":
+            channel.send(json.dumps(full))
+
+    # -- control ----------------------------------------------------------------------------
+
+    def drop(self) -> None:
+        """Blackhole the call's packets both ways: the peer lives on, but nothing gets through."""
+        if self._relay is not None and self.state != "closed":
+            self._relay.blackhole()
+            self.state = "dropped"
+
+    def _expire(self) -> None:
+        self._expired = True
+        self.realtime.error(session_expired_message(self._options.session_max_seconds), "session_expired")
+        self._spawn(self._end_after_flush("session_expired"))
+
+    async def _end_after_flush(self, reason: str) -> None:
+        await self._wait_for_delivery(timeout=1.0)
+        await self.end(reason)
+
+    async def _wait_for_delivery(self, timeout: float) -> None:
+        """Until SCTP has sent and the peer acknowledged everything, so closing loses no event."""
+        channel = self._channel
+        sctp = channel.transport if channel is not None else None
+        deadline = self._loop.time() + timeout
+        while sctp is not None and self._loop.time() < deadline:
+            pending = getattr(sctp, "_outbound_queue", ()) or getattr(sctp, "_sent_queue", ())
+            if not pending and channel is not None and channel.bufferedAmount == 0:
+                return
+            await asyncio.sleep(0.01)
+
+    async def end(self, reason: str) -> None:
+        if self.state == "closed":
+            return
+        self.state = "closed"
+        self.end_reason = reason
+        self.ended_at = time.time()
+        for timer in (self._expiry, self._connect_deadline):
+            if timer is not None:
+                timer.cancel()
+        self.realtime.close()
+        self.voice.stop()
+        for task in list(self._tasks):
+            if task is not asyncio.current_task():
+                task.cancel()
+        await self._pc.close()
+        if self._relay is not None:
+            self._relay.close()
+        logger.info("call ended", extra={"call_id": self.id, "reason": reason})
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        spawn(coro, self._tasks)
+
+    # -- state for the control API ----------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "state": self.state,
+            "created_at": self.created_at,
+            "ended_at": self.ended_at,
+            "end_reason": self.end_reason,
+            "ek_sha256": self.ek_sha256,
+            "session": self.realtime.session,
+            "ice_state": self._pc.iceConnectionState,
+            "data_channel_open": self._channel is not None and self._channel.readyState == "open",
+            "mic_level": round(self.meter.level, 6),
+            "mic_packets": self.meter.packets,
+            "audio_frames_sent": self.voice.frames_sent,
+            "assistant_speaking": self.voice.speaking,
+            "relay": self._relay.counters.as_dict() if self._relay else None,
+            "conversation": self.realtime.conversation.items(),
+            "server_events": self.server_events,
+            "client_events": self.realtime.client_events,
+        }

@@ -1,0 +1,82 @@
+"""The stand-in's own API for tests and the local stack (not OpenAI's): /__standin/…"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from .options import OptionsError, apply_patch
+from .registry import STANDIN
+
+routes = web.RouteTableDef()
+
+
+async def _json_body(request: web.Request, default: Any) -> Any:
+    raw = await request.text()
+    if not raw.strip():
+        return default
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise web.HTTPBadRequest(
+            text='{"error": "body must be JSON"}', content_type="application/json"
+        ) from None
+
+
+def _bad_request(message: str) -> web.Response:
+    return web.json_response({"error": message}, status=400)
+
+
+@routes.get("/__standin/state")
+async def state(request: web.Request) -> web.Response:
+    return web.json_response(request.app[STANDIN].snapshot())
+
+
+@routes.patch("/__standin/options")
+async def patch_options(request: web.Request) -> web.Response:
+    standin = request.app[STANDIN]
+    try:
+        apply_patch(standin.options, await _json_body(request, None))
+    except OptionsError as exc:
+        return _bad_request(str(exc))
+    for call in standin.active_calls():
+        call.schedule_expiry()  # a new session_max_seconds applies to running calls too
+    return web.json_response(standin.options.as_public_dict())
+
+
+@routes.post("/__standin/drop")
+async def drop(request: web.Request) -> web.Response:
+    """Blackhole one call (`{"call_id": "rtc_…"}`) or every active call (no body)."""
+    standin = request.app[STANDIN]
+    body = await _json_body(request, {})
+    call_id = body.get("call_id") if isinstance(body, dict) else None
+    if call_id is not None:
+        call = standin.calls.get(call_id)
+        if call is None:
+            return web.json_response({"error": f"no call {call_id!r}"}, status=404)
+        targets = [call]
+    else:
+        targets = standin.active_calls()
+    for call in targets:
+        call.drop()
+    return web.json_response({"dropped": [call.id for call in targets]})
+
+
+@routes.post("/__standin/reset")
+async def reset(request: web.Request) -> web.Response:
+    await request.app[STANDIN].reset()
+    return web.json_response({"reset": True})
+
+
+@routes.post("/__standin/clock")
+async def advance_clock(request: web.Request) -> web.Response:
+    """Move the stand-in's clock forward (`{"advance_seconds": 601}`) to expire client secrets now."""
+    standin = request.app[STANDIN]
+    body = await _json_body(request, {})
+    seconds = body.get("advance_seconds") if isinstance(body, dict) else None
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+        return _bad_request("advance_seconds must be a non-negative number")
+    standin.clock.offset += float(seconds)
+    return web.json_response({"clock_offset_seconds": standin.clock.offset})

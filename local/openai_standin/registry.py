@@ -1,0 +1,46 @@
+"""Everything the stand-in remembers, held on the aiohttp app."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aiohttp import web
+
+from .call import Call
+from .options import StandinOptions
+from .secrets_store import Clock, SecretStore
+
+
+class Standin:
+    def __init__(self, options: StandinOptions) -> None:
+        self.options = options
+        self.clock = Clock()
+        self.secrets = SecretStore(self.clock)
+        self.calls: dict[str, Call] = {}
+
+    def add_call(self, call: Call) -> None:
+        self.calls[call.id] = call
+
+    def active_calls(self) -> list[Call]:
+        return [call for call in self.calls.values() if call.state != "closed"]
+
+    async def close_calls(self, reason: str) -> None:
+        await asyncio.gather(*(call.end(reason) for call in self.active_calls()))
+
+    async def reset(self) -> None:
+        await self.close_calls("reset")
+        self.calls.clear()
+        self.secrets.clear()
+        self.clock.offset = 0.0
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "options": self.options.as_public_dict(),
+            "client_secrets_issued": self.secrets.issued,
+            "clock_offset_seconds": self.clock.offset,
+            "calls": [call.snapshot() for call in self.calls.values()],
+        }
+
+
+STANDIN: web.AppKey[Standin] = web.AppKey("standin", Standin)

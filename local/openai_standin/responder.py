@@ -1,0 +1,214 @@
+"""One model response, event by event, paced like speech.
+
+The reply's transcript deltas are spread over the time the voice track is "speaking", so
+text and audio arrive together as they do from OpenAI over WebRTC (audio on the media track,
+no `response.output_audio.delta` on the data channel).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .conversation import Conversation
+from .ids import new_id
+from .voice import VoiceTrack
+
+Emit = Callable[[dict[str, Any]], None]
+# Seconds between transcript deltas; each delta is a couple of words of audio.
+DELTA_INTERVAL = 0.16
+WORDS_PER_DELTA = 2
+
+
+@dataclass
+class ResponseRequest:
+    reply_text: str
+    output_modalities: list[str]
+    voice: Any
+    audio_format: dict[str, Any]
+    max_output_tokens: int | str
+    conversation: Conversation | None  # None: out-of-band (`conversation: "none"`)
+    metadata: dict[str, Any] | None = None
+    input_tokens: int = 0
+
+
+@dataclass
+class Response:
+    """A running response; `cancel()` ends it with `status: cancelled`."""
+
+    request: ResponseRequest
+    id: str = field(default_factory=lambda: new_id("resp_", 11))
+    task: asyncio.Task[None] | None = None
+    cancel_reason: str | None = None
+    audio_started: bool = False
+    # output_audio_buffer.clear cut the audio: report `cleared` rather than `stopped`.
+    buffer_cleared: bool = False
+
+    def cancel(self, reason: str) -> None:
+        if self.task is not None and not self.task.done():
+            self.cancel_reason = reason
+            self.task.cancel()
+
+
+def _usage(input_tokens: int, text_tokens: int, audio: bool) -> dict[str, Any]:
+    audio_tokens = text_tokens * 3 if audio else 0
+    output = text_tokens + audio_tokens
+    return {
+        "total_tokens": input_tokens + output,
+        "input_tokens": input_tokens,
+        "output_tokens": output,
+        "input_token_details": {
+            "text_tokens": input_tokens,
+            "audio_tokens": 0,
+            "image_tokens": 0,
+            "cached_tokens": 0,
+            "cached_tokens_details": {"text_tokens": 0, "audio_tokens": 0, "image_tokens": 0},
+        },
+        "output_token_details": {"text_tokens": text_tokens, "audio_tokens": audio_tokens},
+    }
+
+
+class ResponseRunner:
+    def __init__(self, response: Response, emit: Emit, voice: VoiceTrack) -> None:
+        self.response = response
+        self._emit = emit
+        self._voice = voice
+        request = response.request
+        self._audio = request.output_modalities == ["audio"]
+        self._item_id = new_id("item_", 11)
+        self._words = request.reply_text.split()
+        self._status = "completed"
+        self._status_details: dict[str, Any] | None = None
+        limit = request.max_output_tokens
+        if isinstance(limit, int) and len(self._words) > limit:
+            self._words = self._words[:limit]
+            self._status = "incomplete"
+            self._status_details = {"type": "incomplete", "reason": "max_output_tokens"}
+        self._spoken: list[str] = []
+
+    def _response_object(self, status: str, output: list[dict[str, Any]], usage: Any) -> dict[str, Any]:
+        request = self.response.request
+        conversation = request.conversation
+        return {
+            "id": self.response.id,
+            "object": "realtime.response",
+            "status": status,
+            "status_details": self._status_details if status != "in_progress" else None,
+            "output": output,
+            "conversation_id": conversation.id if conversation else None,
+            "output_modalities": request.output_modalities,
+            "max_output_tokens": request.max_output_tokens,
+            "audio": {"output": {"format": request.audio_format, "voice": request.voice}},
+            "usage": usage,
+            "metadata": request.metadata,
+        }
+
+    def _text(self) -> str:
+        return " ".join(self._spoken)
+
+    def _part(self) -> dict[str, Any]:
+        return (
+            {"type": "audio", "transcript": self._text()}
+            if self._audio
+            else {"type": "text", "text": self._text()}
+        )
+
+    def _item(self, status: str) -> dict[str, Any]:
+        content = (
+            {"type": "output_audio", "transcript": self._text()}
+            if self._audio
+            else {"type": "output_text", "text": self._text()}
+        )
+        return {
+            "id": self._item_id,
+            "object": "realtime.item",
+            "type": "message",
+            "role": "assistant",
+            "status": status,
+            "content": [content] if status != "in_progress" else [],
+        }
+
+    def _ids(self) -> dict[str, Any]:
+        return {
+            "response_id": self.response.id,
+            "item_id": self._item_id,
+            "output_index": 0,
+            "content_index": 0,
+        }
+
+    async def run(self) -> None:
+        emit, request = self._emit, self.response.request
+        emit({"type": "response.created", "response": self._response_object("in_progress", [], None)})
+        emit(
+            {
+                "type": "response.output_item.added",
+                "response_id": self.response.id,
+                "output_index": 0,
+                "item": self._item("in_progress"),
+            }
+        )
+        if request.conversation is not None:
+            previous = request.conversation.add(self._item("in_progress"))
+            emit(
+                {
+                    "type": "conversation.item.added",
+                    "previous_item_id": previous,
+                    "item": self._item("in_progress"),
+                }
+            )
+        emit({"type": "response.content_part.added", **self._ids(), "part": {**self._part()}})
+        try:
+            await self._stream()
+        except asyncio.CancelledError:
+            if self.response.cancel_reason is None:
+                raise  # the call is closing: nobody is listening any more
+            self._status = "cancelled"
+            self._status_details = {"type": "cancelled", "reason": self.response.cancel_reason}
+        finally:
+            self._voice.speaking = False
+        self._finish()
+
+    async def _stream(self) -> None:
+        if self._audio:
+            self._voice.speaking = True
+            self.response.audio_started = True
+            self._emit({"type": "output_audio_buffer.started", "response_id": self.response.id})
+        delta_type = "response.output_audio_transcript.delta" if self._audio else "response.output_text.delta"
+        for start in range(0, len(self._words), WORDS_PER_DELTA):
+            chunk = " ".join(self._words[start : start + WORDS_PER_DELTA])
+            delta = chunk if start == 0 else f" {chunk}"
+            self._spoken.append(chunk)
+            self._emit({"type": delta_type, **self._ids(), "delta": delta})
+            await asyncio.sleep(DELTA_INTERVAL)
+
+    def _finish(self) -> None:
+        emit, request = self._emit, self.response.request
+        ids = self._ids()
+        item_status = "completed" if self._status == "completed" else "incomplete"
+        if self._audio:
+            emit({"type": "response.output_audio.done", **ids})
+            emit({"type": "response.output_audio_transcript.done", **ids, "transcript": self._text()})
+        else:
+            emit({"type": "response.output_text.done", **ids, "text": self._text()})
+        emit({"type": "response.content_part.done", **ids, "part": self._part()})
+        item = self._item(item_status)
+        emit(
+            {
+                "type": "response.output_item.done",
+                "response_id": self.response.id,
+                "output_index": 0,
+                "item": item,
+            }
+        )
+        if request.conversation is not None:
+            request.conversation.replace(copy.deepcopy(item))
+            emit({"type": "conversation.item.done", "item": item})
+        text_tokens = max(len(self._spoken) * WORDS_PER_DELTA, 1)
+        usage = _usage(request.input_tokens, text_tokens, self._audio)
+        emit({"type": "response.done", "response": self._response_object(self._status, [item], usage)})
+        if self._audio:
+            ending = "cleared" if self.response.buffer_cleared else "stopped"
+            emit({"type": f"output_audio_buffer.{ending}", "response_id": self.response.id})
