@@ -19,6 +19,13 @@ import respx
 from openai.types.realtime import ClientSecretCreateParams
 from pydantic import TypeAdapter
 
+from local.openai_standin.session_config import (
+    apply_session_request,
+    default_session,
+    validate_client_secret_request,
+)
+from local.openai_standin.strict import StrictValidationError
+
 BASE_URL = "https://api.openai.com"
 _PARAMS = TypeAdapter(ClientSecretCreateParams)
 
@@ -72,51 +79,22 @@ class FakeClientSecrets:
             return outcome
         if key not in self.valid_keys:
             return openai_error(401, "invalid_api_key", "Incorrect API key provided: sk-…xxxx.")
-        validated = _PARAMS.validate_python(body)
+        validated = _PARAMS.validate_python(body)  # the SDK type first, then what it silently drops
         extra = unknown_keys(validated, body)
         if extra:
             return openai_error(400, "unknown_parameter", f"Unknown parameter: '{extra[0]}'.")
-        return httpx.Response(200, json=self.response_for(body))
+        try:
+            return httpx.Response(200, json=self.response_for(body))
+        except StrictValidationError as exc:  # bounds and enums the SDK type does not check
+            return openai_error(400, exc.code, exc.message)
 
     def response_for(self, body: dict[str, Any]) -> dict[str, Any]:
+        # The effective session exactly as the local stand-in (and OpenAI) reports it back.
+        seconds, session_request = validate_client_secret_request(body)
         value = "ek_" + secrets.token_hex(16)
         self.minted.append(value)
-        seconds = body.get("expires_after", {}).get("seconds", 600)
-        session = body.get("session", {})
-        audio = session.get("audio", {})
-        return {
-            "value": value,
-            "expires_at": int(time.time()) + seconds,
-            "session": {
-                "type": "realtime",
-                "object": "realtime.session",
-                "id": "sess_" + secrets.token_hex(8),
-                "model": session.get("model", "gpt-realtime"),
-                "output_modalities": session.get("output_modalities", ["audio"]),
-                "instructions": session.get("instructions", ""),
-                "tools": [],
-                "tool_choice": "auto",
-                "max_output_tokens": session.get("max_output_tokens", "inf"),
-                "tracing": None,
-                "truncation": "auto",
-                "prompt": None,
-                "expires_at": 0,
-                "audio": {
-                    "input": {
-                        "format": {"type": "audio/pcm", "rate": 24000},
-                        "transcription": audio.get("input", {}).get("transcription"),
-                        "noise_reduction": None,
-                        "turn_detection": audio.get("input", {}).get("turn_detection"),
-                    },
-                    "output": {
-                        "format": {"type": "audio/pcm", "rate": 24000},
-                        "voice": audio.get("output", {}).get("voice", "alloy"),
-                        "speed": 1.0,
-                    },
-                },
-                "include": None,
-            },
-        }
+        session = apply_session_request(default_session(), session_request)
+        return {"value": value, "expires_at": int(time.time()) + seconds, "session": session}
 
 
 def mount(router: respx.MockRouter, fake: FakeClientSecrets) -> respx.Route:
