@@ -1,0 +1,226 @@
+"""Checks a running stack the way a visitor and an attacker would see it, over plain HTTP(S).
+
+    scripts/smoke https://d111111abcdef8.cloudfront.net/ [--bucket-url URL] [--require-key]
+    scripts/smoke --stack realtime-vend [--region eu-west-1]     # URLs from the stack's outputs
+
+1. config.json is served and names our session route and a Realtime calls URL;
+2. the page answers 200 with exactly the security headers template.yaml declares (CSP with that
+   Realtime origin, HSTS, ...), and revalidates (Cache-Control: no-cache);
+3. http:// redirects to https:// (deployed stacks only);
+4. POST /api/session mints a client secret, or says the OpenAI key is not stored yet (a warning,
+   a failure with --require-key);
+5. the bucket refuses direct access (needs its URL; the local stack has no bucket, so it is skipped).
+
+Secrets never reach the output: a minted client secret is reported by its expiry only.
+Exit status: 0 when nothing failed, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from email.message import Message
+from typing import Any, Literal
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+from local.security_headers import page_headers
+
+KEY_NOT_STORED = "has not been stored in this stack's secret yet"
+Verdict = Literal["PASS", "WARN", "SKIP", "FAIL"]
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    name: str
+    verdict: Verdict
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    status: int
+    headers: Message
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *_: Any, **__: Any) -> None:
+        return None  # let the 3xx through as a reply: checking the redirect is the point
+
+
+def fetch(
+    url: str, *, method: str = "GET", body: bytes | None = None, headers: Mapping[str, str] | None = None
+) -> Reply:
+    """One HTTP request, no redirects followed; 4xx/5xx are replies too, not exceptions."""
+    if urlsplit(url).scheme not in {"http", "https"}:
+        raise ValueError(f"not an http(s) URL: {url}")
+    request = urllib.request.Request(url, data=body, method=method, headers=dict(headers or {}))  # noqa: S310
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        with opener.open(request, timeout=15) as response:
+            return Reply(response.status, response.headers, response.read())
+    except urllib.error.HTTPError as exc:
+        return Reply(exc.code, exc.headers, exc.read())
+
+
+def check_config(base: str) -> tuple[Check, str | None]:
+    """config.json; returns the Realtime origin it names, which the page's CSP must allow."""
+    reply = fetch(urljoin(base, "config.json"))
+    if reply.status != 200:
+        return Check("config.json", "FAIL", f"HTTP {reply.status}"), None
+    try:
+        config = reply.json()
+    except ValueError:
+        return Check("config.json", "FAIL", "not JSON"), None
+    calls = config.get("realtimeCallsUrl") if isinstance(config, dict) else None
+    if (
+        not isinstance(config, dict)
+        or config.get("sessionUrl") != "/api/session"
+        or not isinstance(calls, str)
+    ):
+        return Check("config.json", "FAIL", f"unexpected content: {config!r}"), None
+    parts = urlsplit(calls)
+    if parts.scheme not in {"http", "https"} or parts.path != "/v1/realtime/calls":
+        return Check("config.json", "FAIL", f"realtimeCallsUrl is not a Realtime calls URL: {calls}"), None
+    origin = urlunsplit((parts.scheme, parts.netloc, "", "", ""))
+    return Check("config.json", "PASS", f"sessionUrl /api/session, realtimeCallsUrl {calls}"), origin
+
+
+def check_page(base: str, realtime_origin: str) -> Check:
+    reply = fetch(base)
+    if reply.status != 200:
+        return Check("page", "FAIL", f"HTTP {reply.status}")
+    problems = []
+    content_type = reply.headers.get("Content-Type", "")
+    if not content_type.startswith("text/html"):
+        problems.append(f"Content-Type is {content_type!r}")
+    for name, expected in page_headers(realtime_origin).items():
+        actual = reply.headers.get(name)
+        if actual != expected:
+            problems.append(f"{name} is {actual!r}, template.yaml says {expected!r}")
+    if "no-cache" not in reply.headers.get("Cache-Control", ""):
+        problems.append(f"Cache-Control is {reply.headers.get('Cache-Control')!r}, not no-cache")
+    if problems:
+        return Check("page", "FAIL", "; ".join(problems))
+    return Check("page", "PASS", "200 text/html with template.yaml's security headers, revalidated")
+
+
+def check_https_redirect(base: str) -> Check:
+    parts = urlsplit(base)
+    if parts.scheme != "https":
+        return Check("https redirect", "SKIP", "not applicable: the stack is served over plain http")
+    reply = fetch(urlunsplit(("http", *parts[1:])))
+    location = reply.headers.get("Location", "")
+    if reply.status in {301, 302, 307, 308} and location.startswith("https://"):
+        return Check("https redirect", "PASS", f"http:// answers {reply.status} to {location}")
+    return Check("https redirect", "FAIL", f"http:// answered {reply.status} (Location {location!r})")
+
+
+def check_session(base: str, *, require_key: bool) -> Check:
+    origin = urlunsplit((*urlsplit(base)[:2], "", "", ""))
+    reply = fetch(
+        urljoin(base, "api/session"),
+        method="POST",
+        body=b"{}",
+        headers={"Content-Type": "application/json", "Origin": origin},
+    )
+    try:
+        document = reply.json()
+    except ValueError:
+        return Check("POST /api/session", "FAIL", f"HTTP {reply.status}, body is not JSON")
+    if reply.status == 200 and isinstance(document, dict):
+        value, expires_at = document.get("value"), document.get("expires_at")
+        if isinstance(value, str) and value.startswith("ek_") and isinstance(expires_at, int):
+            # The value itself is a credential: report that it exists, never what it is.
+            return Check(
+                "POST /api/session", "PASS", f"minted a client secret valid {expires_at - int(time.time())} s"
+            )
+        return Check("POST /api/session", "FAIL", "200 without a client secret")
+    error = document.get("error", {}) if isinstance(document, dict) else {}
+    message = str(error.get("message", "")) if isinstance(error, dict) else ""
+    if reply.status == 500 and KEY_NOT_STORED in message:
+        hint = "the OpenAI key is not stored yet: run the PutKeyCommand from the stack's outputs"
+        return Check("POST /api/session", "FAIL" if require_key else "WARN", hint)
+    code = error.get("code") if isinstance(error, dict) else None
+    return Check("POST /api/session", "FAIL", f"HTTP {reply.status} {code}: {message}")
+
+
+def check_bucket(bucket_url: str | None) -> Check:
+    if not bucket_url:
+        return Check(
+            "bucket refuses direct access",
+            "SKIP",
+            "not applicable: no bucket URL (the local stack has no bucket; pass --bucket-url or --stack)",
+        )
+    reply = fetch(bucket_url)
+    if reply.status == 403:
+        return Check("bucket refuses direct access", "PASS", f"{bucket_url} answers 403")
+    return Check("bucket refuses direct access", "FAIL", f"{bucket_url} answered {reply.status}, not 403")
+
+
+def run(base: str, *, bucket_url: str | None = None, require_key: bool = False) -> list[Check]:
+    base = base if base.endswith("/") else f"{base}/"
+    config, realtime_origin = check_config(base)
+    checks = [config]
+    if realtime_origin is None:
+        checks.append(Check("page", "FAIL", "cannot check the CSP without config.json's Realtime origin"))
+    else:
+        checks.append(check_page(base, realtime_origin))
+    checks.append(check_https_redirect(base))
+    checks.append(check_session(base, require_key=require_key))
+    checks.append(check_bucket(bucket_url))
+    return checks
+
+
+def stack_urls(stack: str, region: str | None, client: Any = None) -> tuple[str, str | None]:
+    """The page URL and bucket URL from a deployed stack's outputs (PageUrl, BucketUrl)."""
+    if client is None:
+        import boto3  # noqa: PLC0415 - only this mode needs AWS credentials
+
+        client = boto3.client("cloudformation", region_name=region)
+    outputs = {
+        o["OutputKey"]: o["OutputValue"]
+        for o in client.describe_stacks(StackName=stack)["Stacks"][0]["Outputs"]
+    }
+    if "PageUrl" not in outputs:
+        raise SystemExit(f"stack {stack} has no PageUrl output: is it deployed from this template?")
+    return outputs["PageUrl"], outputs.get("BucketUrl")
+
+
+def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> int:
+    parser = argparse.ArgumentParser(prog="scripts/smoke", description=__doc__.split("\n\n")[0])
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("url", nargs="?", help="the page URL, e.g. the stack's PageUrl output")
+    target.add_argument("--stack", help="read PageUrl and BucketUrl from this stack's outputs")
+    parser.add_argument("--region", help="the stack's region (with --stack)")
+    parser.add_argument("--bucket-url", help="the bucket's own URL, e.g. the BucketUrl output")
+    parser.add_argument("--require-key", action="store_true", help="a placeholder key is a failure")
+    args = parser.parse_args(argv)
+
+    url, bucket_url = args.url, args.bucket_url
+    if args.stack:
+        url, from_stack = stack_urls(args.stack, args.region)
+        bucket_url = bucket_url or from_stack
+    checks = run(url, bucket_url=bucket_url, require_key=args.require_key)
+    for check in checks:
+        out(f"{check.verdict:4}  {check.name}: {check.detail}")
+    counts = {
+        verdict: sum(c.verdict == verdict for c in checks) for verdict in ("PASS", "WARN", "SKIP", "FAIL")
+    }
+    summary = ", ".join(f"{n} {verdict.lower()}" for verdict, n in counts.items() if n)
+    failed = counts["FAIL"]
+    out(f"{'FAILED' if failed else 'OK'} ({summary}): {url}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

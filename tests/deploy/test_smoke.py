@@ -1,0 +1,226 @@
+"""`scripts/smoke` against the local stack (same page headers as CloudFront, the real handler) and against
+small servers that get one thing wrong, so each check is shown to catch what it is for."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable, Iterator
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from local.security_headers import page_headers
+from local.stack import StackProcess
+from smoke import checks
+from smoke.checks import Reply
+
+PLACEHOLDER = "REPLACE_ME: put your OpenAI API key here (see the stack outputs)"
+
+
+def run_smoke(*argv: str) -> tuple[int, list[str]]:
+    lines: list[str] = []
+    status = checks.main(list(argv), out=lines.append)
+    return status, lines
+
+
+def verdicts(lines: list[str]) -> dict[str, str]:
+    """{check name: verdict} from the report lines ("PASS  page: ...")."""
+    found = {}
+    for line in lines[:-1]:
+        verdict, rest = line.split(maxsplit=1)
+        found[rest.split(":", 1)[0]] = verdict
+    return found
+
+
+@pytest.fixture(scope="module")
+def local_stack() -> Iterator[StackProcess]:
+    with StackProcess("--port", "0") as stack:
+        yield stack
+
+
+@pytest.fixture(scope="module")
+def placeholder_stack() -> Iterator[StackProcess]:
+    # The secret still holds the template's placeholder: the handler must say "put your key in".
+    with StackProcess("--port", "0", env={**os.environ, "OPENAI_API_KEY": PLACEHOLDER}) as stack:
+        yield stack
+
+
+@pytest.mark.slow
+def test_the_local_stack_passes_every_check_that_applies_to_it(local_stack: StackProcess) -> None:
+    status, lines = run_smoke(local_stack.url)
+
+    assert status == 0, lines
+    assert verdicts(lines) == {
+        "config.json": "PASS",
+        "page": "PASS",
+        "https redirect": "SKIP",
+        "POST /api/session": "PASS",
+        "bucket refuses direct access": "SKIP",
+    }
+    assert "minted a client secret valid" in "\n".join(lines)
+    assert "ek_" not in "\n".join(lines)  # the secret is a credential: never printed
+    assert "not applicable" in next(line for line in lines if "bucket" in line)
+
+
+@pytest.mark.slow
+def test_a_placeholder_key_is_a_warning_that_says_what_to_run(placeholder_stack: StackProcess) -> None:
+    status, lines = run_smoke(placeholder_stack.url)
+
+    assert status == 0, lines
+    assert verdicts(lines)["POST /api/session"] == "WARN"
+    assert "run the PutKeyCommand from the stack's outputs" in "\n".join(lines)
+
+
+@pytest.mark.slow
+def test_a_placeholder_key_fails_when_a_key_is_required(placeholder_stack: StackProcess) -> None:
+    status, lines = run_smoke(placeholder_stack.url, "--require-key")
+
+    assert status == 1
+    assert verdicts(lines)["POST /api/session"] == "FAIL"
+    assert lines[-1].startswith("FAILED")
+
+
+Responder = Callable[[BaseHTTPRequestHandler], None]
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[dict[str, Responder]], str]]:
+    """Starts a server answering each path with its responder; returns its base URL."""
+    servers: list[tuple[ThreadingHTTPServer, threading.Thread]] = []
+
+    def start(routes: dict[str, Responder]) -> str:
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                routes.get(self.path, lambda h: h.send_error(404))(self)
+
+            do_GET = do_POST = _answer
+
+            def log_message(self, *_: object) -> None:
+                return None
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        thread.start()
+        servers.append((server, thread))
+        return f"http://127.0.0.1:{server.server_address[1]}/"
+
+    yield start
+    for server, thread in servers:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def reply(status: int, body: bytes, headers: dict[str, str]) -> Responder:
+    def respond(handler: BaseHTTPRequestHandler) -> None:
+        length = int(handler.headers.get("Content-Length") or 0)
+        handler.rfile.read(length)
+        handler.send_response(status)
+        for name, value in headers.items():
+            handler.send_header(name, value)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    return respond
+
+
+def site_routes(page_header_overrides: dict[str, str]) -> dict[str, Responder]:
+    origin = "https://api.openai.com"
+    config = {"sessionUrl": "/api/session", "realtimeCallsUrl": f"{origin}/v1/realtime/calls"}
+    headers = {**page_headers(origin), "Content-Type": "text/html", "Cache-Control": "no-cache"}
+    headers.update(page_header_overrides)
+    not_stored = {
+        "error": {
+            "code": "server_misconfigured",
+            "message": "The OpenAI API key has not been stored in this stack's secret yet: run the "
+            "put-secret-value command from the stack's outputs.",
+        }
+    }
+    return {
+        "/": reply(200, b"<!doctype html>", headers),
+        "/config.json": reply(200, json.dumps(config).encode(), {"Content-Type": "application/json"}),
+        "/api/session": reply(500, json.dumps(not_stored).encode(), {"Content-Type": "application/json"}),
+    }
+
+
+def test_a_header_that_drifted_from_template_yaml_fails_the_page_and_names_it(
+    serve: Callable[[dict[str, Responder]], str],
+) -> None:
+    base = serve(site_routes({"Content-Security-Policy": "default-src *"}))
+
+    status, lines = run_smoke(base)
+
+    page = next(line for line in lines if line.startswith("FAIL  page"))
+    assert status == 1
+    assert "Content-Security-Policy is 'default-src *', template.yaml says" in page
+
+
+def test_a_page_that_can_be_cached_without_revalidation_fails(
+    serve: Callable[[dict[str, Responder]], str],
+) -> None:
+    base = serve(site_routes({"Cache-Control": "max-age=31536000, immutable"}))
+
+    status, lines = run_smoke(base)
+
+    assert status == 1
+    assert verdicts(lines)["page"] == "FAIL"
+
+
+def test_a_bucket_that_refuses_direct_access_passes(serve: Callable[[dict[str, Responder]], str]) -> None:
+    base = serve(site_routes({}))
+    bucket = serve({"/index.html": reply(403, b"<Error><Code>AccessDenied</Code></Error>", {})})
+
+    status, lines = run_smoke(base, "--bucket-url", f"{bucket}index.html")
+
+    assert status == 0, lines
+    assert verdicts(lines)["bucket refuses direct access"] == "PASS"
+
+
+def test_a_publicly_readable_bucket_fails(serve: Callable[[dict[str, Responder]], str]) -> None:
+    base = serve(site_routes({}))
+    bucket = serve({"/index.html": reply(200, b"<!doctype html>", {"Content-Type": "text/html"})})
+
+    status, lines = run_smoke(base, "--bucket-url", f"{bucket}index.html")
+
+    assert status == 1
+    assert verdicts(lines)["bucket refuses direct access"] == "FAIL"
+
+
+def test_an_https_page_must_redirect_plain_http(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[str] = []
+
+    def fake_fetch(url: str, **_: Any) -> Reply:
+        asked.append(url)
+        headers = Message()
+        headers["Location"] = "https://d111111abcdef8.cloudfront.net/"
+        return Reply(301, headers, b"")
+
+    monkeypatch.setattr(checks, "fetch", fake_fetch)
+
+    result = checks.check_https_redirect("https://d111111abcdef8.cloudfront.net/")
+
+    assert asked == ["http://d111111abcdef8.cloudfront.net/"]
+    assert result.verdict == "PASS"
+
+
+def test_stack_mode_reads_the_page_and_bucket_urls_from_the_outputs() -> None:
+    class FakeCloudFormation:
+        def describe_stacks(self, StackName: str) -> dict[str, Any]:
+            assert StackName == "realtime-vend"
+            outputs = [
+                {"OutputKey": "PageUrl", "OutputValue": "https://d111111abcdef8.cloudfront.net/"},
+                {"OutputKey": "BucketUrl", "OutputValue": "https://b.s3.eu-west-1.amazonaws.com/index.html"},
+            ]
+            return {"Stacks": [{"Outputs": outputs}]}
+
+    urls = checks.stack_urls("realtime-vend", "eu-west-1", client=FakeCloudFormation())
+
+    assert urls == (
+        "https://d111111abcdef8.cloudfront.net/",
+        "https://b.s3.eu-west-1.amazonaws.com/index.html",
+    )
