@@ -9,8 +9,10 @@ takes the median over N fresh browser contexts of the time from the click to:
   * first remote audio: the first inbound RTP audio with totalAudioEnergy > 0 (the stand-in's voice
     track is never digitally silent, so this is when media actually flows end to end; it does not
     wait for the assistant to decide to speak, which is the model's time, not the connection's).
-It also measures, on our page, the median time from a network drop to audio flowing again on a new
-connection, and each page's weight (bytes over the wire on a cold first load).
+It also measures, on our page, the median time from a network drop (the stand-in blackholes the
+media path) to the page noticing it (Chromium's ICE `disconnected` plus our grace period) and to
+audio flowing again on a new connection, and each page's weight (bytes over the wire, headers
+included, on a cold first load, uncompressed as the local server sends it).
 
 Latency is injected where the network would add it: --api-rtt-ms on every /api request (the local
 stack's API Gateway adapter), --realtime-rtt-ms on the stand-in's HTTP answers (client_secrets, as
@@ -75,8 +77,11 @@ PROBE = """(kind) => {
 # After a drop: time until a NEW peer connection carries audio energy.
 DROP_PROBE = """() => {
   const debug = window.__realtimeVendDebug;
-  const state = (window.__drop = { t0: performance.now(), back: null });
+  const state = (window.__drop = { t0: performance.now(), detected: null, back: null });
   const old = debug.call.peerConnection;
+  debug.call.addEventListener('statechange', (event) => {
+    if (event.detail.state === 'reconnecting' && state.detected === null) state.detected = performance.now();
+  });
   let busy = false;
   const timer = setInterval(async () => {
     const pc = debug.call.peerConnection;
@@ -164,7 +169,8 @@ def measure_connect(browser: Browser, url: str, variant: Variant, mic_delay_ms: 
         context.close()
 
 
-def measure_drop(browser: Browser, url: str, standin_url: str) -> float:
+def measure_drop(browser: Browser, url: str, standin_url: str) -> tuple[float, float]:
+    """(drop → the page notices and starts reconnecting, drop → audio again) in ms."""
     context = browser.new_context()
     try:
         page = context.new_page()
@@ -181,8 +187,10 @@ def measure_drop(browser: Browser, url: str, standin_url: str) -> float:
         page.evaluate(DROP_PROBE)
         _http("POST", f"{standin_url}/__standin/drop")
         page.wait_for_function("() => window.__drop.back !== null", timeout=60_000, polling=50)
-        back: float = page.evaluate("() => window.__drop.back - window.__drop.t0")
-        return back
+        detected, back = page.evaluate(
+            "() => [window.__drop.detected - window.__drop.t0, window.__drop.back - window.__drop.t0]"
+        )
+        return float(detected), float(back)
     finally:
         context.close()
 
@@ -210,7 +218,9 @@ def _median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
-def _print_table(variants: list[Variant], drop_ms: list[float], args: argparse.Namespace) -> None:
+def _print_table(
+    variants: list[Variant], drop_ms: list[tuple[float, float]], args: argparse.Namespace
+) -> None:
     ours = variants[0]
     print()
     print(
@@ -243,7 +253,10 @@ def _print_table(variants: list[Variant], drop_ms: list[float], args: argparse.N
         "page weight, cold load", [f"{v.page_bytes / 1024:.1f} KiB / {v.page_requests} req" for v in variants]
     )
     if drop_ms:
-        row(f"drop → audio again (median of {len(drop_ms)})", [f"{_median(drop_ms):.0f} ms", "n/a", "n/a"])
+        detected = [d for d, _ in drop_ms]
+        back = [b for _, b in drop_ms]
+        row(f"drop → reconnecting (median of {len(drop_ms)})", [f"{_median(detected):.0f} ms", "n/a", "n/a"])
+        row(f"drop → audio again (median of {len(drop_ms)})", [f"{_median(back):.0f} ms", "n/a", "n/a"])
     print()
 
 

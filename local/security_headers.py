@@ -1,0 +1,133 @@
+"""The page's security headers, read from the one place production defines them.
+
+CloudFront adds them in production through the `PageResponseHeadersPolicy` resource in
+template.yaml; the local stack renders the same resource into HTTP headers, so the page is tested
+under exactly the policy it ships with.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
+POLICY_RESOURCE = "PageResponseHeadersPolicy"
+
+
+class TemplateError(RuntimeError):
+    """template.yaml lacks what the local stack needs, or has it in an unexpected shape."""
+
+
+class _CloudFormationLoader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML ships no type hints
+    """A safe loader that keeps CloudFormation short tags (`!Sub x` → `{"Fn::Sub": x}`)."""
+
+
+def _construct_tag(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if tag_suffix == "GetAtt" and isinstance(value, str):
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+_CloudFormationLoader.add_multi_constructor("!", _construct_tag)
+
+
+def load_template(template: Path = TEMPLATE) -> dict[str, Any]:
+    """Parses a CloudFormation/SAM template, short tags included."""
+    try:
+        text = template.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise TemplateError(f"{template} does not exist") from exc
+    document = yaml.load(text, Loader=_CloudFormationLoader)  # noqa: S506 - a SafeLoader subclass
+    if not isinstance(document, dict):
+        raise TemplateError(f"{template} is not a CloudFormation template")
+    return document
+
+
+def _substitute(value: Any, variables: dict[str, str], where: str) -> str:
+    """Renders a plain string or a `Fn::Sub` with the given variables; anything else is an error."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and set(value) == {"Fn::Sub"}:
+        sub = value["Fn::Sub"]
+        text, local = (sub, {}) if isinstance(sub, str) else (sub[0], sub[1])
+        names = {**variables, **{k: v for k, v in local.items() if isinstance(v, str)}}
+
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in names:
+                raise TemplateError(f"{where} uses ${{{name}}}, which the local stack cannot resolve")
+            return names[name]
+
+        return re.sub(r"\$\{([^}!]+)\}", replace, text)
+    raise TemplateError(f"{where} must be a string or !Sub, got {value!r}")
+
+
+def _hsts(config: dict[str, Any]) -> str:
+    parts = [f"max-age={int(config['AccessControlMaxAgeSec'])}"]
+    if config.get("IncludeSubdomains"):
+        parts.append("includeSubDomains")
+    if config.get("Preload"):
+        parts.append("preload")
+    return "; ".join(parts)
+
+
+def _xss(config: dict[str, Any]) -> str:
+    if not config.get("Protection"):
+        return "0"
+    value = "1"
+    if config.get("ModeBlock"):
+        value += "; mode=block"
+    elif config.get("ReportUri"):
+        value += f"; report={config['ReportUri']}"
+    return value
+
+
+def page_headers(realtime_origin: str, template: Path = TEMPLATE) -> dict[str, str]:
+    """The HTTP headers CloudFront's response headers policy adds to the page.
+
+    `realtime_origin` replaces `${RealtimeOrigin}` (the CSP's connect-src allowance for the
+    Realtime endpoint), so the local stack can point the page at its stand-in.
+    """
+    resources = load_template(template).get("Resources") or {}
+    resource = resources.get(POLICY_RESOURCE)
+    if not isinstance(resource, dict) or resource.get("Type") != "AWS::CloudFront::ResponseHeadersPolicy":
+        raise TemplateError(
+            f"{template} has no {POLICY_RESOURCE} (AWS::CloudFront::ResponseHeadersPolicy) resource"
+        )
+    config = resource.get("Properties", {}).get("ResponseHeadersPolicyConfig", {})
+    security = config.get("SecurityHeadersConfig") or {}
+    variables = {"RealtimeOrigin": realtime_origin}
+    headers: dict[str, str] = {}
+
+    if csp := security.get("ContentSecurityPolicy"):
+        headers["Content-Security-Policy"] = _substitute(
+            csp["ContentSecurityPolicy"], variables, "ContentSecurityPolicy"
+        )
+    if hsts := security.get("StrictTransportSecurity"):
+        headers["Strict-Transport-Security"] = _hsts(hsts)
+    if security.get("ContentTypeOptions") is not None:
+        headers["X-Content-Type-Options"] = "nosniff"
+    if referrer := security.get("ReferrerPolicy"):
+        headers["Referrer-Policy"] = _substitute(referrer["ReferrerPolicy"], variables, "ReferrerPolicy")
+    if frame := security.get("FrameOptions"):
+        headers["X-Frame-Options"] = str(frame["FrameOption"]).upper()
+    if xss := security.get("XSSProtection"):
+        headers["X-XSS-Protection"] = _xss(xss)
+    for item in (config.get("CustomHeadersConfig") or {}).get("Items") or []:
+        name = str(item["Header"])
+        headers[name] = _substitute(item["Value"], variables, f"custom header {name}")
+
+    if "Content-Security-Policy" not in headers:
+        raise TemplateError(f"{POLICY_RESOURCE} sets no Content-Security-Policy")
+    return headers

@@ -1,0 +1,38 @@
+// ESLint flat config for the page's plain ES modules (browser globals, no build step).
+// Run: npm --prefix tests/browser install && npm --prefix tests/browser run lint
+import js from '@eslint/js';
+import globals from 'globals';
+
+// Run from the repository root (see package.json): with --config, paths are relative to the cwd.
+export default [
+  { ...js.configs.recommended, files: ['web/js/**/*.js', 'bench/connect/reference/**/*.js'] },
+  {
+    files: ['web/js/**/*.js', 'bench/connect/reference/**/*.js'],
+    languageOptions: {
+      ecmaVersion: 2024,
+      sourceType: 'module',
+      globals: { ...globals.browser },
+    },
+    rules: {
+      'no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      'no-console': 'error', // nothing is logged: a secret must never reach the console
+      eqeqeq: 'error',
+      'prefer-const': 'error',
+      'no-var': 'error',
+      'no-eval': 'error',
+      'no-implied-eval': 'error',
+      'no-restricted-properties': [
+        'error',
+        { property: 'innerHTML', message: 'Network text is set with textContent.' },
+        { property: 'outerHTML', message: 'Network text is set with textContent.' },
+        { object: 'document', property: 'write', message: 'No document.write.' },
+      ],
+      'no-restricted-globals': [
+        'error',
+        { name: 'localStorage', message: 'Nothing is stored: the client secret must not persist.' },
+        { name: 'sessionStorage', message: 'Nothing is stored: the client secret must not persist.' },
+        { name: 'indexedDB', message: 'Nothing is stored: the client secret must not persist.' },
+      ],
+    },
+  },
+];

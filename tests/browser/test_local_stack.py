@@ -1,0 +1,145 @@
+"""The local stack's own parts, without a browser: the API Gateway adapter and the page headers.
+
+They decide whether the browser suite tests what production does, so they are checked against the
+real shapes: the lead's recorded events/ and the CloudFront policy in template.yaml.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from local.lambda_adapter import LambdaAdapter
+from local.security_headers import page_headers
+from tests.conftest import load_event
+
+Handler = Callable[[dict[str, Any], Any], Mapping[str, Any]]
+ROUTES = ("ANY /api/session", "ANY /api/{proxy+}")
+
+
+def _run(adapter: LambdaAdapter, scenario: Callable[[TestClient[Any, Any]], Awaitable[None]]) -> None:
+    async def main() -> None:
+        app = web.Application()
+        app.router.add_route("*", "/api/{tail:.*}", adapter.handle)
+        async with TestClient(TestServer(app)) as client:
+            await scenario(client)
+
+    # In a thread of its own: Playwright's sync API keeps an event loop running in this one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, main()).result()
+
+
+def _recording_handler(seen: list[tuple[dict[str, Any], Any]], result: Mapping[str, Any]) -> Handler:
+    def handler(event: dict[str, Any], context: Any) -> Mapping[str, Any]:
+        seen.append((event, context))
+        return result
+
+    return handler
+
+
+def test_page_headers_render_the_cloudfront_policy_with_the_realtime_origin() -> None:
+    headers = page_headers("http://127.0.0.1:9999")
+
+    assert headers["Content-Security-Policy"] == (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "media-src 'self' blob: mediastream:; connect-src 'self' http://127.0.0.1:9999; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'none'; object-src 'none'"
+    )
+    assert headers["Strict-Transport-Security"].startswith("max-age=63072000; includeSubDomains")
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["Permissions-Policy"] == "microphone=(self), camera=(), geolocation=()"
+
+
+def test_adapter_builds_the_payload_2_0_event_api_gateway_sends() -> None:
+    seen: list[tuple[dict[str, Any], Any]] = []
+    ok = {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": "{}"}
+    adapter = LambdaAdapter(_recording_handler(seen, ok), ROUTES, timeout_seconds=10)
+
+    async def scenario(client: TestClient[Any, Any]) -> None:
+        response = await client.post(
+            "/api/session?a=1&a=2",
+            data=b"{}",
+            headers={"Content-Type": "application/json", "Cookie": "x=1; y=2", "X-Twice": "one"},
+        )
+        assert response.status == 200
+
+    _run(adapter, scenario)
+    event, context = seen[0]
+    recorded = load_event("mint")
+    # the same keys as a recorded event (plus what this request has and that one lacks)
+    assert set(recorded) - {"body"} <= set(event)
+    assert set(recorded["requestContext"]) <= set(event["requestContext"])
+    assert set(recorded["requestContext"]["http"]) == set(event["requestContext"]["http"])
+    assert event["version"] == "2.0"
+    assert event["routeKey"] == event["requestContext"]["routeKey"] == "ANY /api/session"
+    assert event["rawPath"] == "/api/session"
+    assert event["rawQueryString"] == "a=1&a=2"
+    assert event["queryStringParameters"] == {"a": "1,2"}
+    assert event["cookies"] == ["x=1", "y=2"]
+    assert "cookie" not in event["headers"]
+    assert all(name == name.lower() for name in event["headers"])
+    assert event["requestContext"]["stage"] == "$default"
+    assert event["requestContext"]["http"]["method"] == "POST"
+    assert event["body"] == "{}"
+    assert event["isBase64Encoded"] is False
+    assert 0 < context.get_remaining_time_in_millis() <= 10_000
+    assert context.invoked_function_arn.endswith(f":function:{context.function_name}")
+
+
+def test_adapter_base64_encodes_binary_bodies_and_matches_greedy_routes() -> None:
+    seen: list[tuple[dict[str, Any], Any]] = []
+    binary_result = {
+        "statusCode": 200,
+        "body": base64.b64encode(b"\x00\x01").decode(),
+        "isBase64Encoded": True,
+    }
+    adapter = LambdaAdapter(_recording_handler(seen, binary_result), ROUTES)
+
+    async def scenario(client: TestClient[Any, Any]) -> None:
+        response = await client.put(
+            "/api/other/thing", data=b"\xff\x00", headers={"Content-Type": "application/octet-stream"}
+        )
+        assert await response.read() == b"\x00\x01"
+
+    _run(adapter, scenario)
+    event, _ = seen[0]
+    assert event["routeKey"] == "ANY /api/{proxy+}"
+    assert event["pathParameters"] == {"proxy": "other/thing"}
+    assert event["isBase64Encoded"] is True
+    assert base64.b64decode(event["body"]) == b"\xff\x00"
+
+
+def test_adapter_answers_like_api_gateway_for_throttles_crashes_and_unknown_routes() -> None:
+    def crashing(event: dict[str, Any], context: Any) -> Mapping[str, Any]:
+        raise RuntimeError("boom")
+
+    throttled = LambdaAdapter(_recording_handler([], {"statusCode": 200, "body": ""}), ("ANY /api/session",))
+    throttled.throttle_next(1)
+    crashed = LambdaAdapter(crashing, ("ANY /api/session",))
+
+    async def throttle_scenario(client: TestClient[Any, Any]) -> None:
+        first = await client.post("/api/session")
+        assert (first.status, json.loads(await first.text())) == (429, {"message": "Too Many Requests"})
+        second = await client.post("/api/session")
+        assert second.status == 200
+        unknown = await client.get("/api/nothing-here")
+        assert (unknown.status, json.loads(await unknown.text())) == (404, {"message": "Not Found"})
+
+    async def crash_scenario(client: TestClient[Any, Any]) -> None:
+        response = await client.post("/api/session")
+        assert (response.status, json.loads(await response.text())) == (
+            500,
+            {"message": "Internal Server Error"},
+        )
+
+    _run(throttled, throttle_scenario)
+    _run(crashed, crash_scenario)

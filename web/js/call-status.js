@@ -1,0 +1,63 @@
+/**
+ * Renders the call's state and errors into the status region, as text only.
+ */
+
+/** @type {Record<string, string>} */
+const LABELS = {
+  idle: 'Not connected',
+  connecting: 'Connecting…',
+  connected: 'Connected',
+  reconnecting: 'Reconnecting…',
+  closed: 'Disconnected',
+};
+
+/** @type {Record<string, string>} */
+const HINTS = {
+  idle: 'Press Connect and allow the microphone to start talking.',
+  connecting: 'Setting up the call.',
+  connected: 'Speak, or type a message below.',
+  reconnecting: 'The connection dropped. Restoring it; the conversation so far is kept.',
+  closed: 'Press Connect to start a new conversation.',
+};
+
+export class CallStatus {
+  /**
+   * @param {object} elements
+   * @param {HTMLElement} elements.root    gets `data-state` for styling
+   * @param {HTMLElement} elements.label   the state in words (inside a role="status" region)
+   * @param {HTMLElement} elements.hint    what to do next
+   * @param {HTMLElement} elements.alert   errors (role="alert"); hidden when empty
+   */
+  constructor({ root, label, hint, alert }) {
+    this.root = root;
+    this.label = label;
+    this.hint = hint;
+    this.alert = alert;
+  }
+
+  /**
+   * @param {string} state
+   * @param {{message: string, code?: string} | null} [error]
+   */
+  render(state, error = null) {
+    this.root.dataset.state = state;
+    this.label.textContent = LABELS[state] ?? state;
+    this.hint.textContent =
+      state === 'closed' && error?.code === 'reconnect_failed'
+        ? 'Press Connect to continue the conversation.'
+        : (HINTS[state] ?? '');
+    if (error) this.showError(error.message);
+    else if (state === 'connecting' || state === 'connected') this.clearError();
+  }
+
+  /** @param {string} message */
+  showError(message) {
+    this.alert.textContent = message;
+    this.alert.hidden = false;
+  }
+
+  clearError() {
+    this.alert.textContent = '';
+    this.alert.hidden = true;
+  }
+}

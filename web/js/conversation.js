@@ -1,0 +1,126 @@
+/**
+ * The conversation as the user sees it: user and assistant turns in order, built from server
+ * events, and replayable into a new session as GA conversation items.
+ *
+ * Dispatches `change` (detail: {entry}) whenever an entry is added or its text grows.
+ */
+
+/**
+ * @typedef {object} Entry
+ * @property {string} id
+ * @property {'user' | 'assistant'} role
+ * @property {string} text
+ * @property {boolean} final   the text will not change any more
+ */
+
+export class Conversation extends EventTarget {
+  /** @type {Map<string, Entry>} */
+  #entries = new Map();
+  #localCounter = 0;
+
+  /** @returns {Entry[]} in the order they started */
+  get entries() {
+    return [...this.#entries.values()];
+  }
+
+  /**
+   * Applies one server event; events that do not change the transcript are ignored.
+   * @param {{type: string} & Record<string, any>} event
+   */
+  applyServerEvent(event) {
+    switch (event.type) {
+      // Reserve the user's place when speech starts: transcription completes asynchronously and
+      // may arrive after the assistant has begun answering.
+      case 'input_audio_buffer.speech_started':
+        this.#upsert(event.item_id, 'user', '', false);
+        break;
+      case 'conversation.item.input_audio_transcription.delta':
+        this.#append(event.item_id, 'user', event.delta ?? '');
+        break;
+      case 'conversation.item.input_audio_transcription.completed':
+        this.#upsert(event.item_id, 'user', event.transcript ?? '', true);
+        break;
+      case 'conversation.item.input_audio_transcription.failed':
+        this.#upsert(event.item_id, 'user', this.#entries.get(event.item_id)?.text ?? '', true);
+        break;
+      case 'response.output_audio_transcript.delta':
+      case 'response.output_text.delta':
+        this.#append(event.item_id, 'assistant', event.delta ?? '');
+        break;
+      case 'response.output_audio_transcript.done':
+        this.#upsert(event.item_id, 'assistant', event.transcript ?? '', true);
+        break;
+      case 'response.output_text.done':
+        this.#upsert(event.item_id, 'assistant', event.text ?? '', true);
+        break;
+      default:
+        break;
+    }
+  }
+
+  /**
+   * Records text the user typed (it is sent as a conversation item by the call).
+   * @param {string} text
+   * @returns {Entry}
+   */
+  addUserText(text) {
+    this.#localCounter += 1;
+    return this.#upsert(`local_${this.#localCounter}`, 'user', text, true);
+  }
+
+  /**
+   * The transcript so far as `conversation.item.create` events, for a new session to keep context.
+   * Empty turns (speech with no transcript) are left out.
+   * @returns {Array<{type: 'conversation.item.create', item: object}>}
+   */
+  replayEvents() {
+    return this.entries
+      .filter((entry) => entry.text.trim() !== '')
+      .map((entry) => ({
+        type: 'conversation.item.create',
+        item: {
+          type: 'message',
+          role: entry.role,
+          content: [{ type: entry.role === 'user' ? 'input_text' : 'output_text', text: entry.text }],
+        },
+      }));
+  }
+
+  /** Forgets every entry (a new conversation). */
+  clear() {
+    this.#entries.clear();
+    this.dispatchEvent(new CustomEvent('reset'));
+  }
+
+  /**
+   * @param {string | undefined} id
+   * @param {'user' | 'assistant'} role
+   * @param {string} delta
+   */
+  #append(id, role, delta) {
+    const current = id ? this.#entries.get(id) : undefined;
+    this.#upsert(id, role, (current?.text ?? '') + delta, false);
+  }
+
+  /**
+   * @param {string | undefined} id
+   * @param {'user' | 'assistant'} role
+   * @param {string} text
+   * @param {boolean} final
+   * @returns {Entry}
+   */
+  #upsert(id, role, text, final) {
+    const key = id ?? `anon_${this.#entries.size}`;
+    let entry = this.#entries.get(key);
+    if (entry?.final && !final) return entry;
+    if (!entry) {
+      entry = { id: key, role, text, final };
+      this.#entries.set(key, entry);
+    } else {
+      entry.text = text;
+      entry.final = final;
+    }
+    this.dispatchEvent(new CustomEvent('change', { detail: { entry } }));
+    return entry;
+  }
+}

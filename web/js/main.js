@@ -1,0 +1,153 @@
+/**
+ * Entry point: finds the page's elements and wires them to the call. No logic of its own beyond
+ * deciding which control is usable in which state.
+ */
+import { AudioOutput } from './audio-output.js';
+import { CallStatus } from './call-status.js';
+import { loadConfig } from './config.js';
+import { Conversation } from './conversation.js';
+import { DevicePicker } from './device-picker.js';
+import { LevelMeter } from './level-meter.js';
+import { Microphone } from './microphone.js';
+import { RealtimeCall } from './realtime-call.js';
+import { TranscriptView } from './transcript-view.js';
+
+/**
+ * @template {HTMLElement} T
+ * @param {string} id
+ * @returns {T}
+ */
+function byId(id) {
+  const element = document.getElementById(id);
+  if (!element) throw new Error(`The page is missing #${id}.`);
+  return /** @type {T} */ (element);
+}
+
+const ui = {
+  connect: byId('connect'),
+  disconnect: byId('disconnect'),
+  mute: byId('mute'),
+  enableSound: byId('enable-sound'),
+  microphone: /** @type {HTMLSelectElement} */ (byId('microphone')),
+  messageForm: /** @type {HTMLFormElement} */ (byId('message-form')),
+  message: /** @type {HTMLInputElement} */ (byId('message')),
+  send: byId('send'),
+  micLevelName: byId('mic-level-name'),
+};
+
+const status = new CallStatus({
+  root: byId('call-status'),
+  label: byId('status-label'),
+  hint: byId('status-hint'),
+  alert: byId('call-error'),
+});
+status.render('idle');
+
+const microphone = new Microphone();
+const conversation = new Conversation();
+const audioOutput = new AudioOutput(byId('assistant-audio'));
+const micMeter = new LevelMeter(byId('mic-level'));
+const assistantMeter = new LevelMeter(byId('assistant-level'));
+const transcript = new TranscriptView(byId('turns'), byId('transcript-empty'));
+const devicePicker = new DevicePicker(ui.microphone);
+
+conversation.addEventListener('change', (event) => transcript.update(/** @type {CustomEvent} */ (event).detail.entry));
+conversation.addEventListener('reset', () => transcript.clear());
+void devicePicker.refresh();
+
+/** @param {string} state */
+function renderControls(state) {
+  const live = state === 'connected' || state === 'reconnecting';
+  const busy = state === 'connecting' || live;
+  ui.connect.hidden = busy;
+  ui.disconnect.hidden = !busy;
+  ui.mute.disabled = !live;
+  ui.message.disabled = state !== 'connected';
+  ui.send.disabled = state !== 'connected';
+  if (!live) {
+    // A new call starts unmuted, whatever the last one ended as.
+    microphone.setMuted(false);
+    setMutePressed(false);
+  }
+}
+
+/**
+ * A toggle button keeps its name and reports its state with aria-pressed.
+ * @param {boolean} pressed
+ */
+function setMutePressed(pressed) {
+  ui.mute.setAttribute('aria-pressed', String(pressed));
+  ui.micLevelName.textContent = pressed ? 'You (muted)' : 'You';
+}
+
+try {
+  const config = await loadConfig();
+  const call = new RealtimeCall({ config, microphone, conversation });
+
+  if (new URLSearchParams(location.search).has('debug')) {
+    // Tests and the benchmark read stats through this; it exists only when asked for.
+    Object.defineProperty(window, '__realtimeVendDebug', { value: Object.freeze({ call, microphone, conversation }) });
+  }
+
+  call.addEventListener('statechange', (event) => {
+    const { state, error } = /** @type {CustomEvent} */ (event).detail;
+    status.render(state, error);
+    renderControls(state);
+    if (state === 'connected') {
+      micMeter.listen(audioOutput.context, microphone.stream);
+      void devicePicker.refresh(microphone.deviceId);
+    }
+    if (state === 'closed') {
+      micMeter.stop();
+      assistantMeter.stop();
+      void audioOutput.close();
+      if (!error) ui.connect.focus();
+    }
+  });
+  call.addEventListener('remotestream', (event) => {
+    const { stream } = /** @type {CustomEvent} */ (event).detail;
+    audioOutput.attach(stream);
+    if (stream) assistantMeter.listen(audioOutput.context, stream);
+    else assistantMeter.stop();
+  });
+  call.addEventListener('servererror', () => {
+    status.showError('The assistant could not handle the last request. Try again.');
+  });
+  microphone.addEventListener('trackchange', () => micMeter.listen(audioOutput.context, microphone.stream));
+
+  ui.connect.addEventListener('click', () => {
+    // The call first, so its requests leave at once; then, still inside the click (the only
+    // moment the browser lets audio start), the audio unlock.
+    const connected = call.connect();
+    void audioOutput.unlock();
+    void connected.then(() => {
+      if (call.state === 'connected') ui.disconnect.focus();
+    });
+  });
+  ui.disconnect.addEventListener('click', () => call.disconnect());
+  ui.mute.addEventListener('click', () => {
+    const muted = !microphone.muted;
+    call.setMuted(muted);
+    setMutePressed(muted);
+  });
+  ui.enableSound.addEventListener('click', () => void audioOutput.unlock());
+  audioOutput.addEventListener('blocked', () => {
+    ui.enableSound.hidden = false;
+  });
+  audioOutput.addEventListener('unblocked', () => {
+    ui.enableSound.hidden = true;
+  });
+  ui.microphone.addEventListener('change', () => {
+    call.switchMicrophone(ui.microphone.value).catch((/** @type {Error} */ error) => status.showError(error.message));
+  });
+  ui.messageForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const text = ui.message.value.trim();
+    if (text && call.sendText(text)) ui.message.value = '';
+  });
+  window.addEventListener('pagehide', () => call.disconnect());
+  renderControls(call.state);
+  ui.connect.disabled = false;
+} catch (error) {
+  status.showError(/** @type {Error} */ (error).message);
+}
