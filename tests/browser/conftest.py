@@ -27,6 +27,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
+from local.openai_standin import validate_server_event
 from local.stack import StackProcess
 
 VENDOR = Path(__file__).resolve().parent / "vendor"
@@ -153,19 +154,26 @@ def page_record() -> PageRecord:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_stand_in(request: pytest.FixtureRequest) -> None:
-    if "stack" in request.fixturenames:
-        current: Stack = request.getfixturevalue("stack")
-        current.standin.reset()
-        # reset ends calls but keeps options: put back every knob a test may have turned
-        current.standin.patch(
-            calls_status=None,
-            session_max_seconds=3600.0,
-            calls_delay_ms=0,
-            client_secrets_delay_ms=0,
-            media_delay_ms=0,
-        )
-        current.faults(reset=True, api_latency_ms=0)
+def _fresh_stand_in(request: pytest.FixtureRequest) -> Iterator[None]:
+    if "stack" not in request.fixturenames:
+        yield
+        return
+    current: Stack = request.getfixturevalue("stack")
+    current.standin.reset()
+    # reset ends calls but keeps options: put back every knob a test may have turned
+    current.standin.patch(
+        calls_status=None,
+        session_max_seconds=3600.0,
+        calls_delay_ms=0,
+        client_secrets_delay_ms=0,
+        media_delay_ms=0,
+    )
+    current.faults(reset=True, api_latency_ms=0)
+    yield
+    # Every event the page received in this test is a GA server event as the official SDK types it.
+    events = [event for call in current.standin.calls() for event in call["server_events"]]
+    for event in events:
+        validate_server_event(event)
 
 
 def _open_page(context: BrowserContext, record: PageRecord) -> Page:
