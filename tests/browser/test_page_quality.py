@@ -27,6 +27,16 @@ def test_page_is_served_under_the_production_security_headers(page: Page, stack:
     assert headers["strict-transport-security"].startswith("max-age=")
 
 
+def test_page_warms_the_connection_to_the_realtime_endpoint(page: Page, stack: Stack) -> None:
+    preconnect = page.locator('link[rel="preconnect"]')
+
+    expect(preconnect).to_have_attribute("href", stack.standin.url)
+    expect(preconnect).to_have_attribute("crossorigin", "anonymous")
+    # warming the connection is all it does: no request reaches the realtime endpoint before a click
+    assert stack.standin.state()["client_secrets_issued"] == 0
+    assert stack.standin.calls() == []
+
+
 def test_no_api_key_reaches_the_browser_and_no_secret_is_stored(
     page: Page, stack: Stack, page_record: PageRecord
 ) -> None:

@@ -9,6 +9,7 @@ import { Conversation } from './conversation.js';
 import { DevicePicker } from './device-picker.js';
 import { LevelMeter } from './level-meter.js';
 import { Microphone } from './microphone.js';
+import { preconnect } from './preconnect.js';
 import { RealtimeCall } from './realtime-call.js';
 import { TranscriptView } from './transcript-view.js';
 
@@ -82,6 +83,7 @@ function setMutePressed(pressed) {
 
 try {
   const config = await loadConfig();
+  preconnect(config.realtimeCallsUrl);
   const call = new RealtimeCall({ config, microphone, conversation });
 
   if (new URLSearchParams(location.search).has('debug')) {
