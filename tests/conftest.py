@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -89,3 +92,37 @@ class FakeLambdaContext:
 @pytest.fixture
 def lambda_context() -> FakeLambdaContext:
     return FakeLambdaContext()
+
+
+SAM = REPO / ".venv-tools" / "bin" / "sam"
+
+
+def _python313_dir() -> str | None:
+    """Where python3.13 (the Lambda runtime, which `sam build` needs) is: PATH or pyenv."""
+    found = shutil.which("python3.13")
+    if found and subprocess.run([found, "-V"], capture_output=True, check=False).returncode == 0:
+        return str(Path(found).parent)
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    candidates = [d for d in sorted(pyenv.glob("versions/3.13*/bin")) if (d / "python3.13").exists()]
+    return str(candidates[0]) if candidates else None
+
+
+@pytest.fixture(scope="session")
+def sam_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One real `sam build` of the whole template for the run; returns its build directory."""
+    assert SAM.exists(), "run scripts/bootstrap --tools first (SAM CLI lives in .venv-tools)"
+    python_dir = _python313_dir()
+    assert python_dir, "sam build needs python3.13 (the Lambda runtime) on PATH"
+    build_dir = tmp_path_factory.mktemp("sam-build")
+    env = {**os.environ, "PATH": f"{python_dir}:{os.environ['PATH']}", "SAM_CLI_TELEMETRY": "0"}
+    result = subprocess.run(
+        [str(SAM), "build", "--build-dir", str(build_dir), "--template-file", str(REPO / "template.yaml")],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    return build_dir

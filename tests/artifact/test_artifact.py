@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +11,6 @@ import pytest
 
 from tests.conftest import REPO
 
-SAM = REPO / ".venv-tools" / "bin" / "sam"
 DEV_ONLY = (
     "moto",
     "pytest",
@@ -34,36 +32,9 @@ DEV_ONLY = (
 )
 
 
-def _python313_dir() -> str | None:
-    found = shutil.which("python3.13")
-    if found and subprocess.run([found, "-V"], capture_output=True, check=False).returncode == 0:
-        return str(Path(found).parent)
-    for candidate in sorted(
-        Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")).glob("versions/3.13*/bin")
-    ):
-        if (candidate / "python3.13").exists():
-            return str(candidate)
-    return None
-
-
 @pytest.fixture(scope="module")
-def artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    assert SAM.exists(), "run scripts/bootstrap --tools first (SAM CLI lives in .venv-tools)"
-    python_dir = _python313_dir()
-    assert python_dir, "sam build needs python3.13 (the Lambda runtime) on PATH"
-    build_dir = tmp_path_factory.mktemp("sam-build")
-    env = {**os.environ, "PATH": f"{python_dir}:{os.environ['PATH']}", "SAM_CLI_TELEMETRY": "0"}
-    result = subprocess.run(
-        [str(SAM), "build", "--build-dir", str(build_dir), "--template-file", str(REPO / "template.yaml")],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    return build_dir / "VendFunction"
+def artifact(sam_build: Path) -> Path:
+    return sam_build / "VendFunction"
 
 
 def test_artifact_holds_only_runtime_packages(artifact: Path) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -14,37 +12,11 @@ from publisher import site
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
-SAM = REPO / ".venv-tools" / "bin" / "sam"
-
-
-def _python313_dir() -> str | None:
-    """Where python3.13 (the Lambda runtime, which `sam build` needs) is: PATH or pyenv."""
-    found = shutil.which("python3.13")
-    if found and subprocess.run([found, "-V"], capture_output=True, check=False).returncode == 0:
-        return str(Path(found).parent)
-    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
-    candidates = [d for d in sorted(pyenv.glob("versions/3.13*/bin")) if (d / "python3.13").exists()]
-    return str(candidates[0]) if candidates else None
 
 
 @pytest.fixture(scope="module")
-def publisher_artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    python_dir = _python313_dir()
-    assert SAM.exists(), "run scripts/bootstrap --tools first (SAM CLI lives in .venv-tools)"
-    assert python_dir, "sam build needs python3.13 (the Lambda runtime) on PATH"
-    build_dir = tmp_path_factory.mktemp("sam-build-publisher")
-    env = {**os.environ, "PATH": f"{python_dir}:{os.environ['PATH']}", "SAM_CLI_TELEMETRY": "0"}
-    result = subprocess.run(
-        [str(SAM), "build", "PublisherFunction", "--build-dir", str(build_dir)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    return build_dir / "PublisherFunction"
+def publisher_artifact(sam_build: Path) -> Path:
+    return sam_build / "PublisherFunction"
 
 
 def _web_files() -> list[str]:
