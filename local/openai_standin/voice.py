@@ -51,19 +51,19 @@ def speech_loop() -> np.ndarray:
     return normalised
 
 
-class VoiceTrack(MediaStreamTrack):
-    """20 ms s16 mono frames at 48 kHz, paced in real time by their pts."""
+class PacedAudioTrack(MediaStreamTrack):
+    """20 ms s16 mono frames at 48 kHz, paced in real time by their pts. Subclasses say what the
+    next frame holds (`next_samples`, floats in [-1, 1])."""
 
     kind = "audio"
 
     def __init__(self) -> None:
         super().__init__()
-        self._loop_samples = speech_loop()
-        self._position = 0
         self._start: float | None = None
         self._timestamp = 0
-        self.speaking = False
-        self.frames_sent = 0
+
+    def next_samples(self, timestamp: int) -> np.ndarray:
+        raise NotImplementedError
 
     async def recv(self) -> av.AudioFrame:
         if self.readyState != "live":
@@ -75,14 +75,28 @@ class VoiceTrack(MediaStreamTrack):
             wait = self._start + self._timestamp / SAMPLE_RATE - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
-        end = self._position + FRAME_SAMPLES
-        chunk = np.take(self._loop_samples, np.arange(self._position, end), mode="wrap")
-        self._position = end % len(self._loop_samples)
-        gain = SPEAKING_GAIN if self.speaking else IDLE_GAIN
-        pcm = (chunk * gain * 32767).astype(np.int16).reshape(1, -1)
+        pcm = (self.next_samples(self._timestamp) * 32767).astype(np.int16).reshape(1, -1)
         frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
         frame.sample_rate = SAMPLE_RATE
         frame.pts = self._timestamp
         frame.time_base = fractions.Fraction(1, SAMPLE_RATE)
-        self.frames_sent += 1
         return frame
+
+
+class VoiceTrack(PacedAudioTrack):
+    """The assistant's voice: the speech loop, quiet while idle, clearly present while speaking."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._loop_samples = speech_loop()
+        self._position = 0
+        self.speaking = False
+        self.frames_sent = 0
+
+    def next_samples(self, timestamp: int) -> np.ndarray:
+        end = self._position + FRAME_SAMPLES
+        chunk = np.take(self._loop_samples, np.arange(self._position, end), mode="wrap")
+        self._position = end % len(self._loop_samples)
+        self.frames_sent += 1
+        samples: np.ndarray = chunk * (SPEAKING_GAIN if self.speaking else IDLE_GAIN)
+        return samples

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fractions
 import json
 import time
 from collections.abc import AsyncIterator, Callable
@@ -19,10 +18,9 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from local.openai_standin import STANDIN, Standin, StandinOptions, create_app
+from local.openai_standin.voice import FRAME_SAMPLES, SAMPLE_RATE, PacedAudioTrack
 
 API_KEY = "sk-local-test-0123456789abcdef"
-SAMPLE_RATE = 48000
-FRAME = 960
 
 
 @dataclass
@@ -67,34 +65,17 @@ async def running_standin(**options: Any) -> AsyncIterator[RunningStandin]:
         await runner.cleanup()
 
 
-class Microphone(MediaStreamTrack):
+class Microphone(PacedAudioTrack):
     """A 300 Hz tone at `level` (0 = digital silence, like a muted track), paced in real time."""
-
-    kind = "audio"
 
     def __init__(self) -> None:
         super().__init__()
         self.level = 0.0
-        self._start: float | None = None
-        self._samples = 0
 
-    async def recv(self) -> av.AudioFrame:
-        if self.readyState != "live":
-            raise MediaStreamError
-        if self._start is None:
-            self._start = time.monotonic()
-        else:
-            wait = self._start + self._samples / SAMPLE_RATE - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-        t = (self._samples + np.arange(FRAME)) / SAMPLE_RATE
-        pcm = (np.sin(2 * np.pi * 300 * t) * self.level * 32767).astype(np.int16).reshape(1, -1)
-        frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
-        frame.sample_rate = SAMPLE_RATE
-        frame.pts = self._samples
-        frame.time_base = fractions.Fraction(1, SAMPLE_RATE)
-        self._samples += FRAME
-        return frame
+    def next_samples(self, timestamp: int) -> np.ndarray:
+        t = (timestamp + np.arange(FRAME_SAMPLES)) / SAMPLE_RATE
+        samples: np.ndarray = np.sin(2 * np.pi * 300 * t) * self.level
+        return samples
 
 
 class RealtimeClient:
