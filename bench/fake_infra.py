@@ -4,7 +4,6 @@ endpoint that answers at once, so that what is measured is the handler, not the 
 from __future__ import annotations
 
 import json
-import logging
 import secrets
 import threading
 import time
@@ -13,8 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import boto3
-from moto.server import ThreadedMotoServer
+from local.secrets_manager import SeededSecretsManager
 
 BENCH_KEY = "sk-bench-" + "0" * 32
 
@@ -81,22 +79,13 @@ class Infra:
 def fake_infra() -> Iterator[Infra]:
     upstream = ThreadingHTTPServer(("127.0.0.1", 0), _ClientSecrets)
     threading.Thread(target=upstream.serve_forever, daemon=True).start()
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    moto.start()
-    host, port = moto.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
+    secrets_manager = SeededSecretsManager("bench/openai", BENCH_KEY)
+    secrets_manager.start()
     try:
-        client = boto3.client(
-            "secretsmanager",
-            endpoint_url=endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="bench",
-            aws_secret_access_key="bench",
+        yield Infra(
+            f"http://127.0.0.1:{upstream.server_address[1]}", secrets_manager.endpoint, secrets_manager.arn
         )
-        arn = client.create_secret(Name="bench/openai", SecretString=BENCH_KEY)["ARN"]
-        yield Infra(f"http://127.0.0.1:{upstream.server_address[1]}", endpoint, arn)
     finally:
-        moto.stop()
+        secrets_manager.stop()
         upstream.shutdown()
         upstream.server_close()

@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import logging
 import os
 import queue
 import secrets
@@ -38,13 +37,13 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from local.lambda_adapter import LambdaAdapter
+from local.secrets_manager import REGION, SeededSecretsManager
 from local.security_headers import TEMPLATE, load_template, page_headers
 
 REPO = Path(__file__).resolve().parent.parent
 WEB_ROOT = REPO / "web"
 OPENAI_ORIGIN = "https://api.openai.com"
 SECRET_NAME = "realtime-vend/local/openai-api-key"  # noqa: S105 - a name, not a secret
-REGION = "us-east-1"
 # Anything else under /api is the handler's to answer (404/405), as with the template's routes.
 DEFAULT_ROUTE_KEYS = ("POST /api/session", "ANY /api/session", "$default")
 
@@ -120,7 +119,7 @@ class LocalStack:
         self.realtime_origin = OPENAI_ORIGIN
         self.adapter: LambdaAdapter | None = None
         self._runners: list[web.AppRunner] = []
-        self._moto: Any = None
+        self._secrets: SeededSecretsManager | None = None
         self._standin_options: Any = None
 
     @property
@@ -142,8 +141,6 @@ class LocalStack:
             raise
 
     async def _start(self) -> None:
-        from moto.server import ThreadedMotoServer  # noqa: PLC0415 - heavy; only when starting
-
         opts = self.options
         api_key = opts.openai_api_key or f"sk-local-{secrets.token_urlsafe(24)}"
         if not self.uses_openai:
@@ -151,16 +148,14 @@ class LocalStack:
             self.realtime_origin = self.standin_url
         base_url = self.standin_url or OPENAI_ORIGIN
 
-        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        self._moto.start()
-        moto_host, moto_port = self._moto.get_host_and_port()
-        secret_arn = await asyncio.to_thread(self._seed_secret, f"http://{moto_host}:{moto_port}", api_key)
+        self._secrets = SeededSecretsManager(SECRET_NAME, api_key)
+        await asyncio.to_thread(self._secrets.start)
 
         handler = self._import_handler(
             {
-                "OPENAI_API_KEY_SECRET_ARN": secret_arn,
+                "OPENAI_API_KEY_SECRET_ARN": self._secrets.arn,
                 "OPENAI_BASE_URL": base_url,
-                "AWS_ENDPOINT_URL_SECRETS_MANAGER": f"http://{moto_host}:{moto_port}",
+                "AWS_ENDPOINT_URL_SECRETS_MANAGER": self._secrets.endpoint,
                 **opts.handler_env,
             }
         )
@@ -172,9 +167,9 @@ class LocalStack:
         for runner in reversed(self._runners):
             await runner.cleanup()
         self._runners.clear()
-        if self._moto is not None:
-            await asyncio.to_thread(self._moto.stop)
-            self._moto = None
+        if self._secrets is not None:
+            await asyncio.to_thread(self._secrets.stop)
+            self._secrets = None
 
     async def _start_standin(self, api_key: str) -> str:
         from local.openai_standin import StandinOptions, create_app  # noqa: PLC0415
@@ -185,20 +180,6 @@ class LocalStack:
         app = create_app(self._standin_options)
         port = await self._serve(app, self.options.standin_port)
         return f"http://{self.options.host}:{port}"
-
-    @staticmethod
-    def _seed_secret(endpoint: str, api_key: str) -> str:
-        import boto3  # noqa: PLC0415
-
-        client = boto3.client(
-            "secretsmanager",
-            region_name=REGION,
-            endpoint_url=endpoint,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # noqa: S106 - moto's fake
-        )
-        arn: str = client.create_secret(Name=SECRET_NAME, SecretString=api_key)["ARN"]
-        return arn
 
     @staticmethod
     def _import_handler(env: Mapping[str, str]) -> Callable[[dict[str, Any], Any], Mapping[str, Any]]:
@@ -408,8 +389,6 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 async def _serve_until_stopped(args: argparse.Namespace) -> None:
-    # moto's server logs every Secrets Manager call as an access line; the handler's own logs say more.
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     extra = {}
     for spec in args.static:
         prefix, _, folder = spec.partition("=")
