@@ -128,13 +128,6 @@ class UpstreamTimeout(VendError):
     message = "OpenAI did not answer in time. Please try again."
 
 
-class UpstreamUnauthorized(VendError):
-    """OpenAI refused our key (401). Caught internally: the key is re-read once before giving up."""
-
-    status, code = 500, "server_misconfigured"
-    message = "This service is not configured correctly. Its operators need to check its setup."
-
-
 # --- our own configuration ---------------------------------------------------------------------
 
 
@@ -143,6 +136,10 @@ class ServerMisconfigured(VendError):
 
     status, code = 500, "server_misconfigured"
     message = "This service is not configured correctly. Its operators need to check its setup."
+
+
+class UpstreamUnauthorized(ServerMisconfigured):
+    """OpenAI refused our key (401). Caught internally: the key is re-read once before giving up."""
 
 
 class KeyNotStoredYet(ServerMisconfigured):
