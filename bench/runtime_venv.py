@@ -1,4 +1,12 @@
-"""A venv that holds only what the Lambda has: functions/requirements.txt plus the runtime's boto3.
+"""What a Lambda execution environment holds, laid out as Lambda lays it out.
+
+- the runtime: a venv with Python and what the python3.13 runtime ships (boto3 and its dependencies),
+  byte-compiled, as in the runtime's image;
+- the artifact's dependencies: functions/requirements.txt installed with --no-deps into a folder and
+  *not* byte-compiled, because functions/Makefile strips __pycache__ and /var/task is read-only, so
+  Lambda compiles them in memory at every cold start;
+- the handler code: a fresh copy of functions/vend (and the reference handler) per benchmark run,
+  beside a copy of those dependencies, as in /var/task.
 
 Cold start is measured there, not in the dev venv, where test tooling would skew imports.
 """
@@ -12,14 +20,17 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 VENV = REPO / ".venv-bench-runtime"
+ARTIFACT_DEPS = VENV / "artifact-deps"
 # What the python3.13 Lambda runtime ships besides our artifact (boto3 and its own dependencies).
 RUNTIME_PROVIDED = ["boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3"]
 
 
 def runtime_python() -> Path:
-    """The venv's python, (re)built when functions/requirements.txt changes."""
+    """The runtime venv's python; the venv and the artifact's dependencies are (re)built when
+    functions/requirements.txt or this recipe changes."""
     requirements = REPO / "functions" / "requirements.txt"
-    stamp = hashlib.sha256(requirements.read_bytes()).hexdigest()[:16]
+    recipe = requirements.read_bytes() + Path(__file__).read_bytes()
+    stamp = hashlib.sha256(recipe).hexdigest()[:16]
     python = VENV / "bin" / "python"
     if (VENV / ".stamp").exists() and (VENV / ".stamp").read_text() == stamp and python.exists():
         return python
@@ -27,11 +38,35 @@ def runtime_python() -> Path:
     if uv is None:
         raise SystemExit("uv is needed: run scripts/bootstrap")
     base = Path(REPO / ".venv" / "bin" / "python").resolve()
-    subprocess.run([uv, "venv", "--quiet", "--allow-existing", "--python", str(base), str(VENV)], check=True)
+    subprocess.run([uv, "venv", "--quiet", "--clear", "--python", str(base), str(VENV)], check=True)
     subprocess.run(
-        [uv, "pip", "install", "--quiet", "--python", str(python), "--no-deps", "-r", str(requirements)],
+        [uv, "pip", "install", "--quiet", "--compile-bytecode", "--python", str(python), *RUNTIME_PROVIDED],
         check=True,
     )
-    subprocess.run([uv, "pip", "install", "--quiet", "--python", str(python), *RUNTIME_PROVIDED], check=True)
+    artifact = ["--no-deps", "--target", str(ARTIFACT_DEPS), "-r", str(requirements)]
+    subprocess.run([uv, "pip", "install", "--quiet", "--python", str(python), *artifact], check=True)
     (VENV / ".stamp").write_text(stamp)
     return python
+
+
+def task_root(destination: Path, *extra: Path, compiled: bool = False) -> Path:
+    """/var/task as the artifact ships it: the dependencies, functions/vend and extra modules, without
+    bytecode (functions/Makefile strips it). `compiled` byte-compiles it all instead, in the
+    reproducible unchecked-hash mode, to show what shipping bytecode would save."""
+    shutil.copytree(ARTIFACT_DEPS, destination, dirs_exist_ok=True)
+    shutil.copytree(
+        REPO / "functions" / "vend", destination / "vend", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    for module in extra:
+        shutil.copy2(module, destination / module.name)
+    if compiled:
+        compileall = [
+            str(runtime_python()),
+            "-m",
+            "compileall",
+            "-q",
+            "--invalidation-mode",
+            "unchecked-hash",
+        ]
+        subprocess.run([*compileall, str(destination)], check=True)
+    return destination

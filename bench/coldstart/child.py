@@ -1,39 +1,24 @@
-"""One cold start in a fresh process: import the handler module, then serve one mint. Prints JSON."""
+"""One cold start, as a fresh execution environment runs it: init (interpreter start and handler import)
+under the init cap, then the first and a second mint under the invoke cap.
+
+    python -m bench.coldstart.child <handler module> <event.json>   (started by bench.coldstart.run)
+"""
 
 from __future__ import annotations
 
-import importlib
-import json
 import sys
-import time
 
-started = time.perf_counter()
-module = importlib.import_module(sys.argv[1])
-imported = time.perf_counter()
+from bench.lambda_child import enter_invoke_share, init, invoke, load_event, report
 
 
-class Context:
-    function_name = "bench"
-    memory_limit_in_mb = 256
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
-    aws_request_id = "bench-request"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 10_000
+def main() -> None:
+    handler, init_ms = init(sys.argv[1])
+    enter_invoke_share()
+    event = load_event(sys.argv[2])
+    first_ms = invoke(handler, event, 1)
+    second_ms = invoke(handler, event, 2)
+    report({"init_ms": init_ms, "first_ms": first_ms, "second_ms": second_ms})
 
 
-event = json.loads(open(sys.argv[2]).read())  # noqa: SIM115 - one-shot child process
-response = module.lambda_handler(event, Context())
-served = time.perf_counter()
-sys.stdout.flush()
-print(
-    json.dumps(
-        {
-            "status": response["statusCode"],
-            "import_ms": (imported - started) * 1000,
-            "first_request_ms": (served - imported) * 1000,
-        }
-    ),
-    file=sys.stderr,
-)
+if __name__ == "__main__":
+    main()
