@@ -15,6 +15,17 @@ import yaml
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
 POLICY_RESOURCE = "PageResponseHeadersPolicy"
+# The SecurityHeadersConfig entries rendered below. Anything else (e.g. the deprecated XSSProtection)
+# stops the stack: a page tested under a policy other than production's proves nothing.
+RENDERED_SECURITY_HEADERS = frozenset(
+    {
+        "ContentSecurityPolicy",
+        "StrictTransportSecurity",
+        "ContentTypeOptions",
+        "ReferrerPolicy",
+        "FrameOptions",
+    }
+)
 
 
 class TemplateError(RuntimeError):
@@ -82,17 +93,6 @@ def _hsts(config: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def _xss(config: dict[str, Any]) -> str:
-    if not config.get("Protection"):
-        return "0"
-    value = "1"
-    if config.get("ModeBlock"):
-        value += "; mode=block"
-    elif config.get("ReportUri"):
-        value += f"; report={config['ReportUri']}"
-    return value
-
-
 def page_headers(realtime_origin: str, template: Path = TEMPLATE) -> dict[str, str]:
     """The HTTP headers CloudFront's response headers policy adds to the page.
 
@@ -107,6 +107,10 @@ def page_headers(realtime_origin: str, template: Path = TEMPLATE) -> dict[str, s
         )
     config = resource.get("Properties", {}).get("ResponseHeadersPolicyConfig", {})
     security = config.get("SecurityHeadersConfig") or {}
+    if unrendered := sorted(set(security) - RENDERED_SECURITY_HEADERS):
+        raise TemplateError(
+            f"{POLICY_RESOURCE} sets {', '.join(unrendered)}, which the local stack cannot render"
+        )
     variables = {"RealtimeOrigin": realtime_origin}
     headers: dict[str, str] = {}
 
@@ -122,8 +126,6 @@ def page_headers(realtime_origin: str, template: Path = TEMPLATE) -> dict[str, s
         headers["Referrer-Policy"] = _substitute(referrer["ReferrerPolicy"], variables, "ReferrerPolicy")
     if frame := security.get("FrameOptions"):
         headers["X-Frame-Options"] = str(frame["FrameOption"]).upper()
-    if xss := security.get("XSSProtection"):
-        headers["X-XSS-Protection"] = _xss(xss)
     for item in (config.get("CustomHeadersConfig") or {}).get("Items") or []:
         name = str(item["Header"])
         headers[name] = _substitute(item["Value"], variables, f"custom header {name}")

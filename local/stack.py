@@ -267,7 +267,6 @@ class StackProcess:
         self._reader: threading.Thread | None = None
         self.url = ""
         self.standin_url: str | None = None
-        self.startup_seconds = 0.0
 
     def __enter__(self) -> StackProcess:
         self.start()
@@ -279,7 +278,6 @@ class StackProcess:
     def start(self) -> None:
         env = dict(os.environ if self._env is None else self._env)
         env["PYTHONUNBUFFERED"] = "1"
-        started = time.perf_counter()
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and module, fixed arguments
             [sys.executable, "-m", "local.stack", "--ready-json", *self._args],
             cwd=REPO,
@@ -307,7 +305,6 @@ class StackProcess:
                 if isinstance(ready, dict) and ready.get("ready"):
                     self.url = ready["url"]
                     self.standin_url = ready.get("standin_url")
-                    self.startup_seconds = time.perf_counter() - started
                     return
         tail = self.stderr_tail
         self.stop()

@@ -91,11 +91,3 @@ class MicMeter:
         had_speech = self._speech_start is not None
         self._speech_start = None
         return had_speech
-
-    def take_speech(self) -> Speech | None:
-        """End speech in progress now (input_audio_buffer.commit)."""
-        if self._speech_start is None:
-            return None
-        speech = Speech(self._speech_start, self.audio_ms)
-        self._speech_start = None
-        return speech

@@ -90,10 +90,6 @@ class RealtimeSession:
         if self._response is not None and self._response.task is not None:
             self._response.task.cancel()  # cancel_reason None: the runner emits nothing more
 
-    @property
-    def responding(self) -> bool:
-        return self._response is not None
-
     def error(self, message: str, code: str, param: str | None = None, event_id: str | None = None) -> None:
         self._emit(
             {

@@ -11,13 +11,15 @@ import base64
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from local.lambda_adapter import LambdaAdapter
-from local.security_headers import page_headers
+from local.security_headers import TEMPLATE, TemplateError, page_headers
 from tests.conftest import load_event
 
 Handler = Callable[[dict[str, Any], Any], Mapping[str, Any]]
@@ -57,6 +59,22 @@ def test_page_headers_render_the_cloudfront_policy_with_the_realtime_origin() ->
     assert headers["Referrer-Policy"] == "no-referrer"
     assert headers["X-Frame-Options"] == "DENY"
     assert headers["Permissions-Policy"] == "microphone=(self), camera=(), geolocation=()"
+
+
+def test_a_template_header_the_local_stack_cannot_render_stops_it_rather_than_being_dropped(
+    tmp_path: Path,
+) -> None:
+    # X-XSS-Protection is deprecated and the template does not set it; if it ever did, the local page
+    # must not silently run under a different policy than production's.
+    text = TEMPLATE.read_text(encoding="utf-8")
+    marker = "          FrameOptions:\n"
+    assert marker in text
+    template = tmp_path / "template.yaml"
+    xss = "          XSSProtection:\n            Override: true\n            Protection: true\n"
+    template.write_text(text.replace(marker, xss + marker), encoding="utf-8")
+
+    with pytest.raises(TemplateError, match="XSSProtection"):
+        page_headers("http://127.0.0.1:9999", template)
 
 
 def test_adapter_builds_the_payload_2_0_event_api_gateway_sends() -> None:
