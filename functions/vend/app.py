@@ -4,58 +4,52 @@
     any other method                                   -> 405 (Allow: POST)
     any other path under /api                          -> 404
 
-Importing this module reads and checks the environment but makes no network call and cannot fail:
-problems are reported by the first request, as 500 server_misconfigured, and named in the log.
+Routes only: parse (edge) → one call (logic, via providers) → respond (edge). The long-lived clients
+are built at init by `providers`; one middleware runs the checks that precede every route, the
+404/405 answers included.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Depends, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
-from vend import observability
-from vend.errors import MethodNotAllowed, RouteNotFound, ServerMisconfigured, VendError
+from vend import observability, providers
+from vend.edge.mint_request import parse_mint_request
+from vend.edge.responses import error_response, json_response
+from vend.edge.routes import refusal_for
+from vend.errors import VendError
+from vend.logic.mint import ClientSecretVendor
 from vend.observability import logger, metrics
-from vend.request_policy import parse_mint_request
-from vend.settings import Settings, SettingsError, load_settings
+from vend.settings import Settings
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-    from vend.vendor import ClientSecretVendor
-
 SAFETY_MARGIN_SECONDS = 0.5  # leave time to answer before Lambda's own timeout cuts us off
-OTHER_METHODS = ["GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
-_JSON_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
-
-def _load_settings() -> Settings | SettingsError:
-    try:
-        settings = load_settings(os.environ)
-    except SettingsError as exc:
-        logger.error("invalid configuration", extra={"variable": exc.variable, "problem": exc.problem})
-        return exc
-    if settings.model_is_deprecated:
-        logger.warning("model shuts down on 2027-01-20; set REALTIME_MODEL", extra={"model": settings.model})
-    return settings
-
-
-SETTINGS = _load_settings()
 # debug pinned off: POWERTOOLS_DEV=true would otherwise return tracebacks in 500 bodies.
 app = APIGatewayHttpResolver(debug=False)
-_vendor: ClientSecretVendor | None = None
-_vendor_lock = threading.Lock()
+
+
+def deadline() -> float:
+    """The monotonic instant by which upstream work must be done, from the invocation's remaining time."""
+    context = app.lambda_context
+    remaining_ms = context.get_remaining_time_in_millis() if context is not None else 10_000
+    return time.monotonic() + remaining_ms / 1000 - SAFETY_MARGIN_SECONDS
 
 
 @app.post("/api/session")
-def create_session() -> Response[str]:
-    settings = _settings()
+def create_session(
+    settings: Annotated[Settings, Depends(providers.settings)],
+    vendor: Annotated[ClientSecretVendor, Depends(providers.client_secret_vendor)],
+    until: Annotated[float, Depends(deadline)],
+) -> Response[str]:
     event = app.current_event
     request = parse_mint_request(
         body=event.body,
@@ -63,30 +57,27 @@ def create_session() -> Response[str]:
         content_type=event.headers.get("content-type"),
         allowed_voices=settings.voices,
     )
-    minted = _client_secret_vendor(settings).mint(request.voice, deadline=_deadline(app.lambda_context))
+    minted = vendor.mint(request.voice, deadline=until)
     observability.annotate(outcome="minted")
     observability.record_minted(minted.upstream_latency_ms)
-    return _json(200, minted.response_body())
+    return json_response(200, minted.response_body())
 
 
-@app.route("/api/session", method=OTHER_METHODS)
-def session_wrong_method() -> Response[str]:
-    _settings()
-    raise MethodNotAllowed()
+def unrouted(_: NotFoundError) -> Response[str]:
+    raise refusal_for(app.current_event.path)
 
 
-@app.not_found
-def not_found(_: NotFoundError) -> Response[str]:
-    _settings()
-    raise RouteNotFound()
+def configured(app: APIGatewayHttpResolver, next_middleware: Callable[..., Response[str]]) -> Response[str]:
+    """Before every route, 404 and 405 included: a misconfigured function says so, and nothing else."""
+    providers.current()
+    return next_middleware(app)
 
 
 def vend_error(error: VendError) -> Response[str]:
     upstream = error.upstream_status is not None
     observability.annotate(outcome=error.code, reason=error.reason, upstream_status=error.upstream_status)
     observability.record_failure(error.code, upstream=upstream)
-    body = {"error": {"code": error.code, "message": error.public_message}}
-    return _json(error.status, body, error.headers())
+    return error_response(error)
 
 
 def unexpected_error(error: Exception) -> Response[str]:
@@ -99,12 +90,14 @@ def unexpected_error(error: Exception) -> Response[str]:
     return vend_error(VendError(f"unexpected_{type(error).__name__}"))
 
 
-# Registered without decorator syntax: Powertools' decorator is untyped and would erase these types.
+# Registered without decorator syntax: Powertools' decorators are untyped and would erase these types.
+app.use(middlewares=[configured])
+app.not_found(unrouted)
 app.exception_handler(VendError)(vend_error)
 app.exception_handler(Exception)(unexpected_error)
 
 
-@observability.traced(isinstance(SETTINGS, Settings) and SETTINGS.tracing_enabled)
+@observability.traced(providers.tracing_enabled())
 @logger.inject_lambda_context(log_event=False, clear_state=True)
 @metrics.log_metrics(raise_on_empty_metrics=False)
 @observability.logged_request
@@ -112,51 +105,3 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     observability.record_request()
     response: dict[str, Any] = app.resolve(event, context)
     return response
-
-
-# --- wiring --------------------------------------------------------------------------------------
-
-
-def _settings() -> Settings:
-    if isinstance(SETTINGS, SettingsError):
-        raise ServerMisconfigured(f"invalid_setting_{SETTINGS.variable}")
-    return SETTINGS
-
-
-def _client_secret_vendor(settings: Settings) -> ClientSecretVendor:
-    """Built on the first mint, then reused: the key cache and the keep-alive connection live here."""
-    global _vendor  # noqa: PLW0603 - one per execution environment, by design
-    with _vendor_lock:  # concurrent first requests must share one key cache
-        if _vendor is None:
-            _vendor = _build_vendor(settings)
-        return _vendor
-
-
-def _build_vendor(settings: Settings) -> ClientSecretVendor:
-    from vend.openai_api_key import OpenAIApiKeySource  # noqa: PLC0415 - pulls boto3 on first use
-    from vend.openai_client_secrets import ClientSecretsApi  # noqa: PLC0415
-    from vend.vendor import ClientSecretVendor  # noqa: PLC0415
-
-    return ClientSecretVendor(
-        settings,
-        OpenAIApiKeySource(settings.openai_api_key_secret_id, settings.secret_max_age_seconds),
-        ClientSecretsApi(
-            settings.openai_base_url,
-            connect_timeout=settings.upstream_connect_timeout_seconds,
-            read_timeout=settings.upstream_read_timeout_seconds,
-        ),
-    )
-
-
-def _deadline(context: LambdaContext | None) -> float:
-    remaining_ms = context.get_remaining_time_in_millis() if context is not None else 10_000
-    return time.monotonic() + remaining_ms / 1000 - SAFETY_MARGIN_SECONDS
-
-
-def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[str]:
-    return Response(
-        status_code=status,
-        content_type="application/json",
-        body=json.dumps(body, separators=(",", ":")),
-        headers={**_JSON_HEADERS, **(headers or {})},
-    )

@@ -74,10 +74,17 @@ class UnsupportedMediaType(VendError):
 
 class MethodNotAllowed(VendError):
     status, code = 405, "method_not_allowed"
-    message = "This path only accepts POST."
+
+    def __init__(self, allowed: tuple[str, ...] = ("POST",)) -> None:
+        super().__init__("method_not_allowed")
+        self.allowed = allowed
+
+    @property
+    def public_message(self) -> str:
+        return f"This path only accepts {' or '.join(self.allowed)}."
 
     def headers(self) -> dict[str, str]:
-        return {"Allow": "POST"}
+        return {"Allow": ", ".join(self.allowed)}
 
 
 class RouteNotFound(VendError):
@@ -98,7 +105,7 @@ class UpstreamRateLimited(VendError):
 
     @property
     def public_message(self) -> str:
-        return f"OpenAI is busy right now. Please try again in {self.retry_after_seconds} seconds."
+        return f"OpenAI is busy right now. Please try again in {_seconds(self.retry_after_seconds)}."
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after_seconds)}
@@ -142,7 +149,10 @@ class UpstreamUnauthorized(ServerMisconfigured):
     """OpenAI refused our key (401). Caught internally: the key is re-read once before giving up."""
 
 
-class KeyNotStoredYet(ServerMisconfigured):
+class KeyNotStored(VendError):
+    """The stack's secret still holds its placeholder: a code of its own, so tools need no text match."""
+
+    status, code = 500, "key_not_stored"
     message = (
         "The OpenAI API key has not been stored in this stack's secret yet: "
         "run the put-secret-value command from the stack's outputs."
@@ -157,3 +167,7 @@ class SecretsUnavailable(VendError):
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": "1"}
+
+
+def _seconds(count: int) -> str:
+    return "1 second" if count == 1 else f"{count} seconds"

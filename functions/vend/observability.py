@@ -23,6 +23,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 SERVICE = "realtime-vend"
 METRICS_NAMESPACE = "RealtimeVend"
 _NOISY_LIBRARY_LOGGERS = ("botocore", "boto3", "urllib3", "s3transfer", "httpx", "httpcore", "aws_xray_sdk")
+MAX_LOGGED_PATH = 128
 _SECRET_PATTERN = re.compile(r"(sk-[A-Za-z0-9_\-]{6,}|ek_[A-Za-z0-9_\-]{6,}|(?i:bearer)\s+\S+)")
 
 logger = Logger(service=SERVICE)
@@ -32,14 +33,38 @@ _Handler = TypeVar("_Handler", bound=Callable[..., Any])
 
 
 class RedactSecrets(logging.Filter):
-    """Masks anything shaped like an OpenAI key, a client secret or a bearer token in a log message."""
+    """Masks anything shaped like an OpenAI key, a client secret or a bearer token in every string of a
+    record (message, arguments and structured fields, nested too), and makes each string encodable, so
+    that a lone surrogate in a request path cannot make the handler drop the line."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = redact(message)
-        if redacted != message:
-            record.msg, record.args = redacted, None
+        try:
+            message = record.getMessage()
+        except Exception:
+            message = str(record.msg)
+        record.msg, record.args = clean(message), None
+        for name, value in list(record.__dict__.items()):
+            if name not in _STANDARD_RECORD_FIELDS:
+                record.__dict__[name] = _clean_value(value)
         return True
+
+
+_STANDARD_RECORD_FIELDS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+
+def clean(text: str) -> str:
+    """Redacted, and safe to encode as UTF-8 (lone surrogates become visible escapes)."""
+    return redact(text.encode("utf-8", "backslashreplace").decode("utf-8"))
+
+
+def _clean_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean(value)
+    if isinstance(value, dict):
+        return {_clean_value(k): _clean_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_clean_value(v) for v in value)
+    return value
 
 
 def redact(text: str) -> str:
@@ -77,6 +102,8 @@ def logged_request(handler: _Handler) -> _Handler:
 
     @functools.wraps(handler)
     def wrapper(event: dict[str, Any], context: Any) -> Any:
+        # Powertools adds the function's ARN, i.e. the account id, to every line: not ours to publish.
+        logger.remove_keys(["function_arn"])
         record: dict[str, Any] = {"outcome": "internal_error"}
         token = _request_record.set(record)
         started = time.perf_counter()
@@ -94,7 +121,7 @@ def logged_request(handler: _Handler) -> _Handler:
                 extra={
                     "api_request_id": request_context.get("requestId"),  # matches API Gateway's access log
                     "method": http.get("method"),
-                    "path": http.get("path"),
+                    "path": _loggable_path(http.get("path")),
                     "status": status,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                     **record,
@@ -102,6 +129,13 @@ def logged_request(handler: _Handler) -> _Handler:
             )
 
     return cast(_Handler, wrapper)
+
+
+def _loggable_path(path: object) -> str | None:
+    """A viewer chooses the path: keep enough to debug, not a payload (the filter redacts the rest)."""
+    if not isinstance(path, str):
+        return None
+    return path if len(path) <= MAX_LOGGED_PATH else f"{path[:MAX_LOGGED_PATH]}…"
 
 
 # --- metrics -------------------------------------------------------------------------------------
@@ -132,6 +166,7 @@ _recorder: Any = None  # the X-Ray recorder once tracing is on
 def traced(enabled: bool) -> Callable[[_Handler], _Handler]:
     def decorate(handler: _Handler) -> _Handler:
         global _recorder  # noqa: PLW0603 - one tracer per execution environment
+        _recorder = None
         if not enabled:
             return handler
         from aws_lambda_powertools import Tracer  # noqa: PLC0415

@@ -147,8 +147,8 @@ def _voices(raw: str) -> tuple[str, ...]:
 
 
 def _instructions(raw: str) -> str:
-    if len(raw) > 16_000:
-        raise ValueError("must be at most 16000 characters")
+    if len(raw) > 4000:  # the template's MaxLength: Lambda's environment holds 4 KB in all
+        raise ValueError("must be at most 4000 characters")
     return raw
 
 

@@ -98,6 +98,13 @@ def cold_start(monkeypatch: pytest.MonkeyPatch) -> HandlerFactory:
     def start(**env: str) -> ModuleType:
         for name, value in env.items():
             monkeypatch.setenv(name, value)
+        # Init lives in vend.providers (settings, clients, prefetch) and vend.app (routes, tracing):
+        # both run again, and the previous environment's keep-alive connection is closed first.
+        previous = sys.modules.get("vend.providers")
+        if previous is not None:
+            if not isinstance(previous.INSTANCE, Exception):
+                previous.INSTANCE.openai.close()
+            importlib.reload(previous)
         if "vend.app" in sys.modules:
             return importlib.reload(sys.modules["vend.app"])
         return importlib.import_module("vend.app")
@@ -106,7 +113,12 @@ def cold_start(monkeypatch: pytest.MonkeyPatch) -> HandlerFactory:
 
 
 @pytest.fixture
-def handler(cold_start: HandlerFactory, secret_arn: str, upstream: FakeClientSecrets) -> ModuleType:
+def handler(
+    cold_start: HandlerFactory,
+    secret_arn: str,
+    upstream: FakeClientSecrets,
+    secretsmanager: SecretsManagerSpy,  # counting from the cold start on: init reads the key
+) -> ModuleType:
     return cold_start(OPENAI_API_KEY_SECRET_ARN=secret_arn, OPENAI_BASE_URL=BASE_URL)
 
 

@@ -8,7 +8,7 @@ import boto3
 import httpx
 import pytest
 
-from tests.fakes.openai_upstream import FakeClientSecrets, openai_error
+from tests.fakes.openai_upstream import BASE_URL, FakeClientSecrets, openai_error
 from tests.functional.conftest import KEY, SecretsManagerSpy, post_session
 
 # --- the request -----------------------------------------------------------------------------
@@ -183,7 +183,7 @@ def test_rate_limit_is_retried_once_then_503_with_retry_after(
 
     assert (reply.status, reply.error_code) == (503, "upstream_rate_limited")
     assert reply.headers["retry-after"] == "1"
-    assert "try again in 1 seconds" in reply.body["error"]["message"]
+    assert reply.body["error"]["message"] == "OpenAI is busy right now. Please try again in 1 second."
     assert len(upstream.requests) == 2
 
 
@@ -230,16 +230,19 @@ def test_5xx_then_success_is_retried(handler: ModuleType, upstream: FakeClientSe
     ],
 )
 def test_secrets_manager_failure(
-    handler: ModuleType,
+    cold_start,  # type: ignore[no-untyped-def]
+    secret_arn: str,
     secretsmanager: SecretsManagerSpy,
     upstream: FakeClientSecrets,
     aws_code: str,
     status: int,
     code: str,
 ) -> None:
-    secretsmanager.fail_with.append(aws_code)
+    # Secrets Manager fails from the cold start on: the init prefetch and the first request both see it.
+    secretsmanager.fail_with.extend([aws_code, aws_code])
+    module = cold_start(OPENAI_API_KEY_SECRET_ARN=secret_arn, OPENAI_BASE_URL=BASE_URL)
 
-    reply = post_session(handler)
+    reply = post_session(module)
 
     assert (reply.status, reply.error_code) == (status, code)
     assert "arn:" not in reply.raw["body"] and "123456789012" not in reply.raw["body"]
@@ -257,12 +260,13 @@ def test_missing_secret_is_server_misconfigured_not_400(cold_start, aws: None, u
 
 
 @pytest.mark.parametrize(
-    ("secret_value", "message_hint"),
+    ("secret_value", "code", "message_hint"),
     [
-        ('{"api_key": ""}', "not configured correctly"),
-        ("   ", "not configured correctly"),
-        ("REPLACE_ME: put your OpenAI API key here", "has not been stored"),
-        ('{"key": "sk-wrong-field"}', "not configured correctly"),
+        ('{"api_key": ""}', "server_misconfigured", "not configured correctly"),
+        ("   ", "server_misconfigured", "not configured correctly"),
+        # its own code, so scripts/smoke and the page need no text match
+        ("REPLACE_ME: put your OpenAI API key here", "key_not_stored", "has not been stored"),
+        ('{"key": "sk-wrong-field"}', "server_misconfigured", "not configured correctly"),
     ],
 )
 def test_empty_or_placeholder_secret(
@@ -270,6 +274,7 @@ def test_empty_or_placeholder_secret(
     aws: None,
     upstream: FakeClientSecrets,
     secret_value: str,
+    code: str,
     message_hint: str,  # type: ignore[no-untyped-def]
 ) -> None:
     arn = boto3.client("secretsmanager").create_secret(Name="k", SecretString=secret_value)["ARN"]
@@ -277,7 +282,7 @@ def test_empty_or_placeholder_secret(
 
     reply = post_session(module)
 
-    assert (reply.status, reply.error_code) == (500, "server_misconfigured")
+    assert (reply.status, reply.error_code) == (500, code)
     assert message_hint in reply.body["error"]["message"]
     assert upstream.requests == []
 

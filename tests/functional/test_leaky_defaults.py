@@ -96,9 +96,10 @@ def test_leaky_defaults_leak_nothing(
         "POWERTOOLS_LOG_LEVEL": "DEBUG",
     }.items():
         monkeypatch.setenv(name, value)
-    module = cold_start(OPENAI_API_KEY_SECRET_ARN=secret_arn, TRACING_ENABLED="true")
     for name in ("botocore", "urllib3"):  # as `boto3.set_stream_logger("")` or a DEBUG root would
         logging.getLogger(name).setLevel(logging.DEBUG)
+    # cold start after the loggers went DEBUG: init itself reads the secret now (the prefetch)
+    module = cold_start(OPENAI_API_KEY_SECRET_ARN=secret_arn, TRACING_ENABLED="true")
     upstream.then(
         # an error whose message quotes the key, as careless code might: a traceback would carry it
         RuntimeError(f"upstream said no to {KEY}"),

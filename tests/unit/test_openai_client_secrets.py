@@ -6,7 +6,8 @@ import httpx
 import pytest
 
 from vend.errors import UpstreamRateLimited, UpstreamTimeout, UpstreamUnavailable
-from vend.openai_client_secrets import ClientSecretsApi
+from vend.openai_api.client_secrets import ClientSecretsApi
+from vend.openai_api.http import OpenAIHttp
 from vend.secret_values import OpenAIApiKey
 
 KEY = OpenAIApiKey("sk-unit-test-1111111111111111111111")
@@ -39,13 +40,15 @@ def api(
         return outcome
 
     client = ClientSecretsApi(
-        "https://api.openai.com",
-        connect_timeout=2,
-        read_timeout=4,
-        transport=httpx.MockTransport(handle),
-        sleep=clock.sleep,
-        jitter=lambda: 0.5,
-        clock=clock,
+        OpenAIHttp(
+            "https://api.openai.com",
+            connect_timeout=2,
+            read_timeout=4,
+            transport=httpx.MockTransport(handle),
+            sleep=clock.sleep,
+            jitter=lambda: 0.5,
+            clock=clock,
+        )
     )
     return client, seen
 

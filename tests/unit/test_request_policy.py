@@ -4,6 +4,7 @@ import base64
 
 import pytest
 
+from vend.edge.mint_request import MAX_BODY_BYTES, parse_mint_request
 from vend.errors import (
     BodyTooLarge,
     InvalidJson,
@@ -12,7 +13,6 @@ from vend.errors import (
     VendError,
     VoiceNotAllowed,
 )
-from vend.request_policy import MAX_BODY_BYTES, parse_mint_request
 
 VOICES = ("marin", "cedar")
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from vend.errors import KeyNotStoredYet, ServerMisconfigured
-from vend.openai_api_key import parse_secret_value
+from vend.errors import KeyNotStored, ServerMisconfigured
+from vend.logic.api_key import parse_secret_value
 from vend.secret_values import ClientSecretValue, OpenAIApiKey
 
 KEY = "sk-proj-unit-test-000000000000000000000"
@@ -32,7 +32,7 @@ def test_secret_forms(raw: object) -> None:
         ('{"api_key": ""}', ServerMisconfigured),
         ('{"apiKey": "sk-x"}', ServerMisconfigured),
         ("{not json", ServerMisconfigured),
-        ("REPLACE_ME with your OpenAI API key", KeyNotStoredYet),
+        ("REPLACE_ME with your OpenAI API key", KeyNotStored),
         ("pk-live-something", ServerMisconfigured),
         ("sk-has whitespace", ServerMisconfigured),
         (None, ServerMisconfigured),

@@ -9,7 +9,7 @@ from openai.types.realtime import ClientSecretCreateParams
 from pydantic import TypeAdapter
 
 from tests.fakes.openai_upstream import unknown_keys
-from vend.session_policy import client_secret_request
+from vend.logic.session_config import client_secret_request
 from vend.settings import load_settings
 
 PARAMS = TypeAdapter(ClientSecretCreateParams)

@@ -14,7 +14,7 @@ from vend.settings import Settings
 def client_secret_request(settings: Settings, voice: str | None = None) -> dict[str, Any]:
     chosen_voice = voice or settings.default_voice
     if chosen_voice not in settings.voices:
-        # request_policy checks this first; repeated so this function can never widen the allow-list
+        # edge/mint_request checks this first; repeated so this function can never widen the allow-list
         raise ValueError("voice outside the allow-list")
     audio_input: dict[str, Any] = {
         # null means manual turns: the client sends response.create itself

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from vend.errors import ServerMisconfigured, UpstreamUnauthorized
+from vend.logic.api_key import OpenAIApiKeySource
+from vend.logic.session_config import client_secret_request
 from vend.observability import annotate, upstream_span
-from vend.openai_api_key import OpenAIApiKeySource
-from vend.openai_client_secrets import ClientSecretsApi, MintedClientSecret
-from vend.session_policy import client_secret_request
+from vend.openai_api.client_secrets import ClientSecretsApi, MintedClientSecret
 from vend.settings import Settings
 
 

@@ -1,9 +1,10 @@
-"""`POST /v1/realtime/client_secrets` over httpx, and the translation of its failures into ours.
+"""The one HTTP client that talks to OpenAI: timeouts, deadlines, one retry, and OpenAI's errors as ours.
 
-The only module that knows httpx. One `httpx.Client` lives for the whole execution environment so
-warm requests reuse the TLS connection. Every attempt is bounded by explicit timeouts and by the
-invocation's remaining time; at most one retry, with jitter, on connect errors, 429 rate limits and
-5xx. A 401 is not retried here: the caller re-reads the key first (rotation).
+One `httpx.Client` lives for the whole execution environment so warm requests reuse the TLS
+connection, and `preconnect()` lets init open that connection before the first visitor arrives.
+Every attempt is bounded by explicit timeouts and by the invocation's remaining time; at most one
+retry, with jitter, on connect errors, 429 rate limits and 5xx. A 401 is not retried here: the
+caller re-reads the key first (rotation). Endpoint modules (`client_secrets.py`, …) parse bodies.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import email.utils
 import json
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,9 +29,8 @@ from vend.errors import (
     UpstreamUnavailable,
     VendError,
 )
-from vend.secret_values import ClientSecretValue, OpenAIApiKey
+from vend.secret_values import OpenAIApiKey
 
-PATH = "/v1/realtime/client_secrets"
 USER_AGENT = "realtime-vend/0.1 (+https://github.com/realtime-vend)"
 MIN_ATTEMPT_SECONDS = 0.5  # not worth starting an attempt with less time than this left
 MAX_RETRY_AFTER_SECONDS = 60
@@ -41,17 +41,12 @@ _QUOTA_CODES = {
 
 
 @dataclass(frozen=True, slots=True)
-class MintedClientSecret:
-    value: ClientSecretValue
-    expires_at: int
-    session: dict[str, Any]
-    upstream_status: int
-    upstream_latency_ms: float
-    attempts: int
+class UpstreamReply:
+    """A 2xx answer from OpenAI, with what the log line reports about how we got it."""
 
-    def response_body(self) -> dict[str, Any]:
-        """The three fields OpenAI returns, as OpenAI returns them (what its SDKs and samples expect)."""
-        return {"value": self.value.reveal(), "expires_at": self.expires_at, "session": self.session}
+    response: httpx.Response
+    latency_ms: float
+    attempts: int
 
 
 class _Retryable(Exception):
@@ -61,7 +56,7 @@ class _Retryable(Exception):
         self.delay_seconds = delay_seconds
 
 
-class ClientSecretsApi:
+class OpenAIHttp:
     def __init__(
         self,
         base_url: str,
@@ -88,14 +83,22 @@ class ClientSecretsApi:
             headers={"User-Agent": USER_AGENT},
         )
 
-    def create(self, api_key: OpenAIApiKey, body: dict[str, Any], *, deadline: float) -> MintedClientSecret:
-        """Mint one client secret, or raise a VendError. `deadline` is a `clock()` instant."""
+    def post(
+        self,
+        path: str,
+        api_key: OpenAIApiKey,
+        *,
+        deadline: float,
+        json_body: Mapping[str, Any],
+    ) -> UpstreamReply:
+        """POST with the key, or raise a VendError. `deadline` is a `clock()` instant."""
         attempts = 0
         started = self._clock()
         while True:
             attempts += 1
             try:
-                return self._attempt(api_key, body, deadline, attempts, started)
+                response = self._attempt(path, api_key, json_body, deadline)
+                return UpstreamReply(response, (self._clock() - started) * 1000, attempts)
             except _Retryable as retryable:
                 remaining = deadline - self._clock()
                 delay = retryable.delay_seconds
@@ -103,9 +106,22 @@ class ClientSecretsApi:
                     raise retryable.error from retryable.error.__cause__
                 self._sleep(delay)
 
+    def preconnect(self, path: str, *, timeout: float) -> bool:
+        """Open the TLS connection now so the first real request finds it in the pool.
+
+        httpx has no public "connect" call, so this sends a HEAD without credentials: OpenAI answers it
+        with an error status at no cost, and the keep-alive connection stays open. Never raises.
+        """
+        try:
+            response = self._http.head(path, timeout=httpx.Timeout(timeout))
+            response.close()
+        except Exception:
+            return False
+        return True
+
     def _attempt(
-        self, api_key: OpenAIApiKey, body: dict[str, Any], deadline: float, attempts: int, started: float
-    ) -> MintedClientSecret:
+        self, path: str, api_key: OpenAIApiKey, json_body: Mapping[str, Any], deadline: float
+    ) -> httpx.Response:
         remaining = deadline - self._clock()
         if remaining < MIN_ATTEMPT_SECONDS:
             raise UpstreamTimeout("no_time_left_for_upstream")
@@ -115,8 +131,8 @@ class ClientSecretsApi:
         )
         try:
             response = self._http.post(
-                PATH,
-                json=body,
+                path,
+                json=json_body,
                 headers={"Authorization": f"Bearer {api_key.reveal()}"},
                 timeout=timeout,
             )
@@ -128,13 +144,13 @@ class ClientSecretsApi:
         except httpx.TransportError as exc:
             error = UpstreamUnavailable(f"network_{type(exc).__name__}")
             raise _Retryable(self._chain(error, exc), self._backoff()) from exc
-        latency_ms = (self._clock() - started) * 1000
-        return self._interpret(response, attempts, latency_ms)
+        self._raise_for_status(response)
+        return response
 
-    def _interpret(self, response: httpx.Response, attempts: int, latency_ms: float) -> MintedClientSecret:
+    def _raise_for_status(self, response: httpx.Response) -> None:
         status = response.status_code
-        if status == 200:
-            return _parse_minted(response, attempts, latency_ms)
+        if 200 <= status < 300:
+            return
         code = _error_code(response)
         if status == 401:
             raise UpstreamUnauthorized(f"openai_401_{code}", upstream_status=status)
@@ -162,30 +178,6 @@ class ClientSecretsApi:
 
     def close(self) -> None:
         self._http.close()
-
-
-def _parse_minted(response: httpx.Response, attempts: int, latency_ms: float) -> MintedClientSecret:
-    try:
-        document = response.json()
-    except (ValueError, UnicodeDecodeError):
-        raise UpstreamUnavailable("openai_200_not_json", upstream_status=200) from None
-    if not isinstance(document, dict):
-        raise UpstreamUnavailable("openai_200_not_object", upstream_status=200)
-    value, expires_at, session = document.get("value"), document.get("expires_at"), document.get("session")
-    if not isinstance(value, str) or not value.startswith("ek_") or len(value) < 8:
-        raise UpstreamUnavailable("openai_200_without_client_secret", upstream_status=200)
-    if not isinstance(expires_at, int) or isinstance(expires_at, bool) or expires_at <= time.time():
-        raise UpstreamUnavailable("openai_200_bad_expires_at", upstream_status=200)
-    if not isinstance(session, dict):
-        raise UpstreamUnavailable("openai_200_without_session", upstream_status=200)
-    return MintedClientSecret(
-        value=ClientSecretValue(value),
-        expires_at=expires_at,
-        session=session,
-        upstream_status=200,
-        upstream_latency_ms=latency_ms,
-        attempts=attempts,
-    )
 
 
 def _error_code(response: httpx.Response) -> str:

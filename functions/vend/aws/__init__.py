@@ -1,0 +1,1 @@
+"""The AWS adapters; the only package that imports boto3 or Powertools Parameters."""

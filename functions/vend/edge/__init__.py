@@ -1,0 +1,1 @@
+"""Our HTTP surface: parsing requests and shaping responses. Nothing here calls out."""

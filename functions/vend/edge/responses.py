@@ -1,0 +1,26 @@
+"""Every response we send: JSON, never cached, and errors as `{"error": {"code", "message"}}`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+
+from vend.errors import VendError
+
+_JSON_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+
+
+def json_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[str]:
+    return Response(
+        status_code=status,
+        content_type="application/json",
+        body=json.dumps(body, separators=(",", ":")),
+        headers={**_JSON_HEADERS, **(headers or {})},
+    )
+
+
+def error_response(error: VendError) -> Response[str]:
+    body = {"error": {"code": error.code, "message": error.public_message}}
+    return json_response(error.status, body, error.headers())

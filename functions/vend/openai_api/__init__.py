@@ -1,0 +1,1 @@
+"""Everything that speaks HTTP to OpenAI; the only package that imports httpx."""
