@@ -1,6 +1,6 @@
 """Cold start as Lambda runs it: our handler, with tracing, and the all-eager Powertools pattern.
 
-    .venv/bin/python -m bench.coldstart [--runs 7] [--memory MB]
+    .venv/bin/python -m bench.coldstart [--runs 7] [--memory MB] [--compiled-artifact]
 
 Each run is a fresh process in the runtime-only layout (bench/runtime_venv.py). It starts inside a
 cgroup capped at 1 vCPU (Lambda's init phase), imports the handler, then moves itself into a cgroup
@@ -16,22 +16,14 @@ Needs root (cgroups).
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import signal
 import statistics
-import subprocess
 import sys
-import tempfile
-import time
-from pathlib import Path
 
-from bench.cgroups import CgroupUnavailable, CpuCap, cpu_caps
-from bench.fake_infra import OPENAI_DELAY_S, SECRETS_MANAGER_DELAY_S, Infra, fake_infra
-from bench.lambda_model import INIT_VCPUS, function_memory_mb, gb_seconds, invoke_vcpus, lambda_env
-from bench.runtime_venv import REPO, runtime_python, task_root
+from bench.fake_infra import OPENAI_DELAY_S, SECRETS_MANAGER_DELAY_S
+from bench.lambda_model import INIT_VCPUS, function_memory_mb, gb_seconds, invoke_vcpus
+from bench.lambda_sandbox import Sandbox, load_average, sandbox
+from bench.runtime_venv import REPO
 
-HERE = Path(__file__).resolve().parent
 EAGER = "all-eager Powertools"
 VARIANTS = {
     "ours": ("vend.app", {}),
@@ -39,48 +31,17 @@ VARIANTS = {
     EAGER: ("naive_handler", {}),
 }
 FIGURES = ("init_ms", "first_ms", "cold_ms", "second_ms", "gb_s")
-CHILD_TIMEOUT_S = 120
 
 
-def start_in(cap: CpuCap, argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """Runs argv with its whole life, interpreter start included, under the cap."""
-    join_then_exec = 'echo $$ > "$0" && exec "$@"'
-    return subprocess.run(
-        ["/bin/sh", "-c", join_then_exec, str(cap.procs), *argv],
-        env={**env, "BENCH_SPAWNED_NS": str(time.monotonic_ns())},
-        capture_output=True,
-        text=True,
-        timeout=CHILD_TIMEOUT_S,
-        check=False,
+def cold_start(box: Sandbox, module: str, extra_env: dict[str, str]) -> dict[str, float]:
+    figures: dict[str, float] = box.run(
+        "bench.coldstart.child", [module, str(REPO / "events" / "mint.json")], extra_env
     )
-
-
-def child_env(infra: Infra, memory_mb: int, task: Path, extra: dict[str, str]) -> dict[str, str]:
-    return {
-        "PATH": os.environ["PATH"],
-        "PYTHONPATH": f"{task}:{REPO}",  # /var/task, then this repository for bench.lambda_child only
-        "PYTHONDONTWRITEBYTECODE": "1",  # /var/task is read-only: Lambda cannot cache bytecode there
-        **lambda_env(memory_mb),
-        **infra.env(),
-        **extra,
-    }
-
-
-def cold_start(
-    python: Path, module: str, env: dict[str, str], caps: dict[str, CpuCap], memory_mb: int
-) -> dict[str, float]:
-    with tempfile.NamedTemporaryFile(prefix="bench-result-", suffix=".json") as result:
-        child = start_in(
-            caps["init"],
-            [str(python), "-m", "bench.coldstart.child", module, str(REPO / "events" / "mint.json")],
-            {**env, "BENCH_INVOKE_PROCS": str(caps["invoke"].procs), "BENCH_RESULT": result.name},
-        )
-        if child.returncode != 0:
-            tail = "\n".join((child.stdout + child.stderr).splitlines()[-15:])
-            raise SystemExit(f"{module}: the cold-start process failed ({child.returncode}):\n{tail}")
-        figures: dict[str, float] = json.loads(Path(result.name).read_text())
     figures["cold_ms"] = figures["init_ms"] + figures["first_ms"]
-    figures["gb_s"] = gb_seconds(figures["init_ms"], memory_mb) + gb_seconds(figures["first_ms"], memory_mb)
+    # Init and the first invoke are billed separately, each rounded up to the millisecond.
+    figures["gb_s"] = gb_seconds(figures["init_ms"], box.memory_mb) + gb_seconds(
+        figures["first_ms"], box.memory_mb
+    )
     return figures
 
 
@@ -96,32 +57,20 @@ def main() -> None:
         help="ship bytecode in /var/task (functions/Makefile strips it today), to see what that would save",
     )
     args = parser.parse_args()
-    memory_mb = args.memory or function_memory_mb()
-    python = runtime_python()
-    version = subprocess.run([str(python), "-V"], capture_output=True, text=True, check=True).stdout.strip()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that the cgroups are removed
-    load_before = Path("/proc/loadavg").read_text().split()[0]
+    load_before = load_average()
     samples: dict[str, list[dict[str, float]]] = {name: [] for name in VARIANTS}
-    try:
-        with (
-            cpu_caps({"init": INIT_VCPUS, "invoke": invoke_vcpus(memory_mb)}) as caps,
-            fake_infra() as infra,
-            tempfile.TemporaryDirectory(prefix="bench-task-") as task,
-        ):
-            folder = task_root(Path(task), HERE / "naive_handler.py", compiled=args.compiled_artifact)
-            for run in range(args.runs):
-                for name, (module, extra) in VARIANTS.items():
-                    env = child_env(infra, memory_mb, folder, extra)
-                    samples[name].append(cold_start(python, module, env, caps, memory_mb))
-                print(f"\rrun {run + 1}/{args.runs}", end="", file=sys.stderr, flush=True)
-    except CgroupUnavailable as exc:
-        raise SystemExit(f"bench.coldstart needs cgroups to cap the CPU as Lambda does: {exc}") from None
+    with sandbox(args.memory or function_memory_mb(), compiled_artifact=args.compiled_artifact) as box:
+        for run in range(args.runs):
+            for name, (module, extra) in VARIANTS.items():
+                samples[name].append(cold_start(box, module, extra))
+            print(f"\rrun {run + 1}/{args.runs}", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
-    load_after = Path("/proc/loadavg").read_text().split()[0]
     artifact = (
         "bytecode shipped in /var/task" if args.compiled_artifact else "/var/task without bytecode, as built"
     )
-    print_report(samples, memory_mb, f"{version}, {artifact}", args.runs, (load_before, load_after))
+    print_report(
+        samples, box.memory_mb, f"{box.version}, {artifact}", args.runs, (load_before, load_average())
+    )
 
 
 def print_report(

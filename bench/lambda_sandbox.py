@@ -1,0 +1,98 @@
+"""The parent side of a benchmark run: a Lambda-like sandbox to start handler processes in.
+
+CPU caps (init: 1 vCPU; invoke: MemorySize/1769 vCPU), the HTTPS fakes, and /var/task, all created for
+the run and removed after it, failures included.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.cgroups import CgroupUnavailable, CpuCap, cpu_caps
+from bench.fake_infra import Infra, fake_infra
+from bench.lambda_model import INIT_VCPUS, invoke_vcpus, lambda_env
+from bench.runtime_venv import REPO, runtime_python, task_root
+
+REFERENCE_HANDLER = REPO / "bench" / "coldstart" / "naive_handler.py"
+CHILD_TIMEOUT_S = 300
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    python: Path
+    version: str
+    memory_mb: int
+    init: CpuCap
+    invoke: CpuCap
+    infra: Infra
+    task: Path
+
+    def run(self, child_module: str, args: list[str], extra_env: dict[str, str]) -> dict[str, Any]:
+        """Starts `python -m child_module args` under the init cap (it moves itself to the invoke cap)
+        and returns the figures it reports. A failed child ends the benchmark with its last lines."""
+        with tempfile.NamedTemporaryFile(prefix="bench-result-", suffix=".json") as result:
+            env = {
+                "PATH": os.environ["PATH"],
+                "PYTHONPATH": f"{self.task}:{REPO}",  # /var/task, then this repository for bench.lambda_child
+                "PYTHONDONTWRITEBYTECODE": "1",  # /var/task is read-only: Lambda cannot cache bytecode there
+                **lambda_env(self.memory_mb),
+                **self.infra.env(),
+                **extra_env,
+                "BENCH_INVOKE_PROCS": str(self.invoke.procs),
+                "BENCH_RESULT": result.name,
+            }
+            argv = [str(self.python), "-m", child_module, *args]
+            child = self._start_in(self.init, argv, env)
+            if child.returncode != 0:
+                tail = "\n".join((child.stdout + child.stderr).splitlines()[-15:])
+                raise SystemExit(f"{child_module} {' '.join(args)} failed ({child.returncode}):\n{tail}")
+            figures: dict[str, Any] = json.loads(Path(result.name).read_text())
+            return figures
+
+    @staticmethod
+    def _start_in(cap: CpuCap, argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        # The shell joins the cgroup and execs python, so its whole life, interpreter start included,
+        # is under the cap (preexec_fn would be unsafe with the fakes' threads running here).
+        join_then_exec = 'echo $$ > "$0" && exec "$@"'
+        return subprocess.run(
+            ["/bin/sh", "-c", join_then_exec, str(cap.procs), *argv],
+            env={**env, "BENCH_SPAWNED_NS": str(time.monotonic_ns())},
+            capture_output=True,  # stdout is the function's log stream
+            text=True,
+            timeout=CHILD_TIMEOUT_S,
+            check=False,
+        )
+
+
+@contextmanager
+def sandbox(memory_mb: int, *, compiled_artifact: bool = False) -> Iterator[Sandbox]:
+    python = runtime_python()
+    version = subprocess.run([str(python), "-V"], capture_output=True, text=True, check=True).stdout.strip()
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwind, so the cgroups go too
+    try:
+        with (
+            cpu_caps({"init": INIT_VCPUS, "invoke": invoke_vcpus(memory_mb)}) as caps,
+            fake_infra() as infra,
+            tempfile.TemporaryDirectory(prefix="bench-task-") as folder,
+        ):
+            task = task_root(Path(folder), REFERENCE_HANDLER, compiled=compiled_artifact)
+            yield Sandbox(python, version, memory_mb, caps["init"], caps["invoke"], infra, task)
+    except CgroupUnavailable as exc:
+        raise SystemExit(f"this benchmark caps the CPU as Lambda does, with cgroups: {exc}") from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def load_average() -> str:
+    return Path("/proc/loadavg").read_text().split()[0]
