@@ -1,6 +1,8 @@
-"""The common pattern, for comparison: every Powertools utility and client built eagerly at import.
+"""The reference: the all-eager Powertools pattern the docs and tutorials show. Every utility and client
+is built at module level (Logger, Tracer, Metrics, the resolver, SecretsProvider, an httpx client) and
+nothing is fetched before the first request: the key and the TLS connections come with it.
 
-It mints exactly as ours does (same secret, same upstream body), so only the start-up strategy differs.
+It mints as ours does (the same secret, the same upstream), so only the start-up strategy differs.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ http = httpx.Client(base_url=os.environ.get("OPENAI_BASE_URL", "https://api.open
 @app.post("/api/session")
 def create_session() -> Response[str]:
     key = secrets_provider.get(os.environ["OPENAI_API_KEY_SECRET_ARN"], max_age=300)
+    if not isinstance(key, str):
+        raise TypeError("the secret holds no string")
     body = {
         "expires_after": {"anchor": "created_at", "seconds": 60},
         "session": {"type": "realtime", "model": "gpt-realtime-2.1", "audio": {"output": {"voice": "marin"}}},
@@ -39,4 +43,4 @@ def create_session() -> Response[str]:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return app.resolve(event, context)  # type: ignore[no-any-return]
+    return app.resolve(event, context)
