@@ -243,9 +243,8 @@ class LocalStack:
         self._runners.append(runner)
         site = web.TCPSite(runner, self.options.host, port)
         await site.start()
-        server = site._server  # aiohttp exposes the bound port only through the server's sockets
-        sockets = getattr(server, "sockets", None) or []
-        return int(sockets[0].getsockname()[1])
+        # One site per runner, so its one address is this site's (host, port), the port chosen if 0.
+        return int(runner.addresses[0][1])
 
 
 class StackProcess:

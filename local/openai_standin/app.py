@@ -6,7 +6,6 @@ from aiohttp import web
 
 from . import control_api, http_api
 from .cors import cors_middleware
-from .loopback_ice import gather_loopback_candidates
 from .options import StandinOptions
 from .registry import STANDIN, Standin
 from .server_events import build_validators
@@ -14,7 +13,6 @@ from .voice import speech_loop
 
 
 def create_app(options: StandinOptions) -> web.Application:
-    gather_loopback_candidates()
     # Pay one-off costs at start-up rather than inside the first call.
     speech_loop()
     build_validators()

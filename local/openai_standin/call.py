@@ -16,6 +16,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from .background import spawn
 from .ids import new_id
+from .loopback_ice import loopback_candidates
 from .mic import MicMeter
 from .options import StandinOptions
 from .realtime_session import RealtimeSession
@@ -81,7 +82,8 @@ class Call:
             await pc.setRemoteDescription(RTCSessionDescription(without_candidates(offer_sdp), "offer"))
             if any(t.kind == "audio" for t in pc.getTransceivers()):
                 pc.addTrack(self.voice)
-            await pc.setLocalDescription(await pc.createAnswer())
+            with loopback_candidates():  # the relay reaches this peer on 127.0.0.1 only
+                await pc.setLocalDescription(await pc.createAnswer())
         except InvalidSdp:
             await pc.close()
             raise
@@ -171,19 +173,24 @@ class Call:
         self._spawn(self._end_after_flush("session_expired"))
 
     async def _end_after_flush(self, reason: str) -> None:
-        await self._wait_for_delivery(timeout=1.0)
+        await self._close_events_channel(timeout=1.0)
         await self.end(reason)
 
-    async def _wait_for_delivery(self, timeout: float) -> None:
-        """Until SCTP has sent and the peer acknowledged everything, so closing loses no event."""
+    async def _close_events_channel(self, timeout: float) -> None:
+        """Close `oai-events` as a browser would, and wait until the peer has had every event.
+
+        The close is an SCTP stream reset, sent after every queued message; the peer performs it
+        only once it has received them all (RFC 8831 section 6.7, RFC 6525), and the channel reads
+        `closed` then. So the peer connection can close next without losing the last event.
+        """
         channel = self._channel
-        sctp = channel.transport if channel is not None else None
-        deadline = self._loop.time() + timeout
-        while sctp is not None and self._loop.time() < deadline:
-            pending = getattr(sctp, "_outbound_queue", ()) or getattr(sctp, "_sent_queue", ())
-            if not pending and channel is not None and channel.bufferedAmount == 0:
-                return
-            await asyncio.sleep(0.01)
+        if channel is None or channel.readyState != "open":
+            return
+        closed = asyncio.Event()
+        channel.on("close", closed.set)
+        channel.close()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(closed.wait(), timeout)
 
     async def end(self, reason: str) -> None:
         if self.state == "closed":

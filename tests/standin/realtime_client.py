@@ -18,6 +18,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from local.openai_standin import STANDIN, Standin, StandinOptions, create_app
+from local.openai_standin.loopback_ice import loopback_candidates
 from local.openai_standin.voice import FRAME_SAMPLES, SAMPLE_RATE, PacedAudioTrack
 
 API_KEY = "sk-local-test-0123456789abcdef"
@@ -116,7 +117,10 @@ class RealtimeClient:
                 self.last_frame_at = time.monotonic()
 
     async def offer(self) -> str:
-        await self.pc.setLocalDescription(await self.pc.createOffer())
+        # Offer 127.0.0.1 as Chromium does with --allow-loopback-in-peer-connection, so ICE completes
+        # in a loopback-only network namespace too.
+        with loopback_candidates():
+            await self.pc.setLocalDescription(await self.pc.createOffer())
         return self.pc.localDescription.sdp
 
     async def connect(self, standin: RunningStandin, token: str) -> str:
