@@ -83,7 +83,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         ),
         turn_detection=env.get("REALTIME_TURN_DETECTION", _turn_detection, default="server_vad"),
         max_output_tokens=env.get("REALTIME_MAX_OUTPUT_TOKENS", _max_output_tokens, default="4096"),
-        secret_max_age_seconds=env.get("SECRET_MAX_AGE_SECONDS", _int_between(0, 86400), default="300"),
+        secret_max_age_seconds=env.get("SECRET_MAX_AGE_SECONDS", _int_between(0, 3600), default="300"),
         upstream_connect_timeout_seconds=env.get(
             "UPSTREAM_CONNECT_TIMEOUT_SECONDS", _seconds_between(0.1, 10.0), default="2"
         ),

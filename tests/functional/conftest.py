@@ -92,7 +92,7 @@ HandlerFactory = Callable[..., ModuleType]
 
 
 @pytest.fixture
-def cold_start(monkeypatch: pytest.MonkeyPatch) -> HandlerFactory:
+def cold_start(monkeypatch: pytest.MonkeyPatch) -> Iterator[HandlerFactory]:
     """Set the function's environment, then import the handler afresh: a new execution environment."""
 
     def start(**env: str) -> ModuleType:
@@ -109,7 +109,10 @@ def cold_start(monkeypatch: pytest.MonkeyPatch) -> HandlerFactory:
             return importlib.reload(sys.modules["vend.app"])
         return importlib.import_module("vend.app")
 
-    return start
+    yield start
+    providers = sys.modules.get("vend.providers")
+    if providers is not None and not isinstance(providers.INSTANCE, Exception):
+        providers.INSTANCE.openai.close()  # the environment ends: its keep-alive connection too
 
 
 @pytest.fixture

@@ -36,7 +36,7 @@ def test_defaults_are_safe_and_current() -> None:
         ("OPENAI_BASE_URL", "https://user@api.openai.com", "without a path"),
         ("REALTIME_TURN_DETECTION", "client_vad", "server_vad"),
         ("REALTIME_MAX_OUTPUT_TOKENS", "0", "from 1 to 4096"),
-        ("SECRET_MAX_AGE_SECONDS", "-1", "from 0 to 86400"),
+        ("SECRET_MAX_AGE_SECONDS", "-1", "from 0 to 3600"),
         ("UPSTREAM_READ_TIMEOUT_SECONDS", "60", "seconds from"),
         ("REALTIME_INSTRUCTIONS", "x" * 4001, "4000"),  # the template's MaxLength
     ],

@@ -1,0 +1,135 @@
+"""template.yaml and settings.py describe one configuration: every variable the function reads is set by
+the template, the template's defaults are valid settings, and every bound they share is the same bound.
+
+A parameter the template accepts but settings refuses would deploy cleanly and then answer every request
+with 500; one that settings accepts but the template refuses is a limit documented in the wrong place.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import pytest
+
+from local.security_headers import load_template
+from vend.settings import SettingsError, load_settings
+
+TEMPLATE = load_template()
+PARAMETERS: dict[str, dict[str, Any]] = TEMPLATE["Parameters"]
+ENVIRONMENT: dict[str, Any] = TEMPLATE["Resources"]["VendFunction"]["Properties"]["Environment"]["Variables"]
+# Read by libraries, not by settings.py: Powertools and boto3's endpoint override for `sam local`.
+LIBRARY_VARIABLES = re.compile(r"^(POWERTOOLS_|AWS_ENDPOINT_URL_)")
+ANY_SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:realtime-vend-AbCdEf"
+
+
+class RecordingEnvironment(dict[str, str]):
+    """An environment that remembers every variable asked for."""
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        super().__init__(values)
+        self.asked: list[str] = []
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        self.asked.append(key)
+        return super().get(key, default)
+
+
+def resolve(value: Any, parameters: Mapping[str, str]) -> str:
+    """A template value with the parameters' values substituted (Ref, Join, If on the secret)."""
+    if isinstance(value, str | int | float):
+        return str(value)
+    if isinstance(value, dict) and "Ref" in value:
+        return parameters[value["Ref"]]
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, items = value["Fn::Join"]
+        if isinstance(items, dict):  # a CommaDelimitedList parameter: its Ref is the list
+            items = resolve(items, parameters).split(",")
+        return separator.join(resolve(item, parameters) for item in items)
+    if isinstance(value, dict) and "Fn::If" in value:
+        return ANY_SECRET_ARN  # only the secret's ARN is conditional: created or existing
+    raise AssertionError(f"the contract test cannot resolve {value!r}")
+
+
+def defaults() -> dict[str, str]:
+    return {name: str(spec.get("Default", "")) for name, spec in PARAMETERS.items()}
+
+
+def environment(**overrides: str) -> dict[str, str]:
+    parameters = {**defaults(), **overrides}
+    return {name: resolve(value, parameters) for name, value in ENVIRONMENT.items()}
+
+
+def variable_of(parameter: str) -> str:
+    [variable] = [name for name, value in ENVIRONMENT.items() if value == {"Ref": parameter}]
+    return variable
+
+
+def accepted(env: Mapping[str, str]) -> bool:
+    try:
+        load_settings(env)
+    except SettingsError:
+        return False
+    return True
+
+
+def test_every_variable_settings_reads_is_set_by_the_template() -> None:
+    recording = RecordingEnvironment(environment())
+
+    load_settings(recording)
+
+    assert recording.asked, "settings read no variable at all"
+    assert sorted(set(recording.asked) - set(ENVIRONMENT)) == []
+    unread = {name for name in ENVIRONMENT if not LIBRARY_VARIABLES.match(name)} - set(recording.asked)
+    assert sorted(unread) == []
+
+
+def test_the_templates_defaults_are_valid_settings() -> None:
+    settings = load_settings(environment())
+
+    assert settings.model == PARAMETERS["RealtimeModel"]["Default"]
+    assert settings.client_secret_ttl_seconds == int(PARAMETERS["ClientSecretTtlSeconds"]["Default"])
+
+
+def bounded_parameters() -> Iterator[Any]:
+    for name, spec in PARAMETERS.items():
+        if not any(value == {"Ref": name} for value in ENVIRONMENT.values()):
+            continue
+        for edge in ("MinValue", "MaxValue"):
+            if edge in spec:
+                step = -1 if edge == "MinValue" else 1
+                yield pytest.param(name, str(spec[edge]), True, id=f"{name}-{edge}")
+                yield pytest.param(name, str(int(spec[edge]) + step), False, id=f"{name}-beyond-{edge}")
+        if "MaxLength" in spec:
+            length = int(spec["MaxLength"])
+            yield pytest.param(name, "x" * length, True, id=f"{name}-MaxLength")
+            yield pytest.param(name, "x" * (length + 1), False, id=f"{name}-beyond-MaxLength")
+        for allowed in spec.get("AllowedValues", []):
+            yield pytest.param(name, str(allowed), True, id=f"{name}-{allowed}")
+
+
+@pytest.mark.parametrize(("parameter", "value", "template_accepts"), list(bounded_parameters()))
+def test_a_bound_the_template_declares_is_the_bound_settings_enforces(
+    parameter: str, value: str, template_accepts: bool
+) -> None:
+    env = environment(**{parameter: value})
+
+    assert accepted(env) == template_accepts, f"{variable_of(parameter)}={value[:20]!r}"
+
+
+PATTERN_PROBES = {
+    "MaxOutputTokens": ["1", "4096", "4097", "9999", "0", "inf", "-1", "10000"],
+    "RealtimeModel": ["gpt-realtime-2.1", "gpt-realtime", "GPT-Realtime", "a" * 100, "a" * 101, "-x"],
+}
+
+
+@pytest.mark.parametrize(
+    ("parameter", "value"), [(p, v) for p, values in PATTERN_PROBES.items() for v in values]
+)
+def test_a_pattern_the_template_declares_admits_what_settings_admits(parameter: str, value: str) -> None:
+    pattern = PARAMETERS[parameter]["AllowedPattern"]
+    # CloudFormation matches the whole value against AllowedPattern.
+    template_accepts = re.fullmatch(pattern, value) is not None
+
+    assert accepted(environment(**{parameter: value})) == template_accepts, f"{parameter}={value[:20]!r}"
