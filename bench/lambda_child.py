@@ -46,6 +46,12 @@ def init(module_name: str) -> tuple[Handler, float]:
     return module.lambda_handler, (time.monotonic_ns() - spawned_ns) / 1e6
 
 
+def cpu_ms() -> float:
+    """CPU time this process has used (since the exec that started it): unlike wall time, not
+    inflated by other processes competing for the machine's cores."""
+    return time.process_time() * 1000
+
+
 def _trust_bench_ca() -> None:
     # A bench-only device: httpx verifies against certifi.where(), and the fake OpenAI's certificate is
     # signed by a throwaway CA. Point certifi at a bundle holding its roots plus that CA, before
