@@ -31,7 +31,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from local.security_headers import page_headers
 
-KEY_NOT_STORED = "has not been stored in this stack's secret yet"
+KEY_NOT_STORED = "key_not_stored"  # the API's error code while the secret holds its placeholder
 Verdict = Literal["PASS", "WARN", "SKIP", "FAIL"]
 
 
@@ -147,10 +147,10 @@ def check_session(base: str, *, require_key: bool) -> Check:
         return Check("POST /api/session", "FAIL", "200 without a client secret")
     error = document.get("error", {}) if isinstance(document, dict) else {}
     message = str(error.get("message", "")) if isinstance(error, dict) else ""
-    if reply.status == 500 and KEY_NOT_STORED in message:
+    code = error.get("code") if isinstance(error, dict) else None
+    if reply.status == 500 and code == KEY_NOT_STORED:
         hint = "the OpenAI key is not stored yet: run the PutKeyCommand from the stack's outputs"
         return Check("POST /api/session", "FAIL" if require_key else "WARN", hint)
-    code = error.get("code") if isinstance(error, dict) else None
     return Check("POST /api/session", "FAIL", f"HTTP {reply.status} {code}: {message}")
 
 

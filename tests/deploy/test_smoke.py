@@ -136,7 +136,7 @@ def site_routes(page_header_overrides: dict[str, str]) -> dict[str, Responder]:
     headers.update(page_header_overrides)
     not_stored = {
         "error": {
-            "code": "server_misconfigured",
+            "code": "key_not_stored",
             "message": "The OpenAI API key has not been stored in this stack's secret yet: run the "
             "put-secret-value command from the stack's outputs.",
         }
