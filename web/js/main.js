@@ -52,8 +52,7 @@ const assistantMeter = new LevelMeter(byId('assistant-level'));
 const transcript = new TranscriptView(byId('turns'), byId('transcript-empty'));
 const devicePicker = new DevicePicker(ui.microphone);
 
-conversation.addEventListener('change', (event) => transcript.update(/** @type {CustomEvent} */ (event).detail.entry));
-conversation.addEventListener('reset', () => transcript.clear());
+transcript.follow(conversation);
 void devicePicker.refresh();
 
 /** @param {string} state */
