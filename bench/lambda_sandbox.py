@@ -1,7 +1,8 @@
 """The parent side of a benchmark run: a Lambda-like sandbox to start handler processes in.
 
 CPU caps (init: 1 vCPU; invoke: MemorySize/1769 vCPU), the HTTPS fakes, and /var/task, all created for
-the run and removed after it, failures included.
+the run and removed after it, failures included. The caps' group is weighted above the machine's
+other processes, so that a shared machine disturbs the figures less (it still does: compare ratios).
 """
 
 from __future__ import annotations
@@ -82,11 +83,14 @@ def sandbox(memory_mb: int, *, compiled_artifact: bool = False) -> Iterator[Sand
     previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwind, so the cgroups go too
     try:
         with (
-            cpu_caps({"init": INIT_VCPUS, "invoke": invoke_vcpus(memory_mb)}) as caps,
+            cpu_caps({"init": INIT_VCPUS, "invoke": invoke_vcpus(memory_mb), "services": None}) as caps,
             fake_infra() as infra,
             tempfile.TemporaryDirectory(prefix="bench-task-") as folder,
         ):
             task = task_root(Path(folder), REFERENCE_HANDLER, compiled=compiled_artifact)
+            # This process serves the fakes: uncapped, but weighted like the children, so that the
+            # machine's other load does not slow the services' answers either.
+            caps["services"].procs.write_text(str(os.getpid()))
             yield Sandbox(python, version, memory_mb, caps["init"], caps["invoke"], infra, task)
     except CgroupUnavailable as exc:
         raise SystemExit(f"this benchmark caps the CPU as Lambda does, with cgroups: {exc}") from None
