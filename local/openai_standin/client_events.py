@@ -60,9 +60,12 @@ def parse_client_event(text: str) -> dict[str, Any]:
     try:
         if event_type == "session.update":
             # The session first and on its own: its errors then name `session.audio…` (and beta
-            # keys get their own code) rather than the SDK's union branches.
+            # keys get their own code) rather than the SDK's union branches, and it may hold the
+            # nulls the API reference allows but the SDK's types do not. The rest of the event is
+            # checked around a minimal session.
             session = validate_session_request(event.get("session"), "session")
-            validated: dict[str, Any] = strict_validate(adapter, {**event, "session": session})
+            validated: dict[str, Any] = strict_validate(adapter, {**event, "session": {"type": "realtime"}})
+            validated["session"] = session
         else:
             validated = strict_validate(adapter, event)
     except StrictValidationError as exc:

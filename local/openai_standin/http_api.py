@@ -104,7 +104,18 @@ def _authorize_call(standin: Standin, token: str) -> ClientSecret | None:
     return secret
 
 
-async def _read_multipart(request: web.Request) -> tuple[str, dict[str, Any] | None]:
+# A client secret's session was chosen by whoever minted it. Whether OpenAI lets a multipart `session`
+# sent with an `ek_` replace it is undocumented; the stand-in refuses, so nothing built on it relies
+# on either answer.
+_SESSION_PART_WITH_EK_MESSAGE = (
+    "A 'session' cannot be sent with a client secret: the session was set when the client secret "
+    "was created. Send only the SDP offer, or create the call with an API key to configure its session."
+)
+
+
+async def _read_multipart(
+    request: web.Request, *, with_client_secret: bool
+) -> tuple[str, dict[str, Any] | None]:
     """The unified interface: parts `sdp` and optional `session` (a realtime session config)."""
     sdp: str | None = None
     session: dict[str, Any] | None = None
@@ -116,6 +127,8 @@ async def _read_multipart(request: web.Request) -> tuple[str, dict[str, Any] | N
         text = await part.text()
         if name == "sdp":
             sdp = text
+        elif name == "session" and with_client_secret:
+            raise ApiError(400, _SESSION_PART_WITH_EK_MESSAGE, param="session", code="unsupported_parameter")
         elif name == "session":
             try:
                 raw_session = json.loads(text)
@@ -153,7 +166,7 @@ async def create_call(request: web.Request) -> web.Response:
     if request.content_type == "application/sdp":
         offer = await request.text()
     elif request.content_type == "multipart/form-data":
-        offer, session_request = await _read_multipart(request)
+        offer, session_request = await _read_multipart(request, with_client_secret=secret is not None)
         if session_request is not None:
             session = apply_session_request(default_session(), session_request)
     else:

@@ -134,6 +134,19 @@ class RealtimeSession:
 
     def _session_update(self, event: dict[str, Any]) -> None:
         request = event["session"]
+        new_model = request.get("model")
+        if new_model is not None and new_model != self.session["model"]:
+            # OpenAI documents the model as fixed once the session starts ("update any field except
+            # for voice and model") but not the error it sends; like the voice's, it refuses the
+            # whole update. The same model again is no change and passes (agents-realtime sends it).
+            self.error(
+                f"Cannot update a session's model: it is {self.session['model']!r} for the whole session. "
+                "Start a new session for another model.",
+                "invalid_value",
+                "session.model",
+                event.get("event_id"),
+            )
+            return
         new_voice = ((request.get("audio") or {}).get("output") or {}).get("voice")
         if self._assistant_spoke and new_voice is not None and new_voice != self._voice_setting():
             self.error(

@@ -72,6 +72,9 @@ _SEMANTIC_VAD_DEFAULTS: dict[str, Any] = {
     "interrupt_response": True,
 }
 _PCM24K: dict[str, Any] = {"type": "audio/pcm", "rate": 24000}
+# Fields OpenAI's API reference says "can be set to `null` to turn off" but the SDK's TypedDicts
+# type as objects only; the reference wins. (Every other nullable field is Optional in the SDK too.)
+NULL_MEANS_OFF = (("audio", "input", "noise_reduction"), ("audio", "input", "transcription"))
 
 
 def _reject_beta_keys(data: Mapping[str, Any], root: str) -> None:
@@ -157,9 +160,29 @@ def validate_session_request(session: Any, root: str = "session") -> dict[str, A
             join(root, "type"),
             "invalid_value",
         )
+    session, turned_off = _without_nulls_meaning_off(session)
     validated: dict[str, Any] = strict_validate(_SESSION_ADAPTER, session, root)
     _check_bounds(validated, root)
+    for path in turned_off:
+        parent = validated
+        for key in path[:-1]:
+            parent = parent.setdefault(key, {})
+        parent[path[-1]] = None
     return validated
+
+
+def _without_nulls_meaning_off(session: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[str, ...]]]:
+    """A copy of `session` without the NULL_MEANS_OFF fields that are null, and their paths."""
+    copied = copy.deepcopy(dict(session))
+    turned_off: list[tuple[str, ...]] = []
+    for path in NULL_MEANS_OFF:
+        parent: Any = copied
+        for key in path[:-1]:
+            parent = parent.get(key) if isinstance(parent, Mapping) else None
+        if isinstance(parent, dict) and path[-1] in parent and parent[path[-1]] is None:
+            del parent[path[-1]]
+            turned_off.append(path)
+    return copied, turned_off
 
 
 def validate_client_secret_request(body: Any) -> tuple[int, dict[str, Any]]:

@@ -1,7 +1,8 @@
-"""The local stack's own parts, without a browser: the API Gateway adapter and the page headers.
+"""The local stack's own parts: the API Gateway adapter, the page headers and the stand-in's CORS.
 
 They decide whether the browser suite tests what production does, so they are checked against the
-real shapes: the lead's recorded events/ and the CloudFront policy in template.yaml.
+real shapes: the lead's recorded events/, the CloudFront policy in template.yaml, and what Chromium
+decides about a cross-origin request to the stand-in.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from playwright.sync_api import Browser
 
 from local.lambda_adapter import LambdaAdapter
 from local.security_headers import TEMPLATE, TemplateError, page_headers
+from tests.browser.conftest import Stack
 from tests.conftest import load_event
 
 Handler = Callable[[dict[str, Any], Any], Mapping[str, Any]]
@@ -161,3 +164,57 @@ def test_adapter_answers_like_api_gateway_for_throttles_crashes_and_unknown_rout
 
     _run(throttled, throttle_scenario)
     _run(crashed, crash_scenario)
+
+
+# What Chromium's fetch() does with the headers OpenAI's browser clients put on a request to
+# /v1/realtime/calls: @openai/agents-realtime's WebRTC transport, and openai-node in a browser.
+_FETCH_WITH_HEADERS = """async ({url, attempts}) => {
+  const outcome = {};
+  for (const [name, headers] of Object.entries(attempts)) {
+    try {
+      outcome[name] = (await fetch(url, {method: 'POST', headers, body: 'v=0'})).status;
+    } catch (error) {
+      outcome[name] = error.name;  // a refused preflight: the request never left the browser
+    }
+  }
+  return outcome;
+}"""
+
+
+def test_chromium_sends_the_headers_of_openais_browser_sdks_to_the_standin(
+    stack: Stack, browser: Browser
+) -> None:
+    bearer = {"Authorization": "Bearer ek_not_minted", "Content-Type": "application/sdp"}
+    attempts = {
+        "agents-realtime": {**bearer, "X-OpenAI-Agents-SDK": "openai-agents-sdk.0.20.0"},
+        "openai-node": {
+            **bearer,
+            "Accept": "application/json",
+            "X-Stainless-Lang": "js",
+            "X-Stainless-Package-Version": "6.0.0",
+            "X-Stainless-OS": "Unknown",
+            "X-Stainless-Arch": "unknown",
+            "X-Stainless-Runtime": "browser:chrome",
+            "X-Stainless-Runtime-Version": "156.0.0",
+            "X-Stainless-Retry-Count": "0",
+            "OpenAI-Project": "proj_x",
+        },
+        "beta-header": {**bearer, "OpenAI-Beta": "realtime=v1"},
+        "originator": {**bearer, "originator": "some-app"},
+    }
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"{stack.url}config.json")  # any page of ours: another origin than the stand-in's
+        outcome = page.evaluate(
+            _FETCH_WITH_HEADERS, {"url": f"{stack.standin.url}/v1/realtime/calls", "attempts": attempts}
+        )
+    finally:
+        context.close()
+
+    # The stand-in saw them (and refused the unminted ek_, or the beta header, as OpenAI does) ...
+    assert outcome["agents-realtime"] == 401
+    assert outcome["openai-node"] == 401
+    assert outcome["beta-header"] in {400, 401}
+    # ... but not a header OpenAI's preflight refuses.
+    assert outcome["originator"] == "TypeError"
