@@ -24,11 +24,6 @@ export class AudioOutput extends EventTarget {
     return this.#context;
   }
 
-  /** @returns {boolean} whether the browser refused to play */
-  get blocked() {
-    return this.#blocked;
-  }
-
   /**
    * Call inside a user gesture: resumes the AudioContext and (re)starts the audio element.
    * @returns {Promise<void>}

@@ -20,6 +20,16 @@ const HINTS = {
   closed: 'Press Connect to start a new conversation.',
 };
 
+/**
+ * What to do next after a call ended with one of these error codes, instead of the usual hint.
+ * @type {Record<string, string>}
+ */
+const HINTS_AFTER_ERROR = {
+  reconnect_failed: 'Press Connect to continue the conversation.',
+  // The API's own code for a stack whose OpenAI key has not been put in yet: no retry will help.
+  key_not_stored: 'This site is not set up yet: its operator has to store the OpenAI API key first.',
+};
+
 export class CallStatus {
   /**
    * @param {object} elements
@@ -42,10 +52,7 @@ export class CallStatus {
   render(state, error = null) {
     this.root.dataset.state = state;
     this.label.textContent = LABELS[state] ?? state;
-    this.hint.textContent =
-      state === 'closed' && error?.code === 'reconnect_failed'
-        ? 'Press Connect to continue the conversation.'
-        : (HINTS[state] ?? '');
+    this.hint.textContent = (state === 'closed' && error && HINTS_AFTER_ERROR[error.code ?? '']) || (HINTS[state] ?? '');
     if (error) this.showError(error.message);
     else if (state === 'connecting' || state === 'connected') this.clearError();
   }

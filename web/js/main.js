@@ -3,6 +3,7 @@
  * deciding which control is usable in which state.
  */
 import { AudioOutput } from './audio-output.js';
+import { RealtimeCall } from './call/realtime-call.js';
 import { CallStatus } from './call-status.js';
 import { loadConfig } from './config.js';
 import { Conversation } from './conversation.js';
@@ -10,7 +11,6 @@ import { DevicePicker } from './device-picker.js';
 import { LevelMeter } from './level-meter.js';
 import { Microphone } from './microphone.js';
 import { preconnect } from './preconnect.js';
-import { RealtimeCall } from './realtime-call.js';
 import { TranscriptView } from './transcript-view.js';
 
 /**
@@ -114,6 +114,7 @@ try {
   call.addEventListener('servererror', () => {
     status.showError('The assistant could not handle the last request. Try again.');
   });
+  call.addEventListener('notice', (event) => status.showError(/** @type {CustomEvent} */ (event).detail.message));
   microphone.addEventListener('trackchange', () => micMeter.listen(audioOutput.context, microphone.stream));
 
   ui.connect.addEventListener('click', () => {

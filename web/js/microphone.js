@@ -11,15 +11,17 @@ const AUDIO_PROCESSING = { echoCancellation: true, noiseSuppression: true, autoG
 
 /**
  * Wraps one microphone track at a time. Dispatches `trackchange` (detail: {track}) when the
- * track is replaced by a device switch, and `ended` if the device goes away.
+ * track is replaced by a device switch, and `ended` if the device goes away (unplugged, or taken
+ * by the system); `replaceLostTrack()` then moves to another device if there is one.
  */
 export class Microphone extends EventTarget {
   /** @type {MediaStream | null} */
   #stream = null;
+  /** Detaches the current stream's `ended` listener, so our own stop is not reported as a loss. */
+  #streamListeners = new AbortController();
   #muted = false;
   /** @type {string | undefined} */
   #deviceId;
-  #onEnded = () => this.dispatchEvent(new Event('ended'));
   /** Bumped by stop(), so an open() still in flight knows its stream is no longer wanted. */
   #epoch = 0;
 
@@ -54,13 +56,37 @@ export class Microphone extends EventTarget {
     this.#deviceId = deviceId;
     const epoch = this.#epoch;
     const stream = await requestStream(deviceId);
-    if (epoch !== this.#epoch) {
-      // stop() was called while the browser was still opening the device: release it at once.
-      stopStream(stream, this.#onEnded);
-      throw new DOMException('The microphone was closed while opening.', 'AbortError');
-    }
-    this.#adopt(stream);
+    this.#adoptUnlessStopped(stream, epoch);
     return /** @type {MediaStreamTrack} */ (this.track);
+  }
+
+  /**
+   * After `ended`: opens another input device, so a call can carry on without the lost one.
+   * Devices are tried in the browser's order, the lost one left out.
+   * @returns {Promise<{track: MediaStreamTrack, label: string}>}
+   * @throws {UserFacingError} `microphone_lost` when no other device can be opened
+   */
+  async replaceLostTrack() {
+    const lostId = this.deviceId;
+    this.#release();
+    const epoch = this.#epoch;
+    const candidates = (await listMicrophones()).filter((device) => device.deviceId && device.deviceId !== lostId);
+    for (const device of candidates) {
+      let stream;
+      try {
+        stream = await requestStream(device.deviceId);
+      } catch {
+        continue; // gone too, or busy: try the next one
+      }
+      this.#adoptUnlessStopped(stream, epoch);
+      this.#deviceId = device.deviceId;
+      this.dispatchEvent(new CustomEvent('trackchange', { detail: { track: this.track } }));
+      return { track: /** @type {MediaStreamTrack} */ (this.track), label: device.label };
+    }
+    throw new UserFacingError(
+      'The microphone was disconnected and no other microphone was found. Plug one in, then connect again.',
+      { code: 'microphone_lost' },
+    );
   }
 
   /**
@@ -73,10 +99,9 @@ export class Microphone extends EventTarget {
     this.#deviceId = deviceId;
     if (!this.#stream) return this.open(deviceId);
     const next = await requestStream(deviceId);
-    const previous = this.#stream;
+    this.#release();
     this.#adopt(next);
     this.dispatchEvent(new CustomEvent('trackchange', { detail: { track: this.track } }));
-    stopStream(previous, this.#onEnded);
     return /** @type {MediaStreamTrack} */ (this.track);
   }
 
@@ -93,16 +118,38 @@ export class Microphone extends EventTarget {
   /** Stops the tracks this object opened and forgets them. */
   stop() {
     this.#epoch += 1;
-    if (this.#stream) stopStream(this.#stream, this.#onEnded);
+    this.#release();
+  }
+
+  /** Stops the current stream's tracks, quietly: listeners go first. */
+  #release() {
+    this.#streamListeners.abort();
+    if (this.#stream) stopStream(this.#stream);
     this.#stream = null;
+  }
+
+  /**
+   * @param {MediaStream} stream
+   * @param {number} epoch  the value of #epoch when the stream was requested
+   */
+  #adoptUnlessStopped(stream, epoch) {
+    if (epoch !== this.#epoch) {
+      // stop() was called while the browser was still opening the device: release it at once.
+      stopStream(stream);
+      throw new DOMException('The microphone was closed while opening.', 'AbortError');
+    }
+    this.#adopt(stream);
   }
 
   /** @param {MediaStream} stream */
   #adopt(stream) {
     this.#stream = stream;
+    this.#streamListeners = new AbortController();
     const track = stream.getAudioTracks()[0];
     track.enabled = !this.#muted;
-    track.addEventListener('ended', this.#onEnded);
+    track.addEventListener('ended', () => this.dispatchEvent(new Event('ended')), {
+      signal: this.#streamListeners.signal,
+    });
   }
 }
 
@@ -164,13 +211,7 @@ function microphoneError(error) {
   });
 }
 
-/**
- * @param {MediaStream} stream
- * @param {() => void} onEnded the listener to detach first, so our own stop is not reported as loss
- */
-function stopStream(stream, onEnded) {
-  for (const track of stream.getTracks()) {
-    track.removeEventListener('ended', onEnded);
-    track.stop();
-  }
+/** @param {MediaStream} stream */
+function stopStream(stream) {
+  for (const track of stream.getTracks()) track.stop();
 }

@@ -13,29 +13,17 @@ export class EventChannel extends EventTarget {
   /** @type {RTCDataChannel} */
   #channel;
   #eventCounter = 0;
-  #onMessage = (/** @type {MessageEvent} */ message) => {
-    if (typeof message.data !== 'string') return;
-    let event;
-    try {
-      event = JSON.parse(message.data);
-    } catch {
-      return;
-    }
-    if (event && typeof event === 'object' && typeof event.type === 'string') {
-      this.dispatchEvent(new CustomEvent('serverevent', { detail: event }));
-    }
-  };
-
-  #onOpen = () => this.dispatchEvent(new Event('open'));
-  #onClose = () => this.dispatchEvent(new Event('close'));
+  /** Removes every listener this object put on the channel, in one go. */
+  #listeners = new AbortController();
 
   /** @param {RTCDataChannel} channel */
   constructor(channel) {
     super();
     this.#channel = channel;
-    channel.addEventListener('message', this.#onMessage);
-    channel.addEventListener('open', this.#onOpen);
-    channel.addEventListener('close', this.#onClose);
+    const { signal } = this.#listeners;
+    channel.addEventListener('message', (message) => this.#onMessage(message), { signal });
+    channel.addEventListener('open', () => this.dispatchEvent(new Event('open')), { signal });
+    channel.addEventListener('close', () => this.dispatchEvent(new Event('close')), { signal });
   }
 
   /** @returns {boolean} */
@@ -55,11 +43,23 @@ export class EventChannel extends EventTarget {
     return true;
   }
 
-  /** Detaches listeners and closes the channel. */
+  /** Detaches listeners and closes the channel: our own close is never reported as `close`. */
   close() {
-    this.#channel.removeEventListener('message', this.#onMessage);
-    this.#channel.removeEventListener('open', this.#onOpen);
-    this.#channel.removeEventListener('close', this.#onClose);
+    this.#listeners.abort();
     this.#channel.close();
+  }
+
+  /** @param {MessageEvent} message */
+  #onMessage(message) {
+    if (typeof message.data !== 'string') return;
+    let event;
+    try {
+      event = JSON.parse(message.data);
+    } catch {
+      return;
+    }
+    if (event && typeof event === 'object' && typeof event.type === 'string') {
+      this.dispatchEvent(new CustomEvent('serverevent', { detail: event }));
+    }
   }
 }

@@ -4,20 +4,14 @@
  * Only `Authorization` and `Content-Type` are sent: the endpoint's CORS preflight allows no other
  * request headers.
  */
-import { UserFacingError } from './user-facing-error.js';
-
-/**
- * @typedef {object} SdpAnswer
- * @property {string} sdp
- * @property {string | null} callId  from the `Location` header, when the browser may read it
- */
+import { UserFacingError } from '../user-facing-error.js';
 
 /**
  * @param {string} callsUrl        e.g. https://api.openai.com/v1/realtime/calls
  * @param {string} clientSecret    the `ek_…` value, used once here
  * @param {string} offerSdp
  * @param {{signal?: AbortSignal}} [options]
- * @returns {Promise<SdpAnswer>}
+ * @returns {Promise<string>} the answer SDP
  * @throws {UserFacingError}
  */
 export async function exchangeSdp(callsUrl, clientSecret, offerSdp, { signal } = {}) {
@@ -58,6 +52,5 @@ export async function exchangeSdp(callsUrl, clientSecret, offerSdp, { signal } =
       retryable: true,
     });
   }
-  const location = response.headers.get('Location');
-  return { sdp, callId: location ? location.split('/').pop() ?? null : null };
+  return sdp;
 }

@@ -1,0 +1,37 @@
+/**
+ * How a peer session gets its answer in client-secret mode: mint an `ek_…` at our API, then post
+ * the offer to OpenAI's /v1/realtime/calls with it. The minting starts as soon as the session does,
+ * in parallel with the microphone and the offer; the secret is used once and then forgotten.
+ */
+import { fetchClientSecret } from './client-secret.js';
+import { exchangeSdp } from './sdp-exchange.js';
+
+/**
+ * @typedef {object} Negotiator
+ * @property {(signal: AbortSignal) => Promise<void>} prepare  starts what the exchange will need
+ * @property {(offerSdp: string, signal: AbortSignal) => Promise<string>} exchange  returns the answer SDP
+ */
+
+/**
+ * @param {{sessionUrl: string, realtimeCallsUrl: string}} config
+ * @param {{onSecret?: () => void}} [hooks] onSecret: called when the secret is in hand (a timing mark)
+ * @returns {Negotiator} for exactly one session
+ */
+export function clientSecretNegotiator(config, { onSecret } = {}) {
+  /** @type {Promise<import('./client-secret.js').ClientSecret> | null} */
+  let secret = null;
+  return {
+    prepare(signal) {
+      secret = fetchClientSecret(config.sessionUrl, { signal }).then((value) => {
+        onSecret?.();
+        return value;
+      });
+      return secret.then(() => undefined);
+    },
+    async exchange(offerSdp, signal) {
+      if (!secret) throw new Error('prepare() must come first');
+      const { value } = await secret;
+      return exchangeSdp(config.realtimeCallsUrl, value, offerSdp, { signal });
+    },
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * Fetches a short-lived client secret (`ek_…`) from our own API.
+ *
+ * The secret is returned to the caller for one call and never stored or logged: it is a bearer
+ * credential for a Realtime session until it expires.
+ *
+ * Errors: our API answers `{"error": {"code", "message"}}` and its message is a sentence written for
+ * the user, so the page shows it as it is and decides from the `code` (never from the status alone)
+ * whether trying again can help. Only an answer without a code, i.e. API Gateway's own
+ * (`{"message": "Too Many Requests"}`), gets a sentence of the page's own.
+ */
+import { parseRetryAfter } from './backoff.js';
+import { UserFacingError } from '../user-facing-error.js';
+
+/**
+ * @typedef {object} ClientSecret
+ * @property {string} value      the ephemeral key, sent once as a Bearer token with the SDP offer
+ * @property {number} expiresAt  Unix seconds
+ */
+
+/** The codes of our API (README, "The API") after which the same request may work later. */
+const RETRYABLE_CODES = new Set([
+  'upstream_rate_limited',
+  'upstream_unavailable',
+  'upstream_timeout',
+  'secrets_unavailable',
+  'internal_error',
+]);
+/** API Gateway's throttle sends no Retry-After; this is how long a person should wait. */
+const THROTTLED_WAIT_SECONDS = 10;
+/**
+ * What OpenAI issues as a client secret. Anything else (an `sk-` API key above all) is refused before
+ * it is sent anywhere: a bearer token the page does not recognise must not leave it.
+ */
+const CLIENT_SECRET_PATTERN = /^ek_[A-Za-z0-9_-]{8,256}$/;
+
+/**
+ * POSTs to the session route and returns the secret.
+ * @param {string} sessionUrl
+ * @param {{signal?: AbortSignal}} [options]
+ * @returns {Promise<ClientSecret>}
+ * @throws {UserFacingError} with text that says what happened and when to try again
+ */
+export async function fetchClientSecret(sessionUrl, { signal } = {}) {
+  let response;
+  try {
+    response = await fetch(sessionUrl, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{}',
+      cache: 'no-store',
+      credentials: 'same-origin',
+      signal,
+    });
+  } catch (error) {
+    if (signal?.aborted) throw error;
+    throw new UserFacingError('The service could not be reached. Check your connection and try again.', {
+      code: 'network_error',
+      retryable: true,
+      cause: error,
+    });
+  }
+  if (!response.ok) throw await errorFromResponse(response);
+
+  const body = await response.json().catch(() => null);
+  if (typeof body?.value !== 'string' || !CLIENT_SECRET_PATTERN.test(body.value)) {
+    throw new UserFacingError(
+      'The service did not hand out a valid pass for the call, so it was not started. Its operators need to check its setup.',
+      { code: 'invalid_client_secret' },
+    );
+  }
+  return { value: body.value, expiresAt: Number(body.expires_at) };
+}
+
+/**
+ * Turns an error response into a UserFacingError.
+ * @param {Response} response
+ * @returns {Promise<UserFacingError>}
+ */
+async function errorFromResponse(response) {
+  const body = await response.json().catch(() => null);
+  const retryAfterSeconds = parseRetryAfter(response.headers.get('Retry-After'));
+  const code = body?.error?.code;
+  const message = body?.error?.message;
+  if (typeof code === 'string' && typeof message === 'string' && message.trim() !== '') {
+    return new UserFacingError(message.trim(), { code, retryable: RETRYABLE_CODES.has(code), retryAfterSeconds });
+  }
+  // No code: not our handler's answer but API Gateway's (throttled, or the function crashed).
+  if (response.status === 429) {
+    const wait = retryAfterSeconds ?? THROTTLED_WAIT_SECONDS;
+    return new UserFacingError(`Too many people are connecting right now. Try again in ${wait} s.`, {
+      code: 'throttled',
+      retryable: true,
+      retryAfterSeconds: wait,
+    });
+  }
+  if (response.status >= 500) {
+    return new UserFacingError('The service is having trouble starting a session. Try again in a moment.', {
+      code: `http_${response.status}`,
+      retryable: true,
+      retryAfterSeconds,
+    });
+  }
+  return new UserFacingError('The service refused to start a session. Reload the page and try again.', {
+    code: `http_${response.status}`,
+  });
+}

@@ -1,0 +1,391 @@
+/**
+ * One voice call to the Realtime API over WebRTC: the call's state machine.
+ *
+ * States and the only moves between them (TRANSITIONS): 'idle' → 'connecting' → 'connected' ⇄
+ * 'reconnecting' → 'closed' → 'connecting' …; every change dispatches `statechange` (detail:
+ * {state, error}). A call runs one PeerSession at a time. When an open session is lost (dropped
+ * connection, closed channel, or the server's `session_expired`), the call mints a new client
+ * secret and replays the transcript into a new session, after a jittered delay of at least a
+ * second, within a budget (at most 3 new secrets per 5 minutes); a session lost soon after it
+ * started counts as a failed attempt, so the delays grow. Out of budget, the call closes and says why.
+ *
+ * Ownership: the call owns its sessions and timers; everything one call sets up hangs off one
+ * AbortController, aborted when the call closes. It sends the Microphone's track but stops it only
+ * when the call closes, since a reconnect reuses it.
+ *
+ * Other events: `remotestream` (detail: {stream}), `serverevent` (detail: the event),
+ * `servererror` (detail: the error object of a non-fatal `error` event), `notice` (detail:
+ * {message}) for something the user should know that does not change the state.
+ */
+import { RemintBudget, retryDelayMs, sleep } from './backoff.js';
+import { clientSecretNegotiator } from './client-secret-negotiator.js';
+import { MARKS } from './marks.js';
+import { PeerSession } from './peer-session.js';
+import { UserFacingError } from '../user-facing-error.js';
+
+export { MARKS };
+
+/** @typedef {'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed'} CallState */
+
+/** @type {Readonly<Record<CallState, readonly CallState[]>>} */
+const TRANSITIONS = Object.freeze({
+  idle: ['connecting'],
+  connecting: ['connected', 'closed'],
+  connected: ['reconnecting', 'closed'],
+  reconnecting: ['connected', 'closed'],
+  closed: ['connecting'],
+});
+
+/**
+ * @typedef {object} CallOptions
+ * @property {number} [disconnectGraceMs]  how long `disconnected` may last before we reconnect
+ * @property {number} [sessionTimeoutMs]   how long to wait for `session.created`
+ * @property {number} [remintLimit]        new client secrets a call may mint per window, after the first
+ * @property {number} [remintWindowMs]
+ * @property {number} [retryBaseMs]        the shortest wait before a re-mint (jittered up by half)
+ * @property {number} [retryMaxMs]
+ * @property {number} [stableSessionMs]    a session lost sooner than this counts as a failed attempt
+ */
+
+const DEFAULTS = {
+  disconnectGraceMs: 1500,
+  sessionTimeoutMs: 10000,
+  remintLimit: 3,
+  remintWindowMs: 5 * 60 * 1000,
+  retryBaseMs: 1000,
+  retryMaxMs: 30000,
+  stableSessionMs: 20000,
+};
+
+export class RealtimeCall extends EventTarget {
+  /** @type {CallState} */
+  #state = 'idle';
+  /** @type {UserFacingError | null} */
+  #error = null;
+  /** @type {PeerSession | null} */
+  #session = null;
+  /** One per call, from connect() until it closes: aborting it undoes whatever the call still runs. */
+  #lifetime = new AbortController();
+  /** @type {RemintBudget} */
+  #budget;
+  /** Failed attempts in a row, a short-lived session included; the retry delay grows with it. */
+  #failures = 0;
+  #connectedAt = 0;
+  /** @type {Promise<void> | null} */
+  #starting = null;
+  /** @type {MediaStream | null} */
+  #remoteStream = null;
+  /** @type {string | undefined} */
+  #preferredDeviceId;
+
+  /**
+   * @param {object} deps
+   * @param {{sessionUrl: string, realtimeCallsUrl: string}} deps.config
+   * @param {import('../microphone.js').Microphone} deps.microphone
+   * @param {import('../conversation.js').Conversation} deps.conversation
+   * @param {CallOptions} [deps.options]
+   */
+  constructor({ config, microphone, conversation, options = {} }) {
+    super();
+    this.config = config;
+    this.microphone = microphone;
+    this.conversation = conversation;
+    this.options = { ...DEFAULTS, ...options };
+    this.#budget = this.#newBudget();
+  }
+
+  /** @returns {CallState} */
+  get state() {
+    return this.#state;
+  }
+
+  /** @returns {UserFacingError | null} why the call last ended, if it failed */
+  get error() {
+    return this.#error;
+  }
+
+  /** @returns {RTCPeerConnection | null} the current peer connection (for stats) */
+  get peerConnection() {
+    return this.#session?.peerConnection ?? null;
+  }
+
+  /**
+   * Starts a call. Idempotent: while connecting it returns the same promise, while live a resolved one.
+   * Resolves when the first session is ready or the attempt has failed (see `error`); never rejects.
+   * @returns {Promise<void>}
+   */
+  connect() {
+    if (this.#starting) return this.#starting;
+    if (this.#state !== 'idle' && this.#state !== 'closed') return Promise.resolve();
+    // After a connection that could not be restored, "Connect" continues the same conversation.
+    const resume = this.#error?.code === 'reconnect_failed';
+    this.#error = null;
+    if (!resume) this.conversation.clear();
+    for (const name of Object.values(MARKS)) performance.clearMarks(name);
+    performance.mark(MARKS.connect);
+    const lifetime = new AbortController();
+    this.#lifetime = lifetime;
+    this.#budget = this.#newBudget();
+    this.#failures = 0;
+    this.microphone.addEventListener('ended', () => void this.#replaceLostMicrophone(lifetime.signal), {
+      signal: lifetime.signal,
+    });
+    this.#setState('connecting');
+    const starting = this.#start(resume, lifetime.signal).finally(() => {
+      if (this.#starting === starting) this.#starting = null;
+    });
+    this.#starting = starting;
+    return starting;
+  }
+
+  /** Ends the call: closes the session and timers, and stops the microphone. */
+  disconnect() {
+    this.#end(null);
+  }
+
+  /**
+   * Sends a typed message and asks for a reply.
+   * @param {string} text
+   * @returns {boolean} false if the call is not connected
+   */
+  sendText(text) {
+    const session = this.#session;
+    if (this.#state !== 'connected' || !session?.isOpen) return false;
+    this.conversation.addUserText(text);
+    session.send({
+      type: 'conversation.item.create',
+      item: { type: 'message', role: 'user', content: [{ type: 'input_text', text }] },
+    });
+    session.send({ type: 'response.create' });
+    return true;
+  }
+
+  /**
+   * Mutes or unmutes the microphone; the peer connection keeps running.
+   * @param {boolean} muted
+   */
+  setMuted(muted) {
+    this.microphone.setMuted(muted);
+  }
+
+  /**
+   * Chooses the input device. Mid-call the new track replaces the old one on the same sender,
+   * so there is no renegotiation and the session carries on.
+   * @param {string} deviceId
+   * @returns {Promise<void>}
+   */
+  async switchMicrophone(deviceId) {
+    this.#preferredDeviceId = deviceId;
+    if (!this.microphone.track) return;
+    const track = await this.microphone.switchDevice(deviceId);
+    await this.#session?.replaceTrack(track);
+  }
+
+  /**
+   * Reads the inbound audio statistics of the current connection.
+   * @returns {Promise<{packetsReceived: number, totalAudioEnergy: number, audioLevel: number} | null>}
+   */
+  async inboundAudioStats() {
+    const pc = this.peerConnection;
+    if (!pc) return null;
+    const report = await pc.getStats();
+    for (const stats of report.values()) {
+      if (stats.type === 'inbound-rtp' && stats.kind === 'audio') {
+        return {
+          packetsReceived: stats.packetsReceived ?? 0,
+          totalAudioEnergy: stats.totalAudioEnergy ?? 0,
+          audioLevel: stats.audioLevel ?? 0,
+        };
+      }
+    }
+    return null;
+  }
+
+  /**
+   * The first session of a call: no retry, the user sees why it failed and can press Connect.
+   * @param {boolean} replay
+   * @param {AbortSignal} signal  the call's lifetime
+   */
+  async #start(replay, signal) {
+    try {
+      await this.#openSession(replay, signal);
+    } catch (error) {
+      if (!signal.aborted) this.#end(asUserFacing(error));
+    }
+  }
+
+  /**
+   * Opens one session and makes it the current one; `connected` when it is ready.
+   * @param {boolean} replay  send the conversation so far into the new session
+   * @param {AbortSignal} signal  the call's lifetime
+   */
+  async #openSession(replay, signal) {
+    const session = new PeerSession({
+      negotiator: clientSecretNegotiator(this.config, { onSecret: () => performance.mark(MARKS.secretReady) }),
+      microphone: this.microphone,
+      deviceId: this.#preferredDeviceId,
+      sessionTimeoutMs: this.options.sessionTimeoutMs,
+      disconnectGraceMs: this.options.disconnectGraceMs,
+    });
+    this.#session = session;
+    const on = { signal: session.signal };
+    session.addEventListener('remotetrack', (event) => this.#setRemoteStream(detailOf(event).stream), on);
+    session.addEventListener('serverevent', (event) => this.#onServerEvent(detailOf(event)), on);
+    session.addEventListener('lost', (event) => this.#onLost(session, detailOf(event).error), on);
+    try {
+      await session.open();
+      signal.throwIfAborted();
+    } catch (error) {
+      session.close();
+      if (this.#session === session) this.#session = null;
+      throw error;
+    }
+    if (replay) {
+      for (const event of this.conversation.replayEvents()) session.send(event);
+    }
+    this.#connectedAt = performance.now();
+    this.#setState('connected');
+  }
+
+  /** @param {{type: string} & Record<string, any>} event */
+  #onServerEvent(event) {
+    if (event.type === 'error') this.dispatchEvent(new CustomEvent('servererror', { detail: event.error ?? {} }));
+    this.conversation.applyServerEvent(event);
+    this.dispatchEvent(new CustomEvent('serverevent', { detail: event }));
+  }
+
+  /**
+   * An open session ended by itself: start another, keeping the microphone and transcript.
+   * @param {PeerSession} session
+   * @param {UserFacingError} error
+   */
+  #onLost(session, error) {
+    if (session !== this.#session || this.#state !== 'connected') return;
+    session.close();
+    this.#session = null;
+    // A session that died soon after it started is a failed attempt, not a fresh start.
+    const shortLived = performance.now() - this.#connectedAt < this.options.stableSessionMs;
+    this.#failures = shortLived ? this.#failures + 1 : 0;
+    this.#setState('reconnecting');
+    void this.#reconnect(error, this.#lifetime.signal);
+  }
+
+  /**
+   * Re-mints and opens sessions until one works, the budget is spent, or a failure is final.
+   * @param {UserFacingError} cause  why the last session ended
+   * @param {AbortSignal} signal  the call's lifetime
+   */
+  async #reconnect(cause, signal) {
+    /** @type {number | undefined} */
+    let retryAfterSeconds;
+    for (;;) {
+      if (!this.#budget.take()) {
+        const minutes = Math.round(this.options.remintWindowMs / 60000);
+        this.#end(
+          new UserFacingError(
+            `The connection kept dropping (${this.options.remintLimit} reconnects in ${minutes} minutes), so the call was ended. Connect again to continue.`,
+            { code: 'reconnect_failed', cause },
+          ),
+        );
+        return;
+      }
+      const delay = retryDelayMs(this.#failures, {
+        retryAfterSeconds,
+        baseMs: this.options.retryBaseMs,
+        maxMs: this.options.retryMaxMs,
+      });
+      try {
+        await sleep(delay, signal);
+        await this.#openSession(true, signal);
+        return;
+      } catch (error) {
+        if (signal.aborted) return;
+        const failure = asUserFacing(error);
+        if (!failure.retryable) {
+          this.#end(failure);
+          return;
+        }
+        cause = failure;
+        retryAfterSeconds = failure.retryAfterSeconds;
+        this.#failures += 1;
+      }
+    }
+  }
+
+  /**
+   * The microphone went away mid-call: carry on with another one, or end the call saying why.
+   * @param {AbortSignal} signal  the call's lifetime
+   */
+  async #replaceLostMicrophone(signal) {
+    try {
+      const { track, label } = await this.microphone.replaceLostTrack();
+      signal.throwIfAborted();
+      this.#preferredDeviceId = this.microphone.deviceId;
+      await this.#session?.replaceTrack(track);
+      const which = label ? `“${label}”` : 'another microphone';
+      this.#notify(`The microphone was disconnected. The call continues with ${which}.`);
+    } catch (error) {
+      if (!signal.aborted) this.#end(asUserFacing(error));
+    }
+  }
+
+  /**
+   * Closes the call (once): the session, every timer and listener of this call, the microphone.
+   * @param {UserFacingError | null} error  why, or null when the user hung up
+   */
+  #end(error) {
+    if (this.#state === 'idle' || this.#state === 'closed') return;
+    this.#error = error;
+    this.#lifetime.abort();
+    this.#session?.close();
+    this.#session = null;
+    this.microphone.stop();
+    this.#setRemoteStream(null);
+    this.#setState('closed');
+  }
+
+  #newBudget() {
+    return new RemintBudget({ limit: this.options.remintLimit, windowMs: this.options.remintWindowMs });
+  }
+
+  /** @param {string} message */
+  #notify(message) {
+    this.dispatchEvent(new CustomEvent('notice', { detail: { message } }));
+  }
+
+  /** @param {MediaStream | null} stream */
+  #setRemoteStream(stream) {
+    if (stream === this.#remoteStream) return;
+    this.#remoteStream = stream;
+    this.dispatchEvent(new CustomEvent('remotestream', { detail: { stream } }));
+  }
+
+  /** @param {CallState} state */
+  #setState(state) {
+    if (!TRANSITIONS[this.#state].includes(state)) {
+      throw new Error(`RealtimeCall: no transition from ${this.#state} to ${state}`);
+    }
+    this.#state = state;
+    this.dispatchEvent(new CustomEvent('statechange', { detail: { state, error: this.#error } }));
+  }
+}
+
+/**
+ * @param {Event} event
+ * @returns {any}
+ */
+function detailOf(event) {
+  return /** @type {CustomEvent} */ (event).detail;
+}
+
+/**
+ * @param {unknown} error
+ * @returns {UserFacingError}
+ */
+function asUserFacing(error) {
+  if (error instanceof UserFacingError) return error;
+  return new UserFacingError('The call could not be set up in this browser. Reload the page and try again.', {
+    code: 'setup_failed',
+    cause: error,
+  });
+}
