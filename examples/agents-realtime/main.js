@@ -9,6 +9,7 @@ const disconnectButton = document.querySelector('#disconnect');
 const statusText = document.querySelector('#status');
 const modelText = document.querySelector('#model');
 const transcriptList = document.querySelector('#transcript');
+const errorText = document.querySelector('#error');
 
 /** @type {RealtimeSession | null} */
 let session = null;
@@ -99,6 +100,17 @@ function renderHistory(history) {
   }
 }
 
+/** A readable line for the SDK's `error` event: a server `error` event, or an Error it caught. */
+function errorMessage(event) {
+  const cause = event?.error;
+  return cause?.error?.message ?? cause?.message ?? 'The call failed.';
+}
+
+function showError(text) {
+  errorText.textContent = text;
+  errorText.hidden = text === '';
+}
+
 function showStatus(text) {
   statusText.textContent = text;
 }
@@ -110,6 +122,7 @@ function showConnected(connected) {
 
 async function connect() {
   connectButton.disabled = true;
+  showError('');
   showStatus('Connecting…');
   try {
     const [secret, url] = await Promise.all([mintClientSecret(), realtimeCallsUrl()]);
@@ -121,7 +134,8 @@ async function connect() {
         modelText.textContent = event.session?.model ?? '–';
       }
     });
-    session.on('error', () => showStatus('Error: the call failed. Disconnect and try again.'));
+    // The service refusing an event (e.g. a session.update) leaves the call up: say so beside it.
+    session.on('error', (event) => showError(errorMessage(event)));
     session.transport.on('connection_change', (state) => {
       if (state === 'disconnected') {
         showStatus('Disconnected');

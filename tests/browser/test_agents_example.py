@@ -174,6 +174,7 @@ def test_connects_and_shows_the_spoken_reply(
     expect(assistant).to_have_text(said, timeout=STATE_TIMEOUT_MS)
     expect(example_page.locator("#model")).to_have_text(seen.minted["session"]["model"])
     expect(example_page.get_by_role("button", name="Disconnect")).to_be_visible()
+    expect(example_page.get_by_role("alert")).to_be_hidden()  # the service refused nothing the SDK sent
     # The client secret is a credential: it is used, never shown
     assert seen.minted["value"] not in example_page.locator("body").inner_text()
     assert seen.console_errors == []
