@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from local.security_headers import load_template
+from template_contract.reader import load_template
 
 REPO = Path(__file__).resolve().parent.parent
 FUNCTION = "VendFunction"

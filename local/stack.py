@@ -38,7 +38,8 @@ from aiohttp import web
 
 from local.lambda_adapter import LambdaAdapter
 from local.secrets_manager import REGION, SeededSecretsManager
-from local.security_headers import TEMPLATE, load_template, page_headers
+from template_contract.page_headers import page_headers
+from template_contract.reader import TEMPLATE, http_api_route_keys
 
 REPO = Path(__file__).resolve().parent.parent
 WEB_ROOT = REPO / "web"
@@ -69,19 +70,9 @@ class StackOptions:
 def _route_keys_from_template(template: Path) -> tuple[str, ...]:
     """The HttpApi routes the template declares; API Gateway answers 404 itself for anything else."""
     try:
-        resources = load_template(template).get("Resources") or {}
+        return http_api_route_keys(template) or DEFAULT_ROUTE_KEYS
     except Exception:
         return DEFAULT_ROUTE_KEYS
-    keys: list[str] = []
-    for resource in resources.values():
-        if not isinstance(resource, dict) or resource.get("Type") != "AWS::Serverless::Function":
-            continue
-        for event in (resource.get("Properties", {}).get("Events") or {}).values():
-            props = event.get("Properties", {}) if isinstance(event, dict) else {}
-            if event.get("Type") == "HttpApi" and isinstance(props.get("Path"), str):
-                method = str(props.get("Method", "ANY")).upper()
-                keys.append(f"{'ANY' if method in {'*', 'ANY'} else method} {props['Path']}")
-    return tuple(keys) or DEFAULT_ROUTE_KEYS
 
 
 def _security_headers_middleware(headers: Mapping[str, str]) -> Any:

@@ -29,7 +29,7 @@ from email.message import Message
 from typing import Any, Literal
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-from local.security_headers import page_headers
+from template_contract.page_headers import page_headers
 
 KEY_NOT_STORED = "key_not_stored"  # the API's error code while the secret holds its placeholder
 Verdict = Literal["PASS", "WARN", "SKIP", "FAIL"]

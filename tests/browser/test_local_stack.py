@@ -21,7 +21,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from playwright.sync_api import Browser
 
 from local.lambda_adapter import LambdaAdapter
-from local.security_headers import TEMPLATE, TemplateError, page_headers
+from template_contract.page_headers import page_headers
+from template_contract.reader import TEMPLATE, TemplateError
 from tests.browser.conftest import Stack
 from tests.conftest import load_event
 

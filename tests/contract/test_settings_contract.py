@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from local.security_headers import load_template
+from template_contract.reader import function_environment, load_template
 from vend.settings import SettingsError, load_settings
 
 TEMPLATE = load_template()
 PARAMETERS: dict[str, dict[str, Any]] = TEMPLATE["Parameters"]
-ENVIRONMENT: dict[str, Any] = TEMPLATE["Resources"]["VendFunction"]["Properties"]["Environment"]["Variables"]
+ENVIRONMENT = function_environment("VendFunction")
 # Read by libraries, not by settings.py: Powertools and boto3's endpoint override for `sam local`.
 LIBRARY_VARIABLES = re.compile(r"^(POWERTOOLS_|AWS_ENDPOINT_URL_)")
 ANY_SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:realtime-vend-AbCdEf"

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from local.security_headers import page_headers
 from local.stack import StackProcess
 from smoke import checks
 from smoke.checks import Reply
+from template_contract.page_headers import page_headers
 
 PLACEHOLDER = "REPLACE_ME: put your OpenAI API key here (see the stack outputs)"
 

@@ -9,9 +9,10 @@ import subprocess
 import tomllib
 from typing import Any
 
+import boto3
 import pytest
 
-from local.security_headers import load_template
+from template_contract.reader import load_template
 from tests.conftest import REPO
 
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
@@ -152,7 +153,7 @@ def _translated_site_version(package_key: str) -> Any:
     code = f"""
 import json, sys
 sys.path.insert(0, {str(REPO)!r})
-from local.security_headers import load_template
+from template_contract.reader import load_template
 from samtranslator.translator.transform import transform
 
 class NoManagedPolicies:
@@ -205,3 +206,32 @@ def test_samconfig_makes_the_readme_commands_work_without_pinning_a_region() -> 
     assert deploy["confirm_changeset"] is True
     assert deploy["resolve_s3"] is True
     assert all("region" not in section.get("parameters", {}) for section in config["default"].values())
+
+
+def test_both_functions_take_their_architecture_from_one_parameter_arm64_by_default() -> None:
+    template = load_template()
+    parameter = template["Parameters"]["Architecture"]
+    architectures = {
+        name: resource["Properties"]["Architectures"]
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
+
+    assert (parameter["Default"], sorted(parameter["AllowedValues"])) == ("arm64", ["arm64", "x86_64"])
+    assert architectures == {
+        "VendFunction": [{"Ref": "Architecture"}],
+        "PublisherFunction": [{"Ref": "Architecture"}],
+    }
+
+
+def test_the_variables_sam_local_overrides_are_declared_with_what_the_function_assumes_anyway(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # `sam local --env-vars` overrides only declared variables; tests/samlocal points these at stand-ins.
+    variables = load_template()["Resources"]["VendFunction"]["Properties"]["Environment"]["Variables"]
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", variables["AWS_ENDPOINT_URL_SECRETS_MANAGER"])
+    deployed_client = boto3.client("secretsmanager", region_name="eu-west-1")
+
+    assert variables["OPENAI_BASE_URL"] == "https://api.openai.com"
+    # declared, yet in AWS the function still reaches the regional Secrets Manager endpoint
+    assert deployed_client.meta.endpoint_url == "https://secretsmanager.eu-west-1.amazonaws.com"

@@ -1,8 +1,8 @@
 """The page's security headers, read from the one place production defines them.
 
 CloudFront adds them in production through the `PageResponseHeadersPolicy` resource in
-template.yaml; the local stack renders the same resource into HTTP headers, so the page is tested
-under exactly the policy it ships with.
+template.yaml; the local stack, the smoke test and the tests render the same resource into HTTP
+headers, so the page is tested under exactly the policy it ships with.
 """
 
 from __future__ import annotations
@@ -11,9 +11,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
+from template_contract.reader import TEMPLATE, TemplateError, load_template
 
-TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
 POLICY_RESOURCE = "PageResponseHeadersPolicy"
 # The SecurityHeadersConfig entries rendered below. Anything else (e.g. the deprecated XSSProtection)
 # stops the stack: a page tested under a policy other than production's proves nothing.
@@ -26,43 +25,6 @@ RENDERED_SECURITY_HEADERS = frozenset(
         "FrameOptions",
     }
 )
-
-
-class TemplateError(RuntimeError):
-    """template.yaml lacks what the local stack needs, or has it in an unexpected shape."""
-
-
-class _CloudFormationLoader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML ships no type hints
-    """A safe loader that keeps CloudFormation short tags (`!Sub x` → `{"Fn::Sub": x}`)."""
-
-
-def _construct_tag(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
-    value: Any
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-        if tag_suffix == "GetAtt" and isinstance(value, str):
-            value = value.split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    return {name: value}
-
-
-_CloudFormationLoader.add_multi_constructor("!", _construct_tag)
-
-
-def load_template(template: Path = TEMPLATE) -> dict[str, Any]:
-    """Parses a CloudFormation/SAM template, short tags included."""
-    try:
-        text = template.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise TemplateError(f"{template} does not exist") from exc
-    document = yaml.load(text, Loader=_CloudFormationLoader)  # noqa: S506 - a SafeLoader subclass
-    if not isinstance(document, dict):
-        raise TemplateError(f"{template} is not a CloudFormation template")
-    return document
 
 
 def _substitute(value: Any, variables: dict[str, str], where: str) -> str:

@@ -1,0 +1,78 @@
+"""template.yaml as data: a safe YAML loader that keeps CloudFormation's short tags.
+
+The one template reader that the local stack, the smoke test, the benchmarks and the tests share, so
+each reads the deployment's own values (headers, routes, memory, environment) instead of a copy.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
+
+
+class TemplateError(RuntimeError):
+    """template.yaml is missing, or lacks what a reader needs, or has it in an unexpected shape."""
+
+
+class _CloudFormationLoader(yaml.SafeLoader):
+    """A safe loader that keeps CloudFormation short tags (`!Sub x` → `{"Fn::Sub": x}`)."""
+
+
+def _construct_tag(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if tag_suffix == "GetAtt" and isinstance(value, str):
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    elif isinstance(node, yaml.MappingNode):
+        value = loader.construct_mapping(node, deep=True)
+    else:
+        raise TemplateError(f"!{tag_suffix} has a node YAML does not define: {node!r}")
+    return {name: value}
+
+
+_CloudFormationLoader.add_multi_constructor("!", _construct_tag)
+
+
+def load_template(template: Path = TEMPLATE) -> dict[str, Any]:
+    """Parses a CloudFormation/SAM template, short tags included."""
+    try:
+        text = template.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise TemplateError(f"{template} does not exist") from exc
+    document = yaml.load(text, Loader=_CloudFormationLoader)  # noqa: S506 - a SafeLoader subclass
+    if not isinstance(document, dict):
+        raise TemplateError(f"{template} is not a CloudFormation template")
+    return document
+
+
+def function_environment(function: str, template: Path = TEMPLATE) -> dict[str, Any]:
+    """A function's `Environment.Variables`, as written (intrinsic functions unresolved)."""
+    resource = (load_template(template).get("Resources") or {}).get(function)
+    if not isinstance(resource, dict):
+        raise TemplateError(f"{template} has no resource {function}")
+    variables = (resource.get("Properties", {}).get("Environment") or {}).get("Variables")
+    if not isinstance(variables, dict):
+        raise TemplateError(f"{function} in {template} declares no environment variables")
+    return variables
+
+
+def http_api_route_keys(template: Path = TEMPLATE) -> tuple[str, ...]:
+    """The HttpApi routes the template's functions declare, as API Gateway route keys (`POST /api/x`)."""
+    keys: list[str] = []
+    for resource in (load_template(template).get("Resources") or {}).values():
+        if not isinstance(resource, dict) or resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        for event in (resource.get("Properties", {}).get("Events") or {}).values():
+            props = event.get("Properties", {}) if isinstance(event, dict) else {}
+            if event.get("Type") == "HttpApi" and isinstance(props.get("Path"), str):
+                method = str(props.get("Method", "ANY")).upper()
+                keys.append(f"{'ANY' if method in {'*', 'ANY'} else method} {props['Path']}")
+    return tuple(keys)
