@@ -30,7 +30,7 @@ async function mintClientSecret() {
     // Our API's messages are written for users (see the README's error table).
     throw new Error(body?.error?.message ?? `The session service answered ${response.status}.`);
   }
-  if (typeof body?.value !== 'string' || !body.value.startsWith('ek_') || typeof body.session !== 'object') {
+  if (typeof body?.value !== 'string' || !body.value.startsWith('ek_') || typeof body.session?.model !== 'string') {
     throw new Error('The session service did not return a client secret.');
   }
   return body;
