@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from tests.browser.conftest import PageRecord, Stack
 from tests.browser.helpers import STATE_TIMEOUT_MS, status
@@ -80,3 +82,98 @@ def test_denied_microphone_says_how_to_allow_it(denied_page: Page, stack: Stack)
     )
     expect(status(denied_page)).to_have_text("Disconnected")
     assert stack.standin.calls() == []
+
+
+def _answer_session_with(
+    page: Page, status: int, body: object, headers: dict[str, str] | None = None
+) -> list[int]:
+    """/api/session answers as given (as our handler or API Gateway would); returns its hit count."""
+    hits: list[int] = []
+
+    def fulfil(route: Route) -> None:
+        hits.append(1)
+        route.fulfill(
+            status=status,
+            headers={"Content-Type": "application/json", "Cache-Control": "no-store", **(headers or {})},
+            body=json.dumps(body),
+        )
+
+    page.route("**/api/session", fulfil)
+    return hits
+
+
+def test_the_server_writes_the_sentence_and_the_page_shows_it_once(
+    page: Page, stack: Stack, page_record: PageRecord
+) -> None:
+    # Given our handler answering that OpenAI rate-limits it, with its own sentence and Retry-After
+    page_record.allow_console_error(r"status of 503")
+    sentence = "OpenAI is busy right now. Please try again in 1 second."
+    _answer_session_with(
+        page, 503, {"error": {"code": "upstream_rate_limited", "message": sentence}}, {"Retry-After": "1"}
+    )
+
+    _click_connect(page)
+
+    # Then the user reads the server's sentence as it is, not a second one glued on
+    expect(page.get_by_role("alert")).to_have_text(sentence)
+    expect(status(page)).to_have_text("Disconnected")
+
+
+def test_a_key_not_stored_yet_is_recognised_by_its_code(
+    page: Page, stack: Stack, page_record: PageRecord
+) -> None:
+    # Given a fresh deployment whose OpenAI key is not in the secret yet
+    page_record.allow_console_error(r"status of 500")
+    sentence = (
+        "The OpenAI API key has not been stored in this stack's secret yet: "
+        "run the put-secret-value command from the stack's outputs."
+    )
+    _answer_session_with(page, 500, {"error": {"code": "key_not_stored", "message": sentence}})
+
+    _click_connect(page)
+
+    # Then the page shows the server's sentence, and says that trying again will not help yet
+    expect(page.get_by_role("alert")).to_have_text(sentence)
+    expect(page.locator("#status-hint")).to_have_text(
+        "This site is not set up yet: its operator has to store the OpenAI API key first."
+    )
+    assert stack.standin.calls() == []
+
+
+def test_a_huge_retry_after_is_shown_clamped(page: Page, stack: Stack, page_record: PageRecord) -> None:
+    # Given a throttle (no error code: API Gateway's own answer) asking for an absurd wait
+    page_record.allow_console_error(r"status of 429")
+    _answer_session_with(page, 429, {"message": "Too Many Requests"}, {"Retry-After": "99999999"})
+
+    _click_connect(page)
+
+    # Then the page never tells the user to wait years: the wait is held to two minutes
+    expect(page.get_by_role("alert")).to_have_text(
+        "Too many people are connecting right now. Try again in 120 s."
+    )
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["sk-proj-0123456789abcdefghij", "Bearer ek_0123456789abcdef", "", "ek_", "ek_short", 42, None],
+    ids=["api-key", "prefixed", "empty", "bare-prefix", "too-short", "number", "null"],
+)
+def test_anything_but_a_client_secret_is_refused(page: Page, stack: Stack, value: object) -> None:
+    # Given /api/session answering 200 with something that is not an `ek_…` client secret
+    _answer_session_with(page, 200, {"value": value, "expires_at": 1795560406})
+    offers: list[str] = []
+    page.on(
+        "request", lambda request: offers.append(request.url) if "/v1/realtime/calls" in request.url else None
+    )
+
+    _click_connect(page)
+
+    # Then the call is not started, the value goes nowhere, and the user is told why
+    expect(page.get_by_role("alert")).to_have_text(
+        "The service did not hand out a valid pass for the call, so it was not started. "
+        "Its operators need to check its setup."
+    )
+    expect(status(page)).to_have_text("Disconnected")
+    assert offers == []
+    assert stack.standin.calls() == []
+    page.wait_for_function("() => window.__realtimeVendDebug.microphone.stream === null")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
-from tests.browser.conftest import Stack
+from tests.browser.conftest import PageRecord, Stack
 from tests.browser.helpers import (
     RECONNECT_TIMEOUT_MS,
     STATE_TIMEOUT_MS,
@@ -85,3 +86,96 @@ def test_session_expiry_rolls_over_to_a_new_session(page: Page, stack: Stack) ->
     )
     assert calls[1]["ek_sha256"] != first_call["ek_sha256"]
     expect(page.get_by_role("alert")).to_be_hidden()
+
+
+# The page's requests to /api/session so far (Resource Timing), in the order they started.
+MINTS_SO_FAR = "performance.getEntriesByType('resource').filter((e) => e.name.endsWith('/api/session'))"
+BUDGET_SENTENCE = (
+    "The connection kept dropping (3 reconnects in 5 minutes), so the call was ended. "
+    "Connect again to continue."
+)
+
+
+def test_sessions_that_keep_ending_stop_at_the_remint_budget(page: Page, stack: Stack) -> None:
+    # Given sessions capped at one second (the page once minted 19 secrets in 20 s this way, forever)
+    stack.standin.patch(session_max_seconds=1.0)
+    record_states(page)
+    page.evaluate(
+        """() => {
+            window.__reconnectingAt = [];
+            window.__realtimeVendDebug.call.addEventListener('statechange', (event) => {
+                if (event.detail.state === 'reconnecting') window.__reconnectingAt.push(performance.now());
+            });
+        }"""
+    )
+
+    connect(page)
+
+    # Then it re-mints at most 3 times, then closes and says why; the conversation can be resumed
+    wait_for_states(page, "connected", "reconnecting", "closed", timeout=90_000)
+    expect(page.get_by_role("alert")).to_have_text(BUDGET_SENTENCE)
+    expect(page.locator("#status-hint")).to_have_text("Press Connect to continue the conversation.")
+    assert stack.standin.state()["client_secrets_issued"] == 4
+    assert len(stack.standin.calls()) == 4
+    assert page.evaluate("() => window.__realtimeVendDebug.microphone.stream") is None
+    # and every re-mint left a second or more after the session before it was lost
+    lost_at, minted_at = page.evaluate(
+        f"() => [window.__reconnectingAt, ({MINTS_SO_FAR}).map((entry) => entry.startTime)]"
+    )
+    assert len(minted_at) == 4
+    # (the 4th loss finds the budget spent: reconnecting, then closed, with no mint)
+    assert len(lost_at) == 4
+    waits = [mint - lost for lost, mint in zip(lost_at[:3], minted_at[1:], strict=True)]
+    assert all(wait >= 1000 for wait in waits), waits
+
+
+def test_reconnects_that_keep_failing_stop_at_the_remint_budget(
+    page: Page, stack: Stack, page_record: PageRecord
+) -> None:
+    # Given a working call, then a network drop while the Realtime endpoint refuses every new call
+    page_record.allow_console_error(r"status of 503")
+    connect(page)
+    record_states(page)
+    stack.standin.patch(calls_status=503)
+    stack.standin.drop()
+
+    # Then each attempt costs a new secret, and after 3 the page stops and says why
+    wait_for_states(page, "reconnecting", "closed", timeout=90_000)
+    expect(page.get_by_role("alert")).to_have_text(BUDGET_SENTENCE)
+    assert stack.standin.state()["client_secrets_issued"] == 4
+
+
+def test_a_retry_after_beyond_any_timer_waits_instead_of_firing_at_once(
+    page: Page, stack: Stack, page_record: PageRecord
+) -> None:
+    # Given a call that drops while /api/session asks for a wait longer than a timer can hold
+    # (setTimeout fires at once past 2^31-1 ms)
+    page_record.allow_console_error(r"status of 503")
+    connect(page)
+    record_states(page)
+    mints: list[int] = []
+
+    def rate_limited(route: Route) -> None:
+        mints.append(1)
+        route.fulfill(
+            status=503,
+            headers={"Content-Type": "application/json", "Retry-After": "99999999"},
+            body=json.dumps(
+                {"error": {"code": "upstream_rate_limited", "message": "OpenAI is busy right now."}}
+            ),
+        )
+
+    page.route("**/api/session", rate_limited)
+    stack.standin.drop()
+    wait_for_states(page, "reconnecting")
+    page.wait_for_function(
+        f"() => ({MINTS_SO_FAR}).length >= 2",
+        timeout=RECONNECT_TIMEOUT_MS,
+    )
+
+    # Then the page waits (the wait is clamped to 120 s, not skipped): a few seconds later it has
+    # still asked only once. Absence needs a window; 4 s is several times the page's shortest delay.
+    # (wait_for_timeout, not time.sleep: Playwright serves the route only while it runs.)
+    page.wait_for_timeout(4000)
+    assert len(mints) == 1
+    expect(status(page)).to_have_text("Reconnecting…")

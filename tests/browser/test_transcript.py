@@ -31,7 +31,9 @@ FEED = """async ({ events, expected }) => {
 
 
 def _deltas(item_id: str, pieces: list[str]) -> list[dict[str, Any]]:
-    return [{"type": "response.output_audio_transcript.delta", "item_id": item_id, "delta": p} for p in pieces]
+    return [
+        {"type": "response.output_audio_transcript.delta", "item_id": item_id, "delta": p} for p in pieces
+    ]
 
 
 def _feed(page: Page, events: list[dict[str, Any]], expected: int) -> None:
@@ -49,7 +51,11 @@ def test_streamed_turns_read_exactly_as_said(page: Page) -> None:
             {"type": "conversation.item.input_audio_transcription.delta", "item_id": "item_user", "delta": p}
             for p in (user[:5], user[5:21], user[21:-1], user[-1:])
         ],
-        {"type": "conversation.item.input_audio_transcription.completed", "item_id": "item_user", "transcript": user},
+        {
+            "type": "conversation.item.input_audio_transcription.completed",
+            "item_id": "item_user",
+            "transcript": user,
+        },
         *_deltas("item_reply", [said[i : i + 3] for i in range(0, len(said), 3)]),
     ]
 
