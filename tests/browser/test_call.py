@@ -206,3 +206,79 @@ def test_refused_playback_offers_enable_sound_which_unlocks_it(
     expect(enable).to_be_hidden()
     assert page.evaluate("() => document.getElementById('assistant-audio').paused") is False
     assert page_record.console_errors == []
+
+
+# What the browser does when a microphone is unplugged: the track ends (readyState 'ended') and
+# fires `ended`. MediaStreamTrack.stop() alone fires nothing, so the event is dispatched too.
+UNPLUG = """() => {
+    const track = window.__realtimeVendDebug.microphone.track;
+    window.__unpluggedTrack = track;
+    track.stop();
+    track.dispatchEvent(new Event('ended'));
+}"""
+
+
+def test_unplugged_microphone_hands_over_to_another_and_the_call_goes_on(page: Page, stack: Stack) -> None:
+    # Given a call on the default microphone, with another one plugged in
+    connect(page)
+    devices = page.evaluate(
+        """async () => (await navigator.mediaDevices.enumerateDevices())
+            .filter((device) => device.kind === 'audioinput').length"""
+    )
+    if devices < 2:
+        pytest.skip("this Chromium offers a single fake microphone")
+    page.evaluate("() => { window.__pcBefore = window.__realtimeVendDebug.call.peerConnection; }")
+
+    # When the microphone is unplugged
+    page.evaluate(UNPLUG)
+
+    # Then the user is told, and the same call carries on with another device's sound
+    expect(page.get_by_role("alert")).to_contain_text(
+        "The microphone was disconnected. The call continues with"
+    )
+    page.wait_for_function(
+        """() => {
+            const debug = window.__realtimeVendDebug;
+            const sender = debug.call.peerConnection.getSenders().find((s) => s.track?.kind === 'audio');
+            return sender.track === debug.microphone.track && sender.track !== window.__unpluggedTrack
+                && sender.track.readyState === 'live';
+        }""",
+        timeout=STATE_TIMEOUT_MS,
+    )
+    assert page.evaluate("() => window.__pcBefore === window.__realtimeVendDebug.call.peerConnection")
+    expect(status(page)).to_have_text("Connected")
+    packets = stack.standin.calls()[0]["mic_packets"]
+    eventually(
+        stack.standin.calls,
+        lambda cs: len(cs) == 1 and cs[0]["mic_packets"] > packets + 25 and cs[0]["mic_level"] > 0.01,
+        "sound from the other microphone on the same call",
+    )
+
+
+def test_unplugged_last_microphone_ends_the_call_and_says_why(page: Page, stack: Stack) -> None:
+    # Given a call whose microphone is the only one
+    connect(page)
+
+    # When it is unplugged and nothing else can be opened (as the browser then reports it)
+    page.evaluate(
+        """() => {
+            const devices = navigator.mediaDevices;
+            devices.enumerateDevices = async () => [];
+            devices.getUserMedia = async () => {
+                throw new DOMException('Requested device not found', 'NotFoundError');
+            };
+        }"""
+    )
+    page.evaluate(UNPLUG)
+
+    # Then the call ends cleanly, with the reason on screen and nothing left running
+    expect(page.get_by_role("alert")).to_have_text(
+        "The microphone was disconnected and no other microphone was found. Plug one in, then connect again."
+    )
+    expect(status(page)).to_have_text("Disconnected")
+    expect(page.get_by_role("button", name="Connect", exact=True)).to_be_visible()
+    assert page.evaluate("() => window.__realtimeVendDebug.call.peerConnection") is None
+    assert page.evaluate("() => window.__realtimeVendDebug.microphone.stream") is None
+    eventually(
+        lambda: stack.standin.calls()[0], lambda c: c["state"] == "closed", "the service to see the hang-up"
+    )
