@@ -53,45 +53,58 @@ def build(settings: Settings) -> Providers:
     )
 
 
-def prefetch(providers: Providers, budget_seconds: float = PREFETCH_BUDGET_SECONDS) -> None:
-    """Read the key and open the connection to OpenAI in parallel, waiting at most `budget_seconds`.
+class Prefetch:
+    """Reads the key and opens the connection to OpenAI in background threads, started as early as
+    init allows so that their network waits overlap the imports still to come; `wait()` ends init.
 
     Never raises and never logs a value: a failure (Secrets Manager down, key not stored yet, OpenAI
     unreachable) is logged by its code only, and the first request simply does the work again.
     """
-    started = time.perf_counter()
-    outcome: dict[str, str] = {}
 
-    def read_key() -> None:
+    def __init__(self, providers: Providers, budget_seconds: float = PREFETCH_BUDGET_SECONDS) -> None:
+        self._providers = providers
+        self._started = time.perf_counter()
+        self._deadline = time.monotonic() + budget_seconds
+        self._outcome: dict[str, str] = {}
+        tasks = [self._connect]
+        if providers.api_key.caches:  # with no cache, the first request reads the secret anyway
+            tasks.append(self._read_key)
+        self._threads = [threading.Thread(target=task, name="prefetch", daemon=True) for task in tasks]
+        for thread in self._threads:
+            thread.start()
+
+    def wait(self) -> None:
+        """Join the threads until the budget is spent (a thread still running just finishes later)."""
+        for thread in self._threads:
+            thread.join(max(0.0, self._deadline - time.monotonic()))
+        caches = self._providers.api_key.caches
+        logger.info(
+            "init prefetch",
+            extra={
+                "key": self._outcome.get("key", "pending" if caches else "skipped"),
+                "connection": self._outcome.get("connection", "pending"),
+                "duration_ms": round((time.perf_counter() - self._started) * 1000, 2),
+            },
+        )
+
+    def _read_key(self) -> None:
         try:
-            providers.api_key.current()
-            outcome["key"] = "ready"
+            self._providers.api_key.current()
+            self._outcome["key"] = "ready"
         except VendError as error:
-            outcome["key"] = error.reason
+            self._outcome["key"] = error.reason
         except Exception as error:
-            outcome["key"] = type(error).__name__
+            self._outcome["key"] = type(error).__name__
 
-    def connect() -> None:
-        ready = providers.openai.preconnect(CLIENT_SECRETS_PATH, timeout=budget_seconds)
-        outcome["connection"] = "ready" if ready else "failed"
+    def _connect(self) -> None:
+        timeout = max(0.05, self._deadline - time.monotonic())
+        ready = self._providers.openai.preconnect(CLIENT_SECRETS_PATH, timeout=timeout)
+        self._outcome["connection"] = "ready" if ready else "failed"
 
-    tasks = [connect]
-    if providers.api_key.caches:  # with no cache, the first request reads the secret anyway
-        tasks.append(read_key)
-    threads = [threading.Thread(target=task, name=f"prefetch-{task.__name__}", daemon=True) for task in tasks]
-    for thread in threads:
-        thread.start()
-    deadline = time.monotonic() + budget_seconds
-    for thread in threads:
-        thread.join(max(0.0, deadline - time.monotonic()))
-    logger.info(
-        "init prefetch",
-        extra={
-            "key": outcome.get("key", "skipped" if not providers.api_key.caches else "pending"),
-            "connection": outcome.get("connection", "pending"),
-            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-        },
-    )
+
+class _NoPrefetch:
+    def wait(self) -> None:
+        """Nothing was started: the settings are invalid, and every request says so."""
 
 
 def _init() -> Providers | SettingsError:
@@ -107,11 +120,14 @@ def _init() -> Providers | SettingsError:
     except Exception as exc:
         logger.error("could not build clients", extra={"error_type": type(exc).__name__})
         return SettingsError("AWS_REGION", "no AWS client could be built (region or credentials missing)")
-    prefetch(providers)
     return providers
 
 
 INSTANCE = _init()
+# Started now, joined by vend.app once its own imports are done (see Prefetch).
+PREFETCH: Prefetch | _NoPrefetch = (
+    _NoPrefetch() if isinstance(INSTANCE, SettingsError) else Prefetch(INSTANCE)
+)
 
 
 def current() -> Providers:
