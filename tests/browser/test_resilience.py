@@ -148,8 +148,8 @@ def test_reconnects_that_keep_failing_stop_at_the_remint_budget(
 def test_a_retry_after_beyond_any_timer_waits_instead_of_firing_at_once(
     page: Page, stack: Stack, page_record: PageRecord
 ) -> None:
-    # Given a call that drops while /api/session asks for a wait longer than a timer can hold
-    # (setTimeout fires at once past 2^31-1 ms)
+    # Given a call that drops while /api/session asks for a wait longer than a timer can hold:
+    # 2,147,484 s is just over 2^31-1 ms, which setTimeout reads as a negative delay, i.e. at once
     page_record.allow_console_error(r"status of 503")
     connect(page)
     record_states(page)
@@ -159,7 +159,7 @@ def test_a_retry_after_beyond_any_timer_waits_instead_of_firing_at_once(
         mints.append(1)
         route.fulfill(
             status=503,
-            headers={"Content-Type": "application/json", "Retry-After": "99999999"},
+            headers={"Content-Type": "application/json", "Retry-After": "2147484"},
             body=json.dumps(
                 {"error": {"code": "upstream_rate_limited", "message": "OpenAI is busy right now."}}
             ),
