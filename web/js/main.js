@@ -115,7 +115,10 @@ try {
     status.showError('The assistant could not handle the last request. Try again.');
   });
   call.addEventListener('notice', (event) => status.showError(/** @type {CustomEvent} */ (event).detail.message));
-  microphone.addEventListener('trackchange', () => micMeter.listen(audioOutput.context, microphone.stream));
+  microphone.addEventListener('trackchange', () => {
+    micMeter.listen(audioOutput.context, microphone.stream);
+    void devicePicker.refresh(microphone.deviceId);
+  });
 
   ui.connect.addEventListener('click', () => {
     // The call first, so its requests leave at once; then, still inside the click (the only
