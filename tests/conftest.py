@@ -98,7 +98,7 @@ SAM = REPO / ".venv-tools" / "bin" / "sam"
 
 
 def _python313_dir() -> str | None:
-    """Where python3.13 (the Lambda runtime, which `sam build` needs) is: PATH or pyenv."""
+    """Where python3.13 (the Lambda runtime, whose bytecode the build ships) is: PATH or pyenv."""
     found = shutil.which("python3.13")
     if found and subprocess.run([found, "-V"], capture_output=True, check=False).returncode == 0:
         return str(Path(found).parent)
@@ -112,7 +112,7 @@ def sam_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One real `sam build` of the whole template for the run; returns its build directory."""
     assert SAM.exists(), "run scripts/bootstrap --tools first (SAM CLI lives in .venv-tools)"
     python_dir = _python313_dir()
-    assert python_dir, "sam build needs python3.13 (the Lambda runtime) on PATH"
+    assert python_dir, "the artifact's bytecode needs python3.13 (the Lambda runtime): on PATH or in pyenv"
     build_dir = tmp_path_factory.mktemp("sam-build")
     env = {**os.environ, "PATH": f"{python_dir}:{os.environ['PATH']}", "SAM_CLI_TELEMETRY": "0"}
     result = subprocess.run(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -91,13 +92,33 @@ def test_artifact_holds_only_runtime_packages(artifact: Path) -> None:
     assert "vend" in top_level
     assert {"aws_lambda_powertools", "httpx"} <= top_level
     assert sorted(top_level & set(DEV_ONLY)) == []
-    assert not list(artifact.rglob("__pycache__"))
     assert not (artifact / "vend" / "tests").exists()
     size = sum(f.stat().st_size for f in artifact.rglob("*") if f.is_file())
     print(
         f"\nVendFunction artifact: {size / 1_000_000:.1f} MB unzipped, {len(list(artifact.rglob('*')))} files"
     )
     assert size < 15_000_000
+
+
+def test_artifact_ships_unchecked_bytecode_for_the_runtimes_python(artifact: Path) -> None:
+    # /var/task is read-only: without bytecode every cold start compiles each module it imports again.
+    assert sys.version_info[:2] == (3, 13), "this check reads 3.13 bytecode: run it on the runtime's Python"
+    sources = sorted(artifact.rglob("*.py"))
+    missing, stale = [], []
+    for source in sources:
+        cached = source.parent / "__pycache__" / f"{source.stem}.cpython-313.pyc"
+        if not cached.exists():
+            missing.append(source.relative_to(artifact).as_posix())
+            continue
+        header = cached.read_bytes()[:16]
+        flags = int.from_bytes(header[4:8], "little")
+        # hash-based (bit 0) and unchecked (bit 1 clear): the runtime never stats the source
+        if header[:4] != importlib.util.MAGIC_NUMBER or flags != 0b01:
+            stale.append(cached.relative_to(artifact).as_posix())
+
+    assert sources
+    assert missing == []
+    assert stale == []
 
 
 @pytest.fixture(scope="module")
