@@ -37,15 +37,18 @@ class Sandbox:
     init: CpuCap
     invoke: CpuCap
     infra: Infra
-    task: Path
+    tasks: dict[str, Path]  # /var/task per handler: "ours" and "reference"
 
-    def run(self, child_module: str, args: list[str], extra_env: dict[str, str]) -> dict[str, Any]:
+    def run(
+        self, child_module: str, args: list[str], extra_env: dict[str, str], *, task: str = "ours"
+    ) -> dict[str, Any]:
         """Starts `python -m child_module args` under the init cap (it moves itself to the invoke cap)
         and returns the figures it reports. A failed child ends the benchmark with its last lines."""
         with tempfile.NamedTemporaryFile(prefix="bench-result-", suffix=".json") as result:
             env = {
                 "PATH": os.environ["PATH"],
-                "PYTHONPATH": f"{self.task}:{REPO}",  # /var/task, then this repository for bench.lambda_child
+                # /var/task, then this repository for bench.lambda_child
+                "PYTHONPATH": f"{self.tasks[task]}:{REPO}",
                 "PYTHONDONTWRITEBYTECODE": "1",  # /var/task is read-only: Lambda cannot cache bytecode there
                 **lambda_env(self.memory_mb),
                 **self.infra.env(),
@@ -77,7 +80,9 @@ class Sandbox:
 
 
 @contextmanager
-def sandbox(memory_mb: int, *, compiled_artifact: bool = False) -> Iterator[Sandbox]:
+def sandbox(memory_mb: int, *, reference_bytecode: bool = False) -> Iterator[Sandbox]:
+    """`reference_bytecode` gives the reference handler's /var/task bytecode too, which SAM's standard
+    builder does not ship: the two handlers' code then compared on the same layout."""
     python = runtime_python()
     version = subprocess.run([str(python), "-V"], capture_output=True, text=True, check=True).stdout.strip()
     previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwind, so the cgroups go too
@@ -87,11 +92,19 @@ def sandbox(memory_mb: int, *, compiled_artifact: bool = False) -> Iterator[Sand
             fake_infra() as infra,
             tempfile.TemporaryDirectory(prefix="bench-task-") as folder,
         ):
-            task = task_root(Path(folder), REFERENCE_HANDLER, compiled=compiled_artifact)
+            tasks = {
+                "ours": task_root(Path(folder) / "ours", vend=True, compiled=True),
+                "reference": task_root(
+                    Path(folder) / "reference",
+                    vend=False,
+                    extra=(REFERENCE_HANDLER,),
+                    compiled=reference_bytecode,
+                ),
+            }
             # This process serves the fakes: uncapped, but weighted like the children, so that the
             # machine's other load does not slow the services' answers either.
             caps["services"].procs.write_text(str(os.getpid()))
-            yield Sandbox(python, version, memory_mb, caps["init"], caps["invoke"], infra, task)
+            yield Sandbox(python, version, memory_mb, caps["init"], caps["invoke"], infra, tasks)
     except CgroupUnavailable as exc:
         raise SystemExit(f"this benchmark caps the CPU as Lambda does, with cgroups: {exc}") from None
     finally:

@@ -2,11 +2,11 @@
 
 - the runtime: a venv with Python and what the python3.13 runtime ships (boto3 and its dependencies),
   byte-compiled, as in the runtime's image;
-- the artifact's dependencies: functions/requirements.txt installed with --no-deps into a folder and
-  *not* byte-compiled, because functions/Makefile strips __pycache__ and /var/task is read-only, so
-  Lambda compiles them in memory at every cold start;
-- the handler code: a fresh copy of functions/vend (and the reference handler) per benchmark run,
-  beside a copy of those dependencies, as in /var/task.
+- the artifact's dependencies: functions/requirements.txt installed with --no-deps into a folder;
+- /var/task, one per handler and per benchmark run: ours as functions/Makefile builds it (the
+  dependencies and functions/vend, byte-compiled in unchecked-hash mode), the reference as SAM's
+  standard Python builder builds it (it unpacks wheels: no bytecode, so, /var/task being read-only,
+  Lambda compiles every module in memory at every cold start).
 
 Cold start is measured there, not in the dev venv, where test tooling would skew imports.
 """
@@ -49,24 +49,18 @@ def runtime_python() -> Path:
     return python
 
 
-def task_root(destination: Path, *extra: Path, compiled: bool = False) -> Path:
-    """/var/task as the artifact ships it: the dependencies, functions/vend and extra modules, without
-    bytecode (functions/Makefile strips it). `compiled` byte-compiles it all instead, in the
-    reproducible unchecked-hash mode, to show what shipping bytecode would save."""
+def task_root(destination: Path, *, vend: bool, extra: tuple[Path, ...] = (), compiled: bool) -> Path:
+    """/var/task: the dependencies, functions/vend if `vend`, and extra modules (the reference handler),
+    byte-compiled as functions/Makefile does when `compiled` (reproducible unchecked-hash bytecode)."""
     shutil.copytree(ARTIFACT_DEPS, destination, dirs_exist_ok=True)
-    shutil.copytree(
-        REPO / "functions" / "vend", destination / "vend", ignore=shutil.ignore_patterns("__pycache__")
-    )
+    if vend:
+        shutil.copytree(
+            REPO / "functions" / "vend", destination / "vend", ignore=shutil.ignore_patterns("__pycache__")
+        )
     for module in extra:
         shutil.copy2(module, destination / module.name)
     if compiled:
-        compileall = [
-            str(runtime_python()),
-            "-m",
-            "compileall",
-            "-q",
-            "--invalidation-mode",
-            "unchecked-hash",
-        ]
-        subprocess.run([*compileall, str(destination)], check=True)
+        compileall = [str(runtime_python()), "-m", "compileall", "-q"]
+        compileall += ["--invalidation-mode", "unchecked-hash", str(destination)]
+        subprocess.run(compileall, check=True, stdout=subprocess.DEVNULL)
     return destination

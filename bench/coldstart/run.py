@@ -1,6 +1,6 @@
 """Cold start as Lambda runs it: our handler, with tracing, and the all-eager Powertools pattern.
 
-    .venv/bin/python -m bench.coldstart [--runs 7] [--memory MB] [--compiled-artifact]
+    .venv/bin/python -m bench.coldstart [--runs 7] [--memory MB] [--reference-bytecode]
 
 Each run is a fresh process in the runtime-only layout (bench/runtime_venv.py). It starts inside a
 cgroup capped at 1 vCPU (Lambda's init phase), imports the handler, then moves itself into a cgroup
@@ -36,7 +36,10 @@ CPU_FIGURES = ("init_cpu_ms", "first_cpu_ms")
 
 def cold_start(box: Sandbox, module: str, extra_env: dict[str, str]) -> dict[str, float]:
     figures: dict[str, float] = box.run(
-        "bench.coldstart.child", [module, str(REPO / "events" / "mint.json")], extra_env
+        "bench.coldstart.child",
+        [module, str(REPO / "events" / "mint.json")],
+        extra_env,
+        task="reference" if module == "naive_handler" else "ours",
     )
     figures["cold_ms"] = figures["init_ms"] + figures["first_ms"]
     # Init and the first invoke are billed separately, each rounded up to the millisecond.
@@ -53,21 +56,22 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7, help="fresh processes per variant (default 7)")
     parser.add_argument("--memory", type=int, help="MemorySize in MB (default: template.yaml's)")
     parser.add_argument(
-        "--compiled-artifact",
+        "--reference-bytecode",
         action="store_true",
-        help="ship bytecode in /var/task (functions/Makefile strips it today), to see what that would save",
+        help="give the all-eager reference bytecode too (SAM's standard builder ships none), to compare"
+        " the two handlers' code on the same layout",
     )
     args = parser.parse_args()
     load_before = load_average()
     samples: dict[str, list[dict[str, float]]] = {name: [] for name in VARIANTS}
-    with sandbox(args.memory or function_memory_mb(), compiled_artifact=args.compiled_artifact) as box:
+    with sandbox(args.memory or function_memory_mb(), reference_bytecode=args.reference_bytecode) as box:
         for run in range(args.runs):
             for name, (module, extra) in VARIANTS.items():
                 samples[name].append(cold_start(box, module, extra))
             print(f"\rrun {run + 1}/{args.runs}", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
-    artifact = (
-        "bytecode shipped in /var/task" if args.compiled_artifact else "/var/task without bytecode, as built"
+    artifact = "ours with bytecode (functions/Makefile), all-eager " + (
+        "with bytecode too" if args.reference_bytecode else "without (SAM's standard builder)"
     )
     print_report(
         samples, box.memory_mb, f"{box.version}, {artifact}", args.runs, (load_before, load_average())

@@ -53,6 +53,7 @@ def main() -> None:
                 "bench.warm.child",
                 [module, str(REPO / "events" / "mint.json"), str(args.requests)],
                 {**extra, "BENCH_OPENAI_KEY": BENCH_KEY},
+                task="reference" if module == "naive_handler" else "ours",
             )
 
     print(
