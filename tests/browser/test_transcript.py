@@ -37,6 +37,8 @@ def _deltas(item_id: str, pieces: list[str]) -> list[dict[str, Any]]:
 
 
 def _feed(page: Page, events: list[dict[str, Any]], expected: int) -> None:
+    # The page exposes its conversation once its configuration has loaded, as Connect becomes usable.
+    expect(page.get_by_role("button", name="Connect", exact=True)).to_be_enabled()
     page.evaluate(FEED, {"events": events, "expected": expected})
 
 
