@@ -99,6 +99,7 @@ BUDGET_SENTENCE = (
 def test_sessions_that_keep_ending_stop_at_the_remint_budget(page: Page, stack: Stack) -> None:
     # Given sessions capped at one second (the page once minted 19 secrets in 20 s this way, forever)
     stack.standin.patch(session_max_seconds=1.0)
+    expect(page.get_by_role("button", name="Connect", exact=True)).to_be_enabled()  # the page is wired
     record_states(page)
     page.evaluate(
         """() => {
