@@ -107,16 +107,22 @@ def _python313_dir() -> str | None:
     return str(candidates[0]) if candidates else None
 
 
-@pytest.fixture(scope="session")
-def sam_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One real `sam build` of the whole template for the run; returns its build directory."""
+def run_sam_build(build_dir: Path, *args: str) -> Path:
+    """`sam build` of the whole template into `build_dir`, as a user runs it; returns `build_dir`."""
     assert SAM.exists(), "run scripts/bootstrap --tools first (SAM CLI lives in .venv-tools)"
     python_dir = _python313_dir()
     assert python_dir, "the artifact's bytecode needs python3.13 (the Lambda runtime): on PATH or in pyenv"
-    build_dir = tmp_path_factory.mktemp("sam-build")
     env = {**os.environ, "PATH": f"{python_dir}:{os.environ['PATH']}", "SAM_CLI_TELEMETRY": "0"}
     result = subprocess.run(
-        [str(SAM), "build", "--build-dir", str(build_dir), "--template-file", str(REPO / "template.yaml")],
+        [
+            str(SAM),
+            "build",
+            "--build-dir",
+            str(build_dir),
+            "--template-file",
+            str(REPO / "template.yaml"),
+            *args,
+        ],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -126,3 +132,9 @@ def sam_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     return build_dir
+
+
+@pytest.fixture(scope="session")
+def sam_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One real `sam build` of the whole template for the run; returns its build directory."""
+    return run_sam_build(tmp_path_factory.mktemp("sam-build"))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, SAM
+from tests.conftest import REPO, run_sam_build
 
 DEV_ONLY = (
     "moto",
@@ -38,18 +38,9 @@ DEV_ONLY = (
 @pytest.fixture(scope="module")
 def x86_64_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`sam build --parameter-overrides Architecture=x86_64`, as a user on x86 without emulation runs it."""
-    build_dir = tmp_path_factory.mktemp("sam-build-x86_64")
-    result = subprocess.run(
-        [str(SAM), "build", "--build-dir", str(build_dir), "--parameter-overrides", "Architecture=x86_64"],
-        cwd=REPO,
-        env={**os.environ, "SAM_CLI_TELEMETRY": "0"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    return run_sam_build(
+        tmp_path_factory.mktemp("sam-build-x86_64"), "--parameter-overrides", "Architecture=x86_64"
     )
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    return build_dir
 
 
 @pytest.fixture(scope="module", params=["arm64", "x86_64"])

@@ -35,6 +35,17 @@ IMAGE_SCRIPT = REPO / "scripts" / "lambda-image" / "build"
 ARCHITECTURE = "arm64" if platform.machine() in {"aarch64", "arm64"} else "x86_64"
 
 
+def stop(process: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
+    """SIGTERM, so the program can clean up after itself (dockerd its containers, SAM its warm ones),
+    then SIGKILL if it takes more than a minute."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=30)
+
+
 def _unavailable(reason: str) -> None:
     message = f"SAM LOCAL SUITE NOT RUN: Docker cannot run here ({reason})"
     if os.environ.get("CI"):
@@ -119,12 +130,7 @@ def _own_dockerd(log: Path) -> Iterator[str]:
             time.sleep(0.5)
         yield docker_host
     finally:
-        daemon.send_signal(signal.SIGTERM)
-        try:
-            daemon.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            daemon.kill()
-            daemon.wait(timeout=30)
+        stop(daemon)
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ requests meet a warm function), driven with curl exactly as the README shows.
 from __future__ import annotations
 
 import json
-import signal
 import socket
 import subprocess
 import time
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.samlocal.conftest import SamLocal
+from tests.samlocal.conftest import SamLocal, stop
 
 pytestmark = pytest.mark.slow
 
@@ -83,12 +82,7 @@ def local_api(sam_local: SamLocal, tmp_path_factory: pytest.TempPathFactory) -> 
         yield LocalApi(f"http://127.0.0.1:{port}")
     finally:
         # SIGTERM lets SAM remove its warm containers; the sam_local fixture removes any it left.
-        sam.send_signal(signal.SIGTERM)
-        try:
-            sam.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            sam.kill()
-            sam.wait(timeout=30)
+        stop(sam)
 
 
 def test_a_post_mints_a_client_secret_that_is_never_cached(local_api: LocalApi) -> None:

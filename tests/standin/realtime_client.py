@@ -175,3 +175,18 @@ async def eventually(check: Callable[[], bool], timeout: float = 10.0, interval:
         if asyncio.get_running_loop().time() > deadline:
             raise TimeoutError("condition not met in time")
         await asyncio.sleep(interval)
+
+
+@contextlib.asynccontextmanager
+async def connected(
+    session: dict[str, Any] | None = None, **options: Any
+) -> AsyncIterator[tuple[RunningStandin, RealtimeClient]]:
+    async with running_standin(**options) as standin:
+        secret = await standin.client_secret({"session": session or {"type": "realtime"}})
+        client = RealtimeClient()
+        try:
+            await client.connect(standin, secret["value"])
+            await client.wait_for_type("session.created")
+            yield standin, client
+        finally:
+            await client.close()

@@ -9,14 +9,12 @@ sources: @openai/agents-realtime (`OpenAIRealtimeWebRTC`, `_getMergedSessionConf
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
 import pytest
 
-from tests.standin.realtime_client import API_KEY, RealtimeClient, RunningStandin, running_standin
+from tests.standin.realtime_client import API_KEY, RealtimeClient, RunningStandin, connected, running_standin
 
 CALLS = "/v1/realtime/calls"
 OFF = {"noise_reduction": None, "transcription": None}
@@ -44,19 +42,6 @@ OPENAI_NODE_HEADERS = (
     "x-stainless-os,x-stainless-package-version,x-stainless-retry-count,x-stainless-runtime,"
     "x-stainless-runtime-version,x-stainless-timeout"
 )
-
-
-@asynccontextmanager
-async def connected(session: dict[str, Any]) -> AsyncIterator[tuple[RunningStandin, RealtimeClient]]:
-    async with running_standin() as standin:
-        secret = await standin.client_secret({"session": session})
-        client = RealtimeClient()
-        try:
-            await client.connect(standin, secret["value"])
-            await client.wait_for_type("session.created")
-            yield standin, client
-        finally:
-            await client.close()
 
 
 async def _call_session(standin: RunningStandin) -> dict[str, Any]:

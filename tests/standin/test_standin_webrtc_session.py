@@ -5,12 +5,16 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 from local.openai_standin import validate_server_event
-from tests.standin.realtime_client import RealtimeClient, RunningStandin, eventually, running_standin
+from tests.standin.realtime_client import (
+    RealtimeClient,
+    RunningStandin,
+    connected,
+    eventually,
+    running_standin,
+)
 
 VOICE_TURN = [
     "input_audio_buffer.speech_started",
@@ -34,21 +38,6 @@ VOICE_TURN = [
     "output_audio_buffer.stopped",
 ]
 TRANSCRIBED = {"type": "realtime", "audio": {"input": {"transcription": {"model": "gpt-4o-mini-transcribe"}}}}
-
-
-@asynccontextmanager
-async def connected(
-    session: dict[str, Any] | None = None, **options: Any
-) -> AsyncIterator[tuple[RunningStandin, RealtimeClient]]:
-    async with running_standin(**options) as standin:
-        secret = await standin.client_secret({"session": session or {"type": "realtime"}})
-        client = RealtimeClient()
-        try:
-            await client.connect(standin, secret["value"])
-            await client.wait_for_type("session.created")
-            yield standin, client
-        finally:
-            await client.close()
 
 
 def _types(events: list[dict[str, Any]]) -> list[str]:
