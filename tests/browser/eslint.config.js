@@ -5,9 +5,9 @@ import globals from 'globals';
 
 // Run from the repository root (see package.json): with --config, paths are relative to the cwd.
 export default [
-  { ...js.configs.recommended, files: ['web/js/**/*.js', 'bench/connect/reference/**/*.js', 'bench/transcript/reference/**/*.js'] },
+  { ...js.configs.recommended, files: ['web/js/**/*.js', 'bench/connect/reference/**/*.js', 'bench/transcript/reference/**/*.js', 'examples/agents-realtime/*.js'] },
   {
-    files: ['web/js/**/*.js', 'bench/connect/reference/**/*.js', 'bench/transcript/reference/**/*.js'],
+    files: ['web/js/**/*.js', 'bench/connect/reference/**/*.js', 'bench/transcript/reference/**/*.js', 'examples/agents-realtime/*.js'],
     languageOptions: {
       ecmaVersion: 2024,
       sourceType: 'module',
