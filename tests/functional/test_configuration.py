@@ -55,12 +55,18 @@ def test_missing_secret_arn_is_reported_by_name(cold_start, caplog: pytest.LogCa
     assert invoke(module, "mint").status == 500
 
 
-def test_importing_the_handler_makes_no_network_call(
+def test_importing_the_handler_survives_a_network_that_refuses_everything(
     cold_start,
-    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,  # type: ignore[no-untyped-def]
 ) -> None:
+    # Init reads the key and opens the connection to OpenAI early (providers.py), best effort: with no
+    # network at all, importing must still succeed and leave the work to the first request.
+    attempts: list[object] = []
+
     def no_network(*args: object, **kwargs: object) -> None:
-        raise AssertionError("network call at import")
+        attempts.append(args)
+        raise OSError("network is unreachable")
 
     monkeypatch.setattr(socket.socket, "connect", no_network)
     monkeypatch.setattr(socket, "create_connection", no_network)
@@ -68,6 +74,10 @@ def test_importing_the_handler_makes_no_network_call(
     module = cold_start(OPENAI_API_KEY_SECRET_ARN="arn:aws:secretsmanager:us-east-1:123456789012:secret:x")
 
     assert callable(module.lambda_handler)
+    assert attempts, "init did not try to prefetch"
+    [prefetch] = [r for r in caplog.records if r.getMessage() == "init prefetch"]
+    assert prefetch.connection == "failed"  # type: ignore[attr-defined]
+    assert prefetch.key not in {"ready", "pending"}  # type: ignore[attr-defined]
 
 
 def test_upstream_body_is_the_servers_session_and_valid_for_the_sdk(
