@@ -1,6 +1,6 @@
 """Secrets Manager on loopback (moto's server) holding one secret: the OpenAI key the handler reads.
 
-Used by the local stack and the benchmarks; the handler reaches it through
+Used by the local stack; the handler reaches it through
 AWS_ENDPOINT_URL_SECRETS_MANAGER, exactly as it reaches the real service.
 """
 
