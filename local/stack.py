@@ -142,13 +142,15 @@ class LocalStack:
         self._secrets = SeededSecretsManager(SECRET_NAME, api_key)
         await asyncio.to_thread(self._secrets.start)
 
-        handler = self._import_handler(
+        # In a thread: init's prefetch reaches the stand-in, which answers on this very event loop.
+        handler = await asyncio.to_thread(
+            self._import_handler,
             {
                 "OPENAI_API_KEY_SECRET_ARN": self._secrets.arn,
                 "OPENAI_BASE_URL": base_url,
                 "AWS_ENDPOINT_URL_SECRETS_MANAGER": self._secrets.endpoint,
                 **opts.handler_env,
-            }
+            },
         )
         route_keys = _route_keys_from_template(opts.template)
         self.adapter = LambdaAdapter(handler, route_keys, latency_ms=opts.api_latency_ms)
