@@ -75,7 +75,7 @@ class UnsupportedMediaType(VendError):
 class MethodNotAllowed(VendError):
     status, code = 405, "method_not_allowed"
 
-    def __init__(self, allowed: tuple[str, ...] = ("POST",)) -> None:
+    def __init__(self, allowed: tuple[str, ...]) -> None:
         super().__init__("method_not_allowed")
         self.allowed = allowed
 

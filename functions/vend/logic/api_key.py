@@ -36,17 +36,16 @@ class OpenAIApiKeySource:
 
     def current(self) -> OpenAIApiKey:
         """The cached key, read from Secrets Manager when the cache is empty or older than max age."""
-        with self._lock:
-            return parse_secret_value(
-                self._reader.get(self._secret_id, max_age=self._max_age, force_fetch=False)
-            )
+        return self._read(force=False)
 
     def refreshed(self) -> OpenAIApiKey:
         """Bypass the cache: called once when OpenAI answers 401, which is what a rotation looks like."""
+        return self._read(force=True)
+
+    def _read(self, *, force: bool) -> OpenAIApiKey:
         with self._lock:
-            return parse_secret_value(
-                self._reader.get(self._secret_id, max_age=self._max_age, force_fetch=True)
-            )
+            raw = self._reader.get(self._secret_id, max_age=self._max_age, force_fetch=force)
+        return parse_secret_value(raw)
 
 
 def parse_secret_value(raw: object) -> OpenAIApiKey:
