@@ -10,20 +10,19 @@ second run starts at once.
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from local.openai_standin import validate_server_event
 from local.stack import REPO, StackProcess
-from tests.browser.conftest import Standin
+from tests.browser.conftest import PageRecord, Standin, _open_page, _stack_env
 from tests.browser.helpers import STATE_TIMEOUT_MS, eventually
 
 pytestmark = pytest.mark.browser
@@ -86,22 +85,13 @@ class ExampleStack:
 
 @pytest.fixture(scope="module")
 def example_stack(built_example: Path) -> Iterator[ExampleStack]:
-    env = dict(os.environ)
-    env.pop("OPENAI_API_KEY", None)  # the suite never talks to OpenAI
+    env = _stack_env()  # the suite never talks to OpenAI
     env.update(MINTED)  # the handler reads its settings from the environment, as in Lambda
     static = f"{EXAMPLE_PATH}={built_example.relative_to(REPO)}"
     with StackProcess("--port", "0", "--static", static, env=env) as process:
         assert process.standin_url, "the example runs against the stand-in"
         standin = Standin(process.standin_url)
         yield ExampleStack(url=process.url + EXAMPLE_PATH.lstrip("/"), page_url=process.url, standin=standin)
-
-
-@dataclass
-class Seen:
-    """What the example page did that the user could see or the browser reported."""
-
-    console_errors: list[str] = field(default_factory=list)
-    minted: dict[str, Any] = field(default_factory=dict)
 
 
 # Runs before the page's scripts, whatever the CSP: every violation the policy reports is kept.
@@ -114,36 +104,24 @@ document.addEventListener('securitypolicyviolation', (event) => {
 
 
 @pytest.fixture
-def seen() -> Seen:
-    return Seen()
-
-
-@pytest.fixture
-def example_page(browser: Browser, example_stack: ExampleStack, seen: Seen) -> Iterator[Page]:
+def example_page(browser: Browser, example_stack: ExampleStack, page_record: PageRecord) -> Iterator[Page]:
     example_stack.standin.reset()
     context = browser.new_context()
-    page = context.new_page()
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            seen.console_errors.append(message.text)
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda error: seen.console_errors.append(f"uncaught: {error}"))
+    page = _open_page(context, page_record)
     page.add_init_script(RECORD_CSP_VIOLATIONS)
     page.goto(example_stack.url)
     yield page
     context.close()
 
 
-def _connect(page: Page, seen: Seen) -> None:
-    """Clicks Connect, keeps what /api/session minted, and waits until the page says Connected."""
+def _connect(page: Page) -> dict[str, Any]:
+    """Clicks Connect and waits until the page says Connected; returns what /api/session minted."""
     expect(page.get_by_role("status")).to_have_text("Not connected")
     with page.expect_response(lambda r: r.url.endswith("/api/session")) as minted:
         page.get_by_role("button", name="Connect").click()
     assert minted.value.status == 200
-    seen.minted = minted.value.json()
     expect(page.get_by_role("status")).to_have_text("Connected", timeout=STATE_TIMEOUT_MS)
+    return minted.value.json()  # type: ignore[no-any-return]
 
 
 def _spoken_reply(standin: Standin) -> str:
@@ -162,37 +140,35 @@ def _spoken_reply(standin: Standin) -> str:
 
 
 def test_connects_and_shows_the_spoken_reply(
-    example_page: Page, example_stack: ExampleStack, seen: Seen
+    example_page: Page, example_stack: ExampleStack, page_record: PageRecord
 ) -> None:
     # Given the example page; when the user presses Connect
-    _connect(example_page, seen)
+    minted = _connect(example_page)
 
     # Then the fake microphone's beep is heard and the assistant's spoken reply appears, word for word,
     # with the model the service reports running, which is the one our server minted
     said = _spoken_reply(example_stack.standin)
     assistant = example_page.locator("#transcript li[data-role='assistant'][data-final='true']").first
     expect(assistant).to_have_text(said, timeout=STATE_TIMEOUT_MS)
-    expect(example_page.locator("#model")).to_have_text(seen.minted["session"]["model"])
+    expect(example_page.locator("#model")).to_have_text(minted["session"]["model"])
     expect(example_page.get_by_role("button", name="Disconnect")).to_be_visible()
     expect(example_page.get_by_role("alert")).to_be_hidden()  # the service refused nothing the SDK sent
     # The client secret is a credential: it is used, never shown
-    assert seen.minted["value"] not in example_page.locator("body").inner_text()
-    assert seen.console_errors == []
+    assert minted["value"] not in example_page.locator("body").inner_text()
+    assert page_record.console_errors == []
 
 
-def test_the_call_runs_the_session_the_server_minted(
-    example_page: Page, example_stack: ExampleStack, seen: Seen
-) -> None:
+def test_the_call_runs_the_session_the_server_minted(example_page: Page, example_stack: ExampleStack) -> None:
     # Given a connected example page, once the SDK's own session.update has been answered
-    _connect(example_page, seen)
+    secret = _connect(example_page)
     _spoken_reply(example_stack.standin)
     [call] = example_stack.standin.calls()
 
     # Then the call was opened with the minted client secret (the stand-in keeps a sha256 prefix)
     assert call["ek_sha256"], "the call was not opened with a client secret"
-    assert hashlib.sha256(seen.minted["value"].encode()).hexdigest().startswith(call["ek_sha256"])
+    assert hashlib.sha256(secret["value"].encode()).hexdigest().startswith(call["ek_sha256"])
     # and the SDK restated the server's choices instead of replacing them with its defaults
-    minted, running = seen.minted["session"], call["session"]
+    minted, running = secret["session"], call["session"]
     assert minted["model"] == MINTED["REALTIME_MODEL"]
     assert running["model"] == minted["model"]
     assert running["instructions"] == minted["instructions"]
@@ -213,7 +189,7 @@ def test_the_call_runs_the_session_the_server_minted(
 
 
 def test_runs_under_the_production_csp_without_violations(
-    example_page: Page, example_stack: ExampleStack, seen: Seen
+    example_page: Page, example_stack: ExampleStack, page_record: PageRecord
 ) -> None:
     # Given the example page, served with exactly the product page's security headers
     served = example_page.request.get(example_stack.url)
@@ -224,7 +200,7 @@ def test_runs_under_the_production_csp_without_violations(
     assert "unsafe-eval" not in csp
 
     # When the user has a whole turn with the assistant
-    _connect(example_page, seen)
+    _connect(example_page)
     said = _spoken_reply(example_stack.standin)
     expect(example_page.locator("#transcript li[data-role='assistant']").first).to_have_text(
         said, timeout=STATE_TIMEOUT_MS
@@ -232,4 +208,4 @@ def test_runs_under_the_production_csp_without_violations(
 
     # Then the policy refused nothing: no eval, no inline code, no request to another origin
     assert example_page.evaluate("() => window.__cspViolations") == []
-    assert seen.console_errors == []
+    assert page_record.console_errors == []
