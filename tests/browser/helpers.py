@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 T = TypeVar("T")
 
@@ -23,6 +24,24 @@ def connect(page: Page) -> None:
     """Clicks Connect and waits until the page says it is connected."""
     page.get_by_role("button", name="Connect", exact=True).click()
     expect(status(page)).to_have_text("Connected", timeout=STATE_TIMEOUT_MS)
+
+
+def answer_session_with(
+    page: Page, http_status: int, body: object, headers: dict[str, str] | None = None
+) -> list[int]:
+    """/api/session answers as given (as our handler or API Gateway would); returns its hit count."""
+    hits: list[int] = []
+
+    def fulfil(route: Route) -> None:
+        hits.append(1)
+        route.fulfill(
+            status=http_status,
+            headers={"Content-Type": "application/json", "Cache-Control": "no-store", **(headers or {})},
+            body=json.dumps(body),
+        )
+
+    page.route("**/api/session", fulfil)
+    return hits
 
 
 def eventually(read: Callable[[], T], check: Callable[[T], bool], what: str, timeout: float = 15.0) -> T:

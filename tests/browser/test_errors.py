@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from playwright.sync_api import Page, Route, expect
+from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import PageRecord, Stack
-from tests.browser.helpers import STATE_TIMEOUT_MS, status
+from tests.browser.helpers import STATE_TIMEOUT_MS, answer_session_with, status
 
 pytestmark = pytest.mark.browser
 
@@ -84,31 +82,13 @@ def test_denied_microphone_says_how_to_allow_it(denied_page: Page, stack: Stack)
     assert stack.standin.calls() == []
 
 
-def _answer_session_with(
-    page: Page, status: int, body: object, headers: dict[str, str] | None = None
-) -> list[int]:
-    """/api/session answers as given (as our handler or API Gateway would); returns its hit count."""
-    hits: list[int] = []
-
-    def fulfil(route: Route) -> None:
-        hits.append(1)
-        route.fulfill(
-            status=status,
-            headers={"Content-Type": "application/json", "Cache-Control": "no-store", **(headers or {})},
-            body=json.dumps(body),
-        )
-
-    page.route("**/api/session", fulfil)
-    return hits
-
-
 def test_the_server_writes_the_sentence_and_the_page_shows_it_once(
     page: Page, stack: Stack, page_record: PageRecord
 ) -> None:
     # Given our handler answering that OpenAI rate-limits it, with its own sentence and Retry-After
     page_record.allow_console_error(r"status of 503")
     sentence = "OpenAI is busy right now. Please try again in 1 second."
-    _answer_session_with(
+    answer_session_with(
         page, 503, {"error": {"code": "upstream_rate_limited", "message": sentence}}, {"Retry-After": "1"}
     )
 
@@ -128,7 +108,7 @@ def test_a_key_not_stored_yet_is_recognised_by_its_code(
         "The OpenAI API key has not been stored in this stack's secret yet: "
         "run the put-secret-value command from the stack's outputs."
     )
-    _answer_session_with(page, 500, {"error": {"code": "key_not_stored", "message": sentence}})
+    answer_session_with(page, 500, {"error": {"code": "key_not_stored", "message": sentence}})
 
     _click_connect(page)
 
@@ -143,7 +123,7 @@ def test_a_key_not_stored_yet_is_recognised_by_its_code(
 def test_a_huge_retry_after_is_shown_clamped(page: Page, stack: Stack, page_record: PageRecord) -> None:
     # Given a throttle (no error code: API Gateway's own answer) asking for an absurd wait
     page_record.allow_console_error(r"status of 429")
-    _answer_session_with(page, 429, {"message": "Too Many Requests"}, {"Retry-After": "99999999"})
+    answer_session_with(page, 429, {"message": "Too Many Requests"}, {"Retry-After": "99999999"})
 
     _click_connect(page)
 
@@ -160,7 +140,7 @@ def test_a_huge_retry_after_is_shown_clamped(page: Page, stack: Stack, page_reco
 )
 def test_anything_but_a_client_secret_is_refused(page: Page, stack: Stack, value: object) -> None:
     # Given /api/session answering 200 with something that is not an `ek_…` client secret
-    _answer_session_with(page, 200, {"value": value, "expires_at": 1795560406})
+    answer_session_with(page, 200, {"value": value, "expires_at": 1795560406})
     offers: list[str] = []
     page.on(
         "request", lambda request: offers.append(request.url) if "/v1/realtime/calls" in request.url else None

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, Route, expect
+from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import PageRecord, Stack
 from tests.browser.helpers import (
     RECONNECT_TIMEOUT_MS,
     STATE_TIMEOUT_MS,
+    answer_session_with,
     connect,
     eventually,
     record_states,
@@ -154,19 +154,12 @@ def test_a_retry_after_beyond_any_timer_waits_instead_of_firing_at_once(
     page_record.allow_console_error(r"status of 503")
     connect(page)
     record_states(page)
-    mints: list[int] = []
-
-    def rate_limited(route: Route) -> None:
-        mints.append(1)
-        route.fulfill(
-            status=503,
-            headers={"Content-Type": "application/json", "Retry-After": "2147484"},
-            body=json.dumps(
-                {"error": {"code": "upstream_rate_limited", "message": "OpenAI is busy right now."}}
-            ),
-        )
-
-    page.route("**/api/session", rate_limited)
+    mints = answer_session_with(
+        page,
+        503,
+        {"error": {"code": "upstream_rate_limited", "message": "OpenAI is busy right now."}},
+        {"Retry-After": "2147484"},
+    )
     stack.standin.drop()
     wait_for_states(page, "reconnecting")
     page.wait_for_function(
