@@ -4,8 +4,8 @@
  */
 
 /** Retry-After is honoured within these bounds: a hostile or buggy value must neither spin nor stall. */
-export const RETRY_AFTER_MIN_SECONDS = 1;
-export const RETRY_AFTER_MAX_SECONDS = 120;
+const RETRY_AFTER_MIN_SECONDS = 1;
+const RETRY_AFTER_MAX_SECONDS = 120;
 /** setTimeout fires at once for anything above this (a signed 32-bit count of milliseconds). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -13,7 +13,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * @param {number} seconds
  * @returns {number} whole seconds within [RETRY_AFTER_MIN_SECONDS, RETRY_AFTER_MAX_SECONDS]
  */
-export function clampRetryAfter(seconds) {
+function clampRetryAfter(seconds) {
   if (!Number.isFinite(seconds)) return RETRY_AFTER_MAX_SECONDS;
   return Math.min(RETRY_AFTER_MAX_SECONDS, Math.max(RETRY_AFTER_MIN_SECONDS, Math.ceil(seconds)));
 }
@@ -21,23 +21,21 @@ export function clampRetryAfter(seconds) {
 /**
  * Reads a Retry-After header: delta-seconds or an HTTP date.
  * @param {string | null} header
- * @param {number} [now] Unix milliseconds
  * @returns {number | undefined} clamped whole seconds, or undefined when absent or unreadable
  */
-export function parseRetryAfter(header, now = Date.now()) {
+export function parseRetryAfter(header) {
   const value = header?.trim();
   if (!value) return undefined;
   if (/^\d+$/.test(value)) return clampRetryAfter(Number(value));
   const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : clampRetryAfter((date - now) / 1000);
+  return Number.isNaN(date) ? undefined : clampRetryAfter((date - Date.now()) / 1000);
 }
 
 /**
  * @typedef {object} DelayOptions
  * @property {number} [retryAfterSeconds] the server's wish (already clamped), a floor
- * @property {number} [baseMs]   the wait before the first retry is baseMs to 1.5 × baseMs
- * @property {number} [maxMs]    the exponential part stops growing here
- * @property {() => number} [random]
+ * @property {number} baseMs   the wait before the first retry is baseMs to 1.5 × baseMs
+ * @property {number} maxMs    the exponential part stops growing here
  */
 
 /**
@@ -45,13 +43,13 @@ export function parseRetryAfter(header, now = Date.now()) {
  * `baseMs`, and jittered upwards by up to half, so tabs dropped at the same moment do not come back
  * in lockstep.
  * @param {number} failures  0 for the first retry after a connection that had been working
- * @param {DelayOptions} [options]
- * @returns {number} milliseconds
+ * @param {DelayOptions} options
+ * @returns {number} milliseconds (for `sleep`, which bounds them to what a timer can hold)
  */
-export function retryDelayMs(failures, { retryAfterSeconds, baseMs = 1000, maxMs = 30000, random = Math.random } = {}) {
+export function retryDelayMs(failures, { retryAfterSeconds, baseMs, maxMs }) {
   const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, failures));
   const floor = Math.max(ceiling, (retryAfterSeconds ?? 0) * 1000);
-  return Math.min(MAX_TIMER_MS, floor * (1 + random() / 2));
+  return floor * (1 + Math.random() / 2);
 }
 
 /**
@@ -63,20 +61,18 @@ export class RemintBudget {
   #taken = [];
 
   /**
-   * @param {object} [options]
-   * @param {number} [options.limit]
-   * @param {number} [options.windowMs]
-   * @param {() => number} [options.now]
+   * @param {object} options
+   * @param {number} options.limit
+   * @param {number} options.windowMs
    */
-  constructor({ limit = 3, windowMs = 5 * 60 * 1000, now = () => performance.now() } = {}) {
+  constructor({ limit, windowMs }) {
     this.limit = limit;
     this.windowMs = windowMs;
-    this.now = now;
   }
 
   /** @returns {boolean} true and counts one mint if the budget allows it, false otherwise */
   take() {
-    const now = this.now();
+    const now = performance.now();
     this.#taken = this.#taken.filter((at) => now - at < this.windowMs);
     if (this.#taken.length >= this.limit) return false;
     this.#taken.push(now);
