@@ -28,8 +28,6 @@ class CgroupUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class CpuCap:
-    name: str
-    vcpus: float | None  # None: no cap, only the group's weight
     path: Path
 
     @property
@@ -86,15 +84,20 @@ def _remove(folder: Path, parent_procs: Path) -> None:
     folder.rmdir()
 
 
+def _remove_group(base: Path, parent_procs: Path) -> None:
+    """The benchmark's group: its caps first (a cgroup with children cannot be removed), then itself."""
+    for child in base.iterdir():
+        if child.is_dir():
+            _remove(child, parent_procs)
+    _remove(base, parent_procs)
+
+
 def _remove_stale(parent: Path) -> None:
     """Folders left by a run that was SIGKILLed (its pid is gone) would otherwise pile up."""
     for folder in parent.glob(PREFIX + "*"):
         pid = folder.name.removeprefix(PREFIX)
         if pid.isdigit() and not Path(f"/proc/{pid}").exists():
-            for child in folder.iterdir():
-                if child.is_dir():
-                    _remove(child, parent / "cgroup.procs")
-            _remove(folder, parent / "cgroup.procs")
+            _remove_group(folder, parent / "cgroup.procs")
 
 
 @contextlib.contextmanager
@@ -121,7 +124,7 @@ def cpu_caps(vcpus: dict[str, float | None]) -> Iterator[dict[str, CpuCap]]:
         for name, share in vcpus.items():
             folder = base / name
             folder.mkdir()
-            caps[name] = CpuCap(name, share, folder)
+            caps[name] = CpuCap(folder)
             if share is None:
                 continue
             quota = max(1000, round(share * PERIOD_US))  # the kernel refuses quotas under 1 ms
@@ -132,10 +135,7 @@ def cpu_caps(vcpus: dict[str, float | None]) -> Iterator[dict[str, CpuCap]]:
                 _write(folder / "cpu.max", f"{quota} {PERIOD_US}")
         yield caps
     finally:
-        outer = hierarchy.parent / "cgroup.procs"
-        for cap in caps.values():
-            _remove(cap.path, outer)
-        _remove(base, outer)
+        _remove_group(base, hierarchy.parent / "cgroup.procs")
 
 
 def _enable_cpu(subtree_control: Path) -> None:

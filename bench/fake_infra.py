@@ -129,7 +129,7 @@ class Infra:
             "OPENAI_API_KEY_SECRET_ARN": self.secret_arn,
             "AWS_ENDPOINT_URL_SECRETS_MANAGER": self.secrets_endpoint,
             "AWS_CA_BUNDLE": str(self.ca_bundle),  # botocore's documented override
-            "BENCH_CA_BUNDLE": str(self.ca_bundle),  # for httpx, via certifi (see coldstart/child.py)
+            "BENCH_CA_BUNDLE": str(self.ca_bundle),  # for httpx, via certifi (see lambda_child.py)
             "AWS_ACCESS_KEY_ID": "ASIABENCHBENCHBENCH0",
             "AWS_SECRET_ACCESS_KEY": "bench" * 8,
             "AWS_SESSION_TOKEN": "bench-session-token",

@@ -10,15 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from template_contract.reader import load_template
+from template_contract.reader import TEMPLATE, function_environment, load_template
 
-REPO = Path(__file__).resolve().parent.parent
 FUNCTION = "VendFunction"
 MB_PER_VCPU = 1769
 INIT_VCPUS = 1.0
 
 
-def function_memory_mb(template: Path = REPO / "template.yaml", function: str = FUNCTION) -> int:
+def function_memory_mb(template: Path = TEMPLATE, function: str = FUNCTION) -> int:
     """The function's MemorySize (or Globals/Function's), a parameter reference resolved to its default."""
     document = load_template(template)
     properties = document["Resources"][function].get("Properties", {})
@@ -58,6 +57,5 @@ def lambda_env(memory_mb: int) -> dict[str, str]:
         "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:9",  # the discard port: segments are sent, to nowhere
         "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
         # The function's own, from template.yaml (the rest have defaults in settings).
-        "POWERTOOLS_SERVICE_NAME": "realtime-vend",
-        "POWERTOOLS_LOG_LEVEL": "INFO",
+        **{k: v for k, v in function_environment(FUNCTION).items() if k.startswith("POWERTOOLS_")},
     }

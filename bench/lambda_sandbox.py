@@ -93,9 +93,10 @@ def sandbox(memory_mb: int, *, reference_bytecode: bool = False) -> Iterator[San
             tempfile.TemporaryDirectory(prefix="bench-task-") as folder,
         ):
             tasks = {
-                "ours": task_root(Path(folder) / "ours", vend=True, compiled=True),
+                "ours": task_root(Path(folder) / "ours", python, vend=True, compiled=True),
                 "reference": task_root(
                     Path(folder) / "reference",
+                    python,
                     vend=False,
                     extra=(REFERENCE_HANDLER,),
                     compiled=reference_bytecode,

@@ -49,7 +49,9 @@ def runtime_python() -> Path:
     return python
 
 
-def task_root(destination: Path, *, vend: bool, extra: tuple[Path, ...] = (), compiled: bool) -> Path:
+def task_root(
+    destination: Path, python: Path, *, vend: bool, extra: tuple[Path, ...] = (), compiled: bool
+) -> Path:
     """/var/task: the dependencies, functions/vend if `vend`, and extra modules (the reference handler),
     byte-compiled as functions/Makefile does when `compiled` (reproducible unchecked-hash bytecode)."""
     shutil.copytree(ARTIFACT_DEPS, destination, dirs_exist_ok=True)
@@ -60,7 +62,7 @@ def task_root(destination: Path, *, vend: bool, extra: tuple[Path, ...] = (), co
     for module in extra:
         shutil.copy2(module, destination / module.name)
     if compiled:
-        compileall = [str(runtime_python()), "-m", "compileall", "-q"]
+        compileall = [str(python), "-m", "compileall", "-q"]
         compileall += ["--invalidation-mode", "unchecked-hash", str(destination)]
         subprocess.run(compileall, check=True, stdout=subprocess.DEVNULL)
     return destination

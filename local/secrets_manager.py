@@ -14,11 +14,13 @@ FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "te
 
 
 class SeededSecretsManager:
-    def __init__(self, name: str, value: str) -> None:
+    def __init__(self, name: str, value: str, host: str = "127.0.0.1") -> None:
         self._name = name
         self._value = value
+        self._host = host  # another address when a container must reach it (tests/samlocal)
         self._server: Any = None
         self.endpoint = ""
+        self.port = 0
         self.arn = ""
 
     def start(self) -> None:
@@ -27,10 +29,10 @@ class SeededSecretsManager:
         from moto.server import ThreadedMotoServer  # noqa: PLC0415
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto logs every call as an access line
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._server = ThreadedMotoServer(ip_address=self._host, port=0, verbose=False)
         self._server.start()
-        host, port = self._server.get_host_and_port()
-        self.endpoint = f"http://{host}:{port}"
+        host, self.port = self._server.get_host_and_port()
+        self.endpoint = f"http://{host}:{self.port}"
         client = boto3.client(
             "secretsmanager", region_name=REGION, endpoint_url=self.endpoint, **FAKE_CREDENTIALS
         )

@@ -67,6 +67,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+def documented_event_outcomes() -> dict[str, tuple[int, str]]:
+    """events/README.md's table: file -> (status, error code or "")."""
+    rows = re.findall(r"^\| (\S+\.json) \| (\d{3}) \| (\w*) ?\|$", (EVENTS / "README.md").read_text(), re.M)
+    return {name: (int(status), code) for name, status, code in rows}
+
+
 def load_event(name: str) -> dict[str, Any]:
     """An API Gateway HTTP API event from events/, exactly as `sam local invoke -e` would send it."""
     event: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text())

@@ -47,13 +47,13 @@ def main() -> None:
     load_before = load_average()
     figures: dict[str, dict[str, list[float]]] = {}
     with sandbox(args.memory or function_memory_mb()) as box:
-        for name, (module, extra) in VARIANTS.items():
+        for name, (module, task, extra) in VARIANTS.items():
             print(f"{name}…", file=sys.stderr, flush=True)
             figures[name] = box.run(
                 "bench.warm.child",
                 [module, str(REPO / "events" / "mint.json"), str(args.requests)],
                 {**extra, "BENCH_OPENAI_KEY": BENCH_KEY},
-                task="reference" if module == "naive_handler" else "ours",
+                task=task,
             )
 
     print(

@@ -31,7 +31,7 @@ ALLOWED_REQUEST_HEADER_PREFIXES = ("x-stainless-",)  # the Stainless SDKs' telem
 
 
 def _is_allowed(name: str) -> bool:
-    name = name.strip().lower()
+    """`name` stripped and lower-cased, as _allow_headers passes it."""
     return name in ALLOWED_REQUEST_HEADERS or name.startswith(ALLOWED_REQUEST_HEADER_PREFIXES)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
-from template_contract.reader import load_template
+from template_contract.reader import function_environment, load_template
 from tests.conftest import REPO
 
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
@@ -228,7 +228,7 @@ def test_the_variables_sam_local_overrides_are_declared_with_what_the_function_a
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # `sam local --env-vars` overrides only declared variables; tests/samlocal points these at stand-ins.
-    variables = load_template()["Resources"]["VendFunction"]["Properties"]["Environment"]["Variables"]
+    variables = function_environment("VendFunction")
     monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", variables["AWS_ENDPOINT_URL_SECRETS_MANAGER"])
     deployed_client = boto3.client("secretsmanager", region_name="eu-west-1")
 

@@ -24,8 +24,9 @@ from pathlib import Path
 
 import pytest
 
+from local.secrets_manager import REGION
 from tests.conftest import REPO, SAM
-from tests.samlocal.standins import FAKE_CREDENTIALS, REGION, RunningStandins, Standins
+from tests.samlocal.standins import FAKE_CREDENTIALS, RunningStandins, Standins
 
 # Our own daemon, when the machine has none running: its socket and pid file are ours alone.
 OWN_DOCKER_SOCKET = "/run/realtime-vend-dockerd.sock"

@@ -15,16 +15,14 @@ differs.
 from __future__ import annotations
 
 import asyncio
-import logging
 import threading
 from dataclasses import dataclass
-from typing import Any
 
 from aiohttp import web
 
 from local.openai_standin import StandinOptions, create_app
+from local.secrets_manager import SeededSecretsManager
 
-REGION = "us-east-1"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 # Accepted by the stand-in as the only valid key (too short to look like a real sk- key in any log).
 STANDIN_API_KEY = "sk-samlocal-standin"
@@ -53,32 +51,18 @@ class RunningStandins:
 
     def __init__(self, host: str, secret_value: str = STANDIN_API_KEY) -> None:
         self._host = host
-        self._secret_value = secret_value
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="openai-standin", daemon=True)
         self._runner: web.AppRunner | None = None
-        self._moto: Any = None
+        self._secrets = SeededSecretsManager(SECRET_NAME, secret_value, host=host)
 
     def start(self) -> Standins:
-        import boto3
-        from moto.server import ThreadedMotoServer
-
         self._thread.start()
         openai_port = asyncio.run_coroutine_threadsafe(self._serve_openai(), self._loop).result(timeout=30)
-
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto logs every call as an access line
-        self._moto = ThreadedMotoServer(ip_address=self._host, port=0, verbose=False)
-        self._moto.start()
-        _, secrets_port = self._moto.get_host_and_port()
-        client = boto3.client(
-            "secretsmanager",
-            region_name=REGION,
-            endpoint_url=f"http://{self._host}:{secrets_port}",
-            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        self._secrets.start()
+        return Standins(
+            openai_port=openai_port, secrets_port=self._secrets.port, secret_arn=self._secrets.arn
         )
-        arn = client.create_secret(Name=SECRET_NAME, SecretString=self._secret_value)["ARN"]
-        return Standins(openai_port=openai_port, secrets_port=secrets_port, secret_arn=arn)
 
     async def _serve_openai(self) -> int:
         self._runner = web.AppRunner(create_app(StandinOptions(api_key=STANDIN_API_KEY)), access_log=None)
@@ -89,9 +73,7 @@ class RunningStandins:
         return port
 
     def stop(self) -> None:
-        if self._moto is not None:
-            self._moto.stop()
-            self._moto = None
+        self._secrets.stop()
         if self._thread.is_alive():
             if self._runner is not None:
                 asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout=30)

@@ -8,7 +8,6 @@ emulator image on top of ours then); the rest run a few at a time, each a separa
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -17,21 +16,13 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import EVENTS
+from tests.conftest import EVENTS, documented_event_outcomes
 from tests.samlocal.conftest import SamLocal
 from tests.samlocal.standins import STANDIN_API_KEY
 
 pytestmark = pytest.mark.slow
 
 PARALLEL_INVOKES = 3  # SAM CLI's start-up is CPU-bound: more than this only queues on two cores
-
-
-def documented_outcomes() -> dict[str, tuple[int, str]]:
-    """events/README.md's table: file -> (status, error code or "")."""
-    rows = re.findall(
-        r"^\| (\S+\.json) \| (\d{3}) \| (\w*) ?\|$", (EVENTS / "README.md").read_text(), flags=re.M
-    )
-    return {name: (int(status), code) for name, status, code in rows}
 
 
 @dataclass
@@ -66,7 +57,7 @@ def _invoke(sam_local: SamLocal, event: str) -> Invocation:
 
 @pytest.fixture(scope="module")
 def invocations(sam_local: SamLocal) -> dict[str, Invocation]:
-    events = sorted(documented_outcomes())
+    events = sorted(documented_event_outcomes())
     first, rest = "mint.json", [e for e in events if e != "mint.json"]
     started = time.monotonic()
     results = {first: _invoke(sam_local, first)}
@@ -78,10 +69,10 @@ def invocations(sam_local: SamLocal) -> dict[str, Invocation]:
 
 
 def test_every_event_file_has_a_documented_outcome() -> None:
-    assert sorted(p.name for p in EVENTS.glob("*.json")) == sorted(documented_outcomes())
+    assert sorted(p.name for p in EVENTS.glob("*.json")) == sorted(documented_event_outcomes())
 
 
-@pytest.mark.parametrize(("event", "expected"), sorted(documented_outcomes().items()))
+@pytest.mark.parametrize(("event", "expected"), sorted(documented_event_outcomes().items()))
 def test_sam_local_invoke_gives_the_documented_status_and_code(
     invocations: dict[str, Invocation], event: str, expected: tuple[int, str]
 ) -> None:
