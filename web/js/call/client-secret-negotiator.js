@@ -4,6 +4,7 @@
  * in parallel with the microphone and the offer; the secret is used once and then forgotten.
  */
 import { fetchClientSecret } from './client-secret.js';
+import { MARKS } from './marks.js';
 import { exchangeSdp } from './sdp-exchange.js';
 
 /**
@@ -13,17 +14,17 @@ import { exchangeSdp } from './sdp-exchange.js';
  */
 
 /**
+ * Marks MARKS.secretReady when the secret is in hand.
  * @param {{sessionUrl: string, realtimeCallsUrl: string}} config
- * @param {{onSecret?: () => void}} [hooks] onSecret: called when the secret is in hand (a timing mark)
  * @returns {Negotiator} for exactly one session
  */
-export function clientSecretNegotiator(config, { onSecret } = {}) {
+export function clientSecretNegotiator(config) {
   /** @type {Promise<import('./client-secret.js').ClientSecret> | null} */
   let secret = null;
   return {
     prepare(signal) {
       secret = fetchClientSecret(config.sessionUrl, { signal }).then((value) => {
-        onSecret?.();
+        performance.mark(MARKS.secretReady);
         return value;
       });
       return secret.then(() => undefined);

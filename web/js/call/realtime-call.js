@@ -23,8 +23,6 @@ import { MARKS } from './marks.js';
 import { PeerSession } from './peer-session.js';
 import { UserFacingError } from '../user-facing-error.js';
 
-export { MARKS };
-
 /** @typedef {'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed'} CallState */
 
 /** @type {Readonly<Record<CallState, readonly CallState[]>>} */
@@ -66,7 +64,7 @@ export class RealtimeCall extends EventTarget {
   #session = null;
   /** One per call, from connect() until it closes: aborting it undoes whatever the call still runs. */
   #lifetime = new AbortController();
-  /** @type {RemintBudget} */
+  /** @type {RemintBudget} new for each connect() */
   #budget;
   /** Failed attempts in a row, a short-lived session included; the retry delay grows with it. */
   #failures = 0;
@@ -91,7 +89,6 @@ export class RealtimeCall extends EventTarget {
     this.microphone = microphone;
     this.conversation = conversation;
     this.options = { ...DEFAULTS, ...options };
-    this.#budget = this.#newBudget();
   }
 
   /** @returns {CallState} */
@@ -125,7 +122,7 @@ export class RealtimeCall extends EventTarget {
     performance.mark(MARKS.connect);
     const lifetime = new AbortController();
     this.#lifetime = lifetime;
-    this.#budget = this.#newBudget();
+    this.#budget = new RemintBudget({ limit: this.options.remintLimit, windowMs: this.options.remintWindowMs });
     this.#failures = 0;
     this.microphone.addEventListener('ended', () => void this.#replaceLostMicrophone(lifetime.signal), {
       signal: lifetime.signal,
@@ -221,7 +218,7 @@ export class RealtimeCall extends EventTarget {
    */
   async #openSession(replay, signal) {
     const session = new PeerSession({
-      negotiator: clientSecretNegotiator(this.config, { onSecret: () => performance.mark(MARKS.secretReady) }),
+      negotiator: clientSecretNegotiator(this.config),
       microphone: this.microphone,
       deviceId: this.#preferredDeviceId,
       sessionTimeoutMs: this.options.sessionTimeoutMs,
@@ -342,10 +339,6 @@ export class RealtimeCall extends EventTarget {
     this.microphone.stop();
     this.#setRemoteStream(null);
     this.#setState('closed');
-  }
-
-  #newBudget() {
-    return new RemintBudget({ limit: this.options.remintLimit, windowMs: this.options.remintWindowMs });
   }
 
   /** @param {string} message */
