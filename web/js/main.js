@@ -80,6 +80,12 @@ function setMutePressed(pressed) {
   ui.micLevelName.textContent = pressed ? 'You (muted)' : 'You';
 }
 
+/** The microphone in use, in the level meter and the device picker. */
+function showMicrophone() {
+  micMeter.listen(audioOutput.context, microphone.stream);
+  void devicePicker.refresh(microphone.deviceId);
+}
+
 try {
   const config = await loadConfig();
   preconnect(config.realtimeCallsUrl);
@@ -94,10 +100,7 @@ try {
     const { state, error } = /** @type {CustomEvent} */ (event).detail;
     status.render(state, error);
     renderControls(state);
-    if (state === 'connected') {
-      micMeter.listen(audioOutput.context, microphone.stream);
-      void devicePicker.refresh(microphone.deviceId);
-    }
+    if (state === 'connected') showMicrophone();
     if (state === 'closed') {
       micMeter.stop();
       assistantMeter.stop();
@@ -115,10 +118,7 @@ try {
     status.showError('The assistant could not handle the last request. Try again.');
   });
   call.addEventListener('notice', (event) => status.showError(/** @type {CustomEvent} */ (event).detail.message));
-  microphone.addEventListener('trackchange', () => {
-    micMeter.listen(audioOutput.context, microphone.stream);
-    void devicePicker.refresh(microphone.deviceId);
-  });
+  microphone.addEventListener('trackchange', showMicrophone);
 
   ui.connect.addEventListener('click', () => {
     // The call first, so its requests leave at once; then, still inside the click (the only
