@@ -32,7 +32,7 @@ export class TranscriptView {
   #list;
   /** @type {HTMLElement} */
   #empty;
-  /** @type {HTMLElement} */
+  /** @type {HTMLElement} the scrolling box: the list's parent */
   #scroller;
   /** @type {Map<string, Turn>} */
   #turns = new Map();
@@ -46,24 +46,20 @@ export class TranscriptView {
   /**
    * @param {HTMLOListElement} list     inside a role="log" aria-live region
    * @param {HTMLElement} empty         shown while there is nothing to read
-   * @param {HTMLElement} [scroller]    the scrolling box (default: the list's parent)
    */
-  constructor(list, empty, scroller = /** @type {HTMLElement} */ (list.parentElement)) {
+  constructor(list, empty) {
     this.#list = list;
     this.#empty = empty;
-    this.#scroller = scroller;
+    this.#scroller = /** @type {HTMLElement} */ (list.parentElement);
   }
 
   /**
-   * Renders a conversation from now on, until `signal` aborts.
+   * Renders a conversation from now on.
    * @param {import('./conversation.js').Conversation} conversation
-   * @param {{signal?: AbortSignal}} [options]
    */
-  follow(conversation, { signal } = {}) {
-    conversation.addEventListener('change', (event) => this.update(/** @type {CustomEvent} */ (event).detail.entry), {
-      signal,
-    });
-    conversation.addEventListener('reset', () => this.clear(), { signal });
+  follow(conversation) {
+    conversation.addEventListener('change', (event) => this.update(/** @type {CustomEvent} */ (event).detail.entry));
+    conversation.addEventListener('reset', () => this.clear());
   }
 
   /**
@@ -102,7 +98,8 @@ export class TranscriptView {
     // One scroll per frame, and only for a reader at the bottom: someone reading back is not yanked down.
     if (following) scroller.scrollTop = scroller.scrollHeight;
     // Reading scrollHeight made the browser lay the new text out here, so this is the frame's cost.
-    this.#notBefore = performance.now() + (performance.now() - started) * RENDER_SPACING;
+    const ended = performance.now();
+    this.#notBefore = ended + (ended - started) * RENDER_SPACING;
   };
 
   /** @param {import('./conversation.js').Entry} entry */
