@@ -4,10 +4,12 @@ import js from '@eslint/js';
 import globals from 'globals';
 
 // Run from the repository root (see package.json): with --config, paths are relative to the cwd.
+const FILES = ['web/js/**/*.js', 'bench/connect/reference/**/*.js', 'bench/transcript/reference/**/*.js', 'examples/agents-realtime/*.js'];
+
 export default [
-  { ...js.configs.recommended, files: ['web/js/**/*.js', 'bench/connect/reference/**/*.js', 'bench/transcript/reference/**/*.js', 'examples/agents-realtime/*.js'] },
+  { ...js.configs.recommended, files: FILES },
   {
-    files: ['web/js/**/*.js', 'bench/connect/reference/**/*.js', 'bench/transcript/reference/**/*.js', 'examples/agents-realtime/*.js'],
+    files: FILES,
     languageOptions: {
       ecmaVersion: 2024,
       sourceType: 'module',
