@@ -78,6 +78,15 @@ def build_event(request: web.Request, body: bytes, route_key: str) -> dict[str, 
         # API Gateway folds repeated headers into one comma-joined value.
         headers[key] = f"{headers[key]},{value}" if key in headers else value
     cookie_header = headers.pop("cookie", None)
+    source_ip = request.remote or "127.0.0.1"
+    # API Gateway appends its peer (CloudFront's edge, behind the distribution) to X-Forwarded-For
+    # and states its own listener: a function must not take either as the viewer's identity.
+    forwarded_for = headers.get("x-forwarded-for")
+    headers["x-forwarded-for"] = f"{forwarded_for}, {source_ip}" if forwarded_for else source_ip
+    headers["x-forwarded-proto"] = request.scheme
+    sockname = request.transport.get_extra_info("sockname") if request.transport is not None else None
+    if sockname:
+        headers["x-forwarded-port"] = str(sockname[1])
     now = datetime.now(UTC)
     event: dict[str, Any] = {
         "version": "2.0",
@@ -94,7 +103,7 @@ def build_event(request: web.Request, body: bytes, route_key: str) -> dict[str, 
                 "method": request.method,
                 "path": request.path,
                 "protocol": f"HTTP/{request.version.major}.{request.version.minor}",
-                "sourceIp": request.remote or "127.0.0.1",
+                "sourceIp": source_ip,
                 "userAgent": request.headers.get("User-Agent", ""),
             },
             "requestId": uuid.uuid4().hex[:16] + "=",
@@ -160,7 +169,7 @@ def _match_path(template: str, path: str) -> dict[str, str] | None:
     return params if len(actual) == len(wanted) else None
 
 
-def _gateway_error(status: int, message: str) -> web.Response:
+def gateway_error(status: int, message: str) -> web.Response:
     """API Gateway's own error shape, which differs from our handler's."""
     return web.json_response({"message": message}, status=status)
 
@@ -257,24 +266,24 @@ class LambdaAdapter:
     async def _respond(self, request: web.Request) -> web.Response:
         route = self.route_key_for(request.method, request.path)
         if route is None:
-            return _gateway_error(404, "Not Found")
+            return gateway_error(404, "Not Found")
         route_key, path_parameters = route
         if self._take("_throttle_remaining"):
-            return _gateway_error(429, "Too Many Requests")
+            return gateway_error(429, "Too Many Requests")
         body = await request.read()
         event = build_event(request, body, route_key)
         if path_parameters:
             event["pathParameters"] = path_parameters
         context = LambdaContext(self._function_name, self._timeout_seconds)
         if self._take("_crash_remaining"):
-            return _gateway_error(500, "Internal Server Error")
+            return gateway_error(500, "Internal Server Error")
         loop = asyncio.get_running_loop()
         try:
             result = await asyncio.wait_for(
                 loop.run_in_executor(None, self._handler, event, context), timeout=self._timeout_seconds
             )
         except TimeoutError:
-            return _gateway_error(503, "Service Unavailable")
+            return gateway_error(503, "Service Unavailable")
         except Exception:  # API Gateway hides a crashed function behind a generic 500, so do we.
-            return _gateway_error(500, "Internal Server Error")
+            return gateway_error(500, "Internal Server Error")
         return to_response(result)
