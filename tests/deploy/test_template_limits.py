@@ -1,0 +1,459 @@
+"""Issue 10 as `sam deploy` will create it, read from template.yaml: only CloudFront reaches the API, the
+quotas have their table and their limits, an operator can pause, the role holds no more than it uses,
+the alarms watch figures that exist, and the logs keep no query string."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from template_contract.reader import function_environment, load_template
+from tests.conftest import REPO
+
+SAM_PYTHON = REPO / ".venv-tools" / "bin" / "python"
+TEMPLATE = load_template()
+PARAMETERS: dict[str, dict[str, Any]] = TEMPLATE["Parameters"]
+RESOURCES: dict[str, dict[str, Any]] = TEMPLATE["Resources"]
+CONTRACT_METRICS = {
+    "Requests",
+    "ClientSecretsMinted",
+    "UpstreamLatency",
+    "MintFailures",
+    "QuotaRejected",
+    "DailyCapReached",
+    "QuotaUnavailable",
+    "ServicePaused",
+    "OriginRefused",
+    "CrossSiteRefused",
+}
+UPSTREAM_ERROR = re.compile(r"UpstreamError_[a-z_]+")
+# What AWS publishes for the resources we alarm on (Lambda, HTTP API, DynamoDB metric pages).
+AWS_METRICS = {
+    "AWS/Lambda": {"Invocations", "Errors", "Throttles", "ConcurrentExecutions", "Duration"},
+    "AWS/ApiGateway": {"Count", "4xx", "5xx", "Latency", "IntegrationLatency", "DataProcessed"},
+    "AWS/DynamoDB": {
+        "WriteThrottleEvents",
+        "ReadThrottleEvents",
+        "ThrottledRequests",
+        "ConsumedWriteCapacityUnits",
+    },
+}
+
+
+def _defaults(**overrides: str) -> dict[str, str]:
+    values = {name: str(p.get("Default", "")) for name, p in PARAMETERS.items()}
+    values.update({"AWS::Region": "eu-west-1"}, **overrides)
+    return values
+
+
+def _condition(name: str, params: dict[str, str]) -> bool:
+    return bool(_evaluate(TEMPLATE["Conditions"][name], params))
+
+
+def _evaluate(node: Any, params: dict[str, str]) -> Any:
+    """A condition or an intrinsic-bearing value with the parameters substituted (Ref, Equals, Not,
+    Condition, If, Join); AWS::NoValue drops the entry."""
+    if isinstance(node, list):
+        items = [_evaluate(item, params) for item in node]
+        return [item for item in items if item is not _NO_VALUE]
+    if not isinstance(node, dict):
+        return node
+    [(key, arg)] = node.items() if len(node) == 1 else [("", None)]
+    function = _FUNCTIONS.get(key)
+    if function is None:
+        return {k: _evaluate(v, params) for k, v in node.items()}
+    return function(arg, params)
+
+
+def _ref(name: str, params: dict[str, str]) -> Any:
+    return _NO_VALUE if name == "AWS::NoValue" else params.get(name, {"Ref": name})
+
+
+def _if(arg: list[Any], params: dict[str, str]) -> Any:
+    name, then, otherwise = arg
+    return _evaluate(then if _condition(name, params) else otherwise, params)
+
+
+_FUNCTIONS: dict[str, Any] = {
+    "Ref": _ref,
+    "Condition": _condition,
+    "Fn::Equals": lambda arg, params: str(_evaluate(arg[0], params)) == str(_evaluate(arg[1], params)),
+    "Fn::Not": lambda arg, params: not _evaluate(arg[0], params),
+    "Fn::If": _if,
+    "Fn::Join": lambda arg, params: arg[0].join(str(_evaluate(a, params)) for a in arg[1]),
+}
+_NO_VALUE = object()
+
+
+def _statements(**overrides: str) -> list[dict[str, Any]]:
+    role = _evaluate(RESOURCES["VendFunctionRole"]["Properties"], _defaults(**overrides))
+    return [s for policy in role["Policies"] for s in policy["PolicyDocument"]["Statement"]]
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    action = statement["Action"]
+    return [action] if isinstance(action, str) else list(action)
+
+
+def _granted(action_prefix: str, **overrides: str) -> list[Any]:
+    return [
+        s["Resource"]
+        for s in _statements(**overrides)
+        if any(a.startswith(action_prefix) for a in _actions(s))
+    ]
+
+
+# Only through CloudFront
+
+
+def test_cloudfront_sends_the_generated_origin_secret_that_a_direct_call_lacks() -> None:
+    distribution = RESOURCES["Distribution"]["Properties"]["DistributionConfig"]
+    api = next(o for o in distribution["Origins"] if o["Id"] == "api")
+    generated = RESOURCES["OriginVerifySecret"]["Properties"]["GenerateSecretString"]
+
+    assert api["OriginCustomHeaders"] == [
+        {
+            "HeaderName": "X-Origin-Verify",
+            "HeaderValue": {
+                "Fn::Sub": "{{resolve:secretsmanager:${OriginVerifySecret}:SecretString:current}}"
+            },
+        }
+    ]
+    assert json.loads(generated["SecretStringTemplate"]) == {"previous": ""}
+    assert generated["GenerateStringKey"] == "current"
+    assert generated["PasswordLength"] >= 32 and generated["ExcludePunctuation"] is True
+    # CloudFront re-reads the secret only when the distribution changes: the generation is part of it.
+    assert "${OriginVerifyGeneration}" in distribution["Comment"]["Fn::Sub"]
+    assert "answers 403" in TEMPLATE["Outputs"]["ExecuteApiUrl"]["Description"]
+
+
+def test_the_visitor_key_is_a_generated_64_character_string() -> None:
+    generated = RESOURCES["VisitorKeySecret"]["Properties"]["GenerateSecretString"]
+
+    assert generated == {"PasswordLength": 64, "ExcludePunctuation": True}
+
+
+@pytest.mark.parametrize(
+    ("viewer_headers", "forwarded_host"),
+    [
+        ({"host": {"value": "d111.cloudfront.net"}}, "d111.cloudfront.net"),
+        (
+            {"host": {"value": "d111.cloudfront.net"}, "x-forwarded-host": {"value": "evil.example"}},
+            "d111.cloudfront.net",
+        ),
+        ({"x-forwarded-host": {"value": "evil.example"}}, None),
+    ],
+)
+def test_the_viewer_request_function_sets_x_forwarded_host_to_the_viewers_host_whatever_it_sent(
+    tmp_path: Path, viewer_headers: dict[str, Any], forwarded_host: str | None
+) -> None:
+    node = shutil.which("node")
+    assert node, "Node.js is needed (scripts/bootstrap --node installs it)"
+    function = RESOURCES["ApiForwardedHostFunction"]["Properties"]
+    [association] = RESOURCES["Distribution"]["Properties"]["DistributionConfig"]["CacheBehaviors"][0][
+        "FunctionAssociations"
+    ]
+    script = tmp_path / "run.js"
+    script.write_text(
+        function["FunctionCode"]
+        + f"\nconsole.log(JSON.stringify(handler({{request: {{headers: {json.dumps(viewer_headers)}}}}})));\n"
+    )
+
+    result = subprocess.run([node, str(script)], capture_output=True, text=True, timeout=30, check=True)
+    headers = json.loads(result.stdout)["headers"]
+
+    assert (headers.get("x-forwarded-host") or {}).get("value") == forwarded_host
+    assert headers.get("host") == viewer_headers.get("host")
+    assert association["EventType"] == "viewer-request"
+    assert function["FunctionConfig"]["Runtime"] == "cloudfront-js-2.0"
+
+
+# Quotas, the pause switch, the function's configuration
+
+
+def test_every_contract_variable_is_set_and_the_limits_are_the_parameters() -> None:
+    variables = function_environment("VendFunction")
+
+    assert variables["ORIGIN_VERIFY_SECRET_ARN"] == {"Ref": "OriginVerifySecret"}
+    assert variables["VISITOR_KEY_SECRET_ARN"] == {"Ref": "VisitorKeySecret"}
+    assert variables["QUOTA_TABLE_NAME"] == {"Ref": "QuotaTable"}
+    assert variables["PAUSE_PARAMETER_NAME"] == {"Ref": "PauseParameter"}
+    assert variables["QUOTA_PER_VISITOR"] == {"Ref": "QuotaPerVisitor"}
+    assert variables["QUOTA_WINDOW_SECONDS"] == {"Ref": "QuotaWindowSeconds"}
+    assert variables["DAILY_CAP"] == {"Ref": "DailyCap"}
+    assert variables["AWS_ENDPOINT_URL_DYNAMODB"] == variables["AWS_ENDPOINT_URL_SSM"] == ""
+
+
+@pytest.mark.parametrize(
+    ("parameter", "default", "low", "high"),
+    [
+        ("QuotaPerVisitor", 10, 1, 10_000),
+        ("QuotaWindowSeconds", 600, 60, 86_400),
+        ("DailyCap", 200, 1, 1_000_000),
+    ],
+)
+def test_the_limits_have_the_contracts_defaults_bounds_and_a_price(
+    parameter: str, default: int, low: int, high: int
+) -> None:
+    declared = PARAMETERS[parameter]
+
+    assert (declared["Default"], declared["MinValue"], declared["MaxValue"]) == (default, low, high)
+    assert re.search(r"cost|bill|spend|\$", declared["Description"])
+
+
+def test_the_quota_table_is_on_demand_keyed_by_pk_and_expires_its_counters() -> None:
+    table = RESOURCES["QuotaTable"]["Properties"]
+
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
+    assert table["AttributeDefinitions"] == [{"AttributeName": "pk", "AttributeType": "S"}]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+
+
+def test_the_pause_switch_is_created_serving_and_the_outputs_say_how_to_flip_it() -> None:
+    parameter = RESOURCES["PauseParameter"]["Properties"]
+    outputs = TEMPLATE["Outputs"]
+
+    assert (parameter["Name"], parameter["Type"], parameter["Value"]) == (
+        {"Fn::Sub": "/${AWS::StackName}/paused"},
+        "String",
+        "false",
+    )
+    for output, value in (("PauseCommand", "true"), ("ResumeCommand", "false")):
+        command = "aws ssm put-parameter --region ${AWS::Region} --name ${PauseParameter}"
+        assert outputs[output]["Value"]["Fn::Sub"] == f"{command} --value {value} --overwrite"
+    assert list(outputs)[-1] == "PageUrl"
+
+
+# Least privilege
+
+
+def test_the_function_may_count_only_in_its_table_and_read_only_its_pause_switch() -> None:
+    statements = _statements()
+    dynamodb = [s for s in statements if any(a.startswith("dynamodb:") for a in _actions(s))]
+    ssm = [s for s in statements if any(a.startswith("ssm:") for a in _actions(s))]
+
+    # a transaction's Update needs UpdateItem and nothing more (DynamoDB's transactions IAM page)
+    assert [(_actions(s), s["Resource"]) for s in dynamodb] == [
+        (["dynamodb:UpdateItem"], {"Fn::GetAtt": ["QuotaTable", "Arn"]})
+    ]
+    assert [_actions(s) for s in ssm] == [["ssm:GetParameter"]]
+    assert ssm[0]["Resource"]["Fn::Sub"].endswith(":parameter${PauseParameter}")
+    assert all(s["Resource"] != "*" for s in statements if not _actions(s)[0].startswith("xray:"))
+
+
+@pytest.mark.parametrize(("tracing", "may_trace"), [("false", False), ("true", True)])
+def test_the_function_may_write_traces_only_when_tracing_is_on(tracing: str, may_trace: bool) -> None:
+    assert bool(_granted("xray:", TracingEnabled=tracing)) is may_trace
+
+
+def test_sam_attaches_no_role_of_its_own_so_no_xray_policy_when_tracing_is_off() -> None:
+    assert SAM_PYTHON.exists(), "run scripts/bootstrap --tools first (SAM CLI lives in .venv-tools)"
+    code = f"""
+import json, sys
+sys.path.insert(0, {str(REPO)!r})
+from template_contract.reader import load_template
+from samtranslator.translator.transform import transform
+class NoManagedPolicies:
+    def load(self):
+        return {{}}
+template = load_template()
+for name in ("VendFunction", "PublisherFunction"):
+    template["Resources"][name]["Properties"]["CodeUri"] = "s3://artifacts/" + name
+resources = transform(template, {{}}, NoManagedPolicies())["Resources"]
+print(json.dumps(resources))
+"""
+    env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
+    result = subprocess.run(
+        [str(SAM_PYTHON), "-c", code], capture_output=True, text=True, env=env, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    translated = json.loads(result.stdout.strip().splitlines()[-1])
+    function = next(
+        r["Properties"]
+        for r in translated.values()
+        if r["Type"] == "AWS::Lambda::Function"
+        and r["Properties"].get("Handler") == "vend.app.lambda_handler"
+    )
+
+    assert function["Role"] == {"Fn::GetAtt": ["VendFunctionRole", "Arn"]}
+    assert "ManagedPolicyArns" not in translated["VendFunctionRole"]["Properties"]
+
+
+def test_an_existing_secret_is_granted_by_full_or_partial_arn() -> None:
+    arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:openai"
+    [resources] = _granted("secretsmanager:", ExistingSecretArn=arn)
+
+    assert arn in resources
+    assert {"Fn::Sub": "${ExistingSecretArn}-??????"} in resources  # the suffix a partial ARN leaves out
+    assert {"Ref": "OriginVerifySecret"} in resources and {"Ref": "VisitorKeySecret"} in resources
+    assert len(resources) == 4
+
+
+def test_a_customer_managed_key_may_decrypt_only_through_secrets_manager() -> None:
+    key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+    assert _granted("kms:") == []
+    [statement] = [s for s in _statements(ExistingSecretKmsKeyArn=key) if _actions(s)[0].startswith("kms:")]
+    assert (_actions(statement), statement["Resource"]) == (["kms:Decrypt"], key)
+    assert statement["Condition"] == {
+        "StringEquals": {"kms:ViaService": {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}}
+    }
+
+
+# Throttle defaults that agree
+
+
+def _rule_refuses(burst: int, reserved: int) -> bool:
+    rule = TEMPLATE["Rules"]["BurstWithinReservedConcurrency"]
+    params = _defaults(ThrottleBurstLimit=str(burst), ReservedConcurrency=str(reserved))
+
+    def holds(node: Any) -> bool:
+        [(key, arg)] = node.items()
+        if key == "Fn::Or":
+            return any(holds(a) for a in arg)
+        if key == "Fn::Not":
+            return not holds(arg[0])
+        if key == "Fn::Equals":
+            return str(params[arg[0]["Ref"]]) == arg[1]
+        if key == "Fn::Contains":
+            return str(params[arg[1]["Ref"]]) in arg[0]
+        raise AssertionError(f"rule function the test does not know: {key}")
+
+    if not holds(rule["RuleCondition"]):
+        return False
+    return not all(holds(a["Assert"]) for a in rule["Assertions"])
+
+
+def test_the_defaults_keep_the_burst_within_reserved_concurrency() -> None:
+    burst, reserved = (
+        PARAMETERS["ThrottleBurstLimit"]["Default"],
+        PARAMETERS["ReservedConcurrency"]["Default"],
+    )
+
+    assert burst <= reserved
+    assert not _rule_refuses(burst, reserved)
+
+
+def test_the_rule_refuses_exactly_a_burst_above_a_nonzero_reserved_concurrency() -> None:
+    max_burst = PARAMETERS["ThrottleBurstLimit"]["MaxValue"]
+    wrong = [
+        (burst, reserved)
+        for burst in range(1, max_burst + 1)
+        for reserved in range(0, max_burst + 2)
+        if _rule_refuses(burst, reserved) != (reserved != 0 and burst > reserved)
+    ]
+
+    assert wrong == []
+
+
+# Alarms and the dashboard
+
+
+def _alarms() -> dict[str, dict[str, Any]]:
+    return {n: r["Properties"] for n, r in RESOURCES.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+
+
+def _metrics_of(alarm: dict[str, Any]) -> list[tuple[str, str]]:
+    if "MetricName" in alarm:
+        return [(alarm["Namespace"], alarm["MetricName"])]
+    return [
+        (q["MetricStat"]["Metric"]["Namespace"], q["MetricStat"]["Metric"]["MetricName"])
+        for q in alarm["Metrics"]
+        if "MetricStat" in q
+    ]
+
+
+def test_every_alarm_watches_a_metric_that_exists_and_notifies_the_topic() -> None:
+    for name, alarm in _alarms().items():
+        for namespace, metric in _metrics_of(alarm):
+            if namespace == "RealtimeVend":
+                assert metric in CONTRACT_METRICS or UPSTREAM_ERROR.fullmatch(metric), (name, metric)
+            else:
+                assert metric in AWS_METRICS[namespace], (name, namespace, metric)
+        assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}], name
+        assert alarm["TreatMissingData"] == "notBreaching", name
+
+
+def test_the_issues_alarms_are_all_there() -> None:
+    watched = {metric for alarm in _alarms().values() for _, metric in _metrics_of(alarm)}
+
+    assert {
+        "ClientSecretsMinted",
+        "MintFailures",
+        "QuotaRejected",
+        "DailyCapReached",
+        "QuotaUnavailable",
+    } <= watched
+    assert {"Count", "Invocations", "Errors", "Throttles", "WriteThrottleEvents"} <= watched
+
+
+def test_our_metrics_carry_the_dimension_powertools_gives_them() -> None:
+    for alarm in _alarms().values():
+        queries = alarm.get("Metrics") or [{"MetricStat": {"Metric": alarm}}]
+        for query in queries:
+            metric = query.get("MetricStat", {}).get("Metric", {})
+            if metric.get("Namespace") == "RealtimeVend":
+                assert metric["Dimensions"] == [{"Name": "service", "Value": "realtime-vend"}]
+
+
+def test_the_dashboard_is_valid_json_and_shows_the_alarmed_figures() -> None:
+    body, _ = RESOURCES["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    dashboard = json.loads(re.sub(r"\$\{[^}]+\}", "0", body))
+    shown = {row[i] for w in dashboard["widgets"] for row in w["properties"]["metrics"] for i in (0, 1)}
+    watched = {metric for alarm in _alarms().values() for _, metric in _metrics_of(alarm)}
+
+    assert watched - {"Count"} <= shown | {"."}
+    assert "Count" in shown
+
+
+def test_an_alarm_email_subscribes_only_when_given() -> None:
+    subscription = RESOURCES["AlarmEmailSubscription"]
+
+    assert subscription["Condition"] == "HasAlarmEmail"
+    assert not _condition("HasAlarmEmail", _defaults())
+    assert _condition("HasAlarmEmail", _defaults(AlarmEmail="ops@example.com"))
+
+
+# Access logs without query strings
+
+
+def test_the_api_access_log_has_the_request_and_never_a_query_string_or_body() -> None:
+    settings = RESOURCES["HttpApi"]["Properties"]["AccessLogSettings"]
+    line = json.loads(settings["Format"])
+
+    assert {
+        "requestId",
+        "ip",
+        "requestTime",
+        "routeKey",
+        "status",
+        "responseLength",
+        "integrationError",
+    } <= set(line)
+    assert not any(
+        v in settings["Format"]
+        for v in ("$context.path", "querystring", "$request.body", "$input", "header.")
+    )
+    assert RESOURCES["ApiAccessLogGroup"]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_cloudfront_logs_in_every_region_and_v2_drops_the_query_string() -> None:
+    fields = RESOURCES["CloudFrontAccessLogDelivery"]["Properties"]["RecordFields"]
+    logging = RESOURCES["Distribution"]["Properties"]["DistributionConfig"]["Logging"]["Fn::If"]
+
+    assert {"date", "time", "c-ip", "cs-method", "cs-uri-stem", "sc-status"} <= set(fields)
+    assert not {"cs-uri-query", "cs(Cookie)", "cs(Referer)"} & set(fields)
+    assert RESOURCES["CloudFrontLogGroup"]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    # v2 where its delivery source can live, legacy to an expiring bucket elsewhere
+    assert _condition("InUsEast1", _defaults(**{"AWS::Region": "us-east-1"}))
+    assert logging[0] == "NotInUsEast1" and logging[1]["IncludeCookies"] is False
+    expiry = RESOURCES["LogBucket"]["Properties"]["LifecycleConfiguration"]["Rules"][0]
+    assert expiry["ExpirationInDays"] == {"Ref": "LogRetentionDays"}
