@@ -67,6 +67,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+# The variables every deployed function has beside the key's ARN (template.yaml sets them all). Secret
+# names work wherever ARNs do; tests/functional creates resources under exactly these names.
+REQUIRED_ENV = {
+    "ORIGIN_VERIFY_SECRET_ARN": "realtime-vend/origin-verify",
+    "VISITOR_KEY_SECRET_ARN": "realtime-vend/visitor-key",
+    "QUOTA_TABLE_NAME": "realtime-vend-quota",
+    "PAUSE_PARAMETER_NAME": "/realtime-vend/paused",
+}
+
+
 def documented_event_outcomes() -> dict[str, tuple[int, str]]:
     """events/README.md's table: file -> (status, error code or "")."""
     rows = re.findall(r"^\| (\S+\.json) \| (\d{3}) \| (\w*) ?\|$", (EVENTS / "README.md").read_text(), re.M)

@@ -3,10 +3,12 @@
     POST /api/session   {} | {"voice": "<allowed>"}   -> 200 {"value": "ek_…", "expires_at", "session"}
     any other method                                   -> 405 (Allow: POST)
     any other path under /api                          -> 404
+    not through our CloudFront (any path)              -> 403 forbidden
+    pause switch on (any path)                         -> 503 service_paused
 
 Routes only: parse (edge) → one call (logic, via providers) → respond (edge). The long-lived clients
-are built at init by `providers`; one middleware runs the checks that precede every route, the
-404/405 answers included.
+are built at init by `providers`; the middlewares run the checks that precede every route, the
+404/405 answers included, in order: configured, through CloudFront, not paused.
 """
 
 from __future__ import annotations
@@ -22,11 +24,14 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Depends,
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
 from vend import observability
+from vend.edge.identity import identify
 from vend.edge.mint_request import parse_mint_request
+from vend.edge.request_origin import require_cloudfront, require_own_page
 from vend.edge.responses import error_response, json_response
 from vend.edge.routes import refusal_for
-from vend.errors import VendError
+from vend.errors import Forbidden, VendError
 from vend.logic.mint import ClientSecretVendor
+from vend.logic.visitors import VisitorFingerprints
 from vend.observability import logger, metrics
 from vend.settings import Settings
 
@@ -52,16 +57,20 @@ def deadline() -> float:
 def create_session(
     settings: Annotated[Settings, Depends(providers.settings)],
     vendor: Annotated[ClientSecretVendor, Depends(providers.client_secret_vendor)],
+    visitors: Annotated[VisitorFingerprints, Depends(providers.visitors)],
     until: Annotated[float, Depends(deadline)],
 ) -> Response[str]:
     event = app.current_event
+    require_own_page(event.headers)
     request = parse_mint_request(
         body=event.body,
         is_base64=bool(event.is_base64_encoded),
         content_type=event.headers.get("content-type"),
         allowed_voices=settings.voices,
     )
-    minted = vendor.mint(request.voice, deadline=until)
+    visitor = visitors.of(identify(event.headers, event.raw_event.get("requestContext") or {}))
+    observability.annotate(visitor=visitor)
+    minted = vendor.mint(request.voice, visitor=visitor, deadline=until)
     observability.annotate(outcome="minted")
     observability.record_minted(minted.upstream_latency_ms)
     return json_response(200, minted.response_body())
@@ -74,6 +83,27 @@ def unrouted(_: NotFoundError) -> Response[str]:
 def configured(app: APIGatewayHttpResolver, next_middleware: Callable[..., Response[str]]) -> Response[str]:
     """Before every route, 404 and 405 included: a misconfigured function says so, and nothing else."""
     providers.current()
+    return next_middleware(app)
+
+
+def through_cloudfront(
+    app: APIGatewayHttpResolver, next_middleware: Callable[..., Response[str]]
+) -> Response[str]:
+    """403 for anything that did not come through our distribution (the execute-api URL, say)."""
+    source = providers.origin_verify()
+    headers = app.current_event.headers
+    try:
+        require_cloudfront(headers, source.accepted())
+    except Forbidden:
+        fresh = source.refreshed()  # a rotation this environment has not seen yet? (rate-limited)
+        if fresh is None:
+            raise
+        require_cloudfront(headers, fresh)
+    return next_middleware(app)
+
+
+def not_paused(app: APIGatewayHttpResolver, next_middleware: Callable[..., Response[str]]) -> Response[str]:
+    providers.pause_switch().require_serving()
     return next_middleware(app)
 
 
@@ -95,7 +125,7 @@ def unexpected_error(error: Exception) -> Response[str]:
 
 
 # Registered without decorator syntax: Powertools' decorators are untyped and would erase these types.
-app.use(middlewares=[configured])
+app.use(middlewares=[configured, through_cloudfront, not_paused])
 app.not_found(unrouted)
 app.exception_handler(VendError)(vend_error)
 app.exception_handler(Exception)(unexpected_error)

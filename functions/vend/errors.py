@@ -72,6 +72,20 @@ class UnsupportedMediaType(VendError):
     message = "Send the request body as application/json."
 
 
+class Forbidden(VendError):
+    """Not through our CloudFront distribution: generic on purpose, it tells a prober nothing."""
+
+    status, code = 403, "forbidden"
+    message = "Forbidden."
+
+
+class CrossSiteRequest(VendError):
+    """Another site's page (a form, `no-cors` fetch or beacon) tried to mint with its visitor's browser."""
+
+    status, code = 403, "cross_site_request"
+    message = "This API only serves its own page."
+
+
 class MethodNotAllowed(VendError):
     status, code = 405, "method_not_allowed"
 
@@ -92,6 +106,93 @@ class RouteNotFound(VendError):
     message = "There is nothing at this path. The API serves POST /api/session."
 
 
+# --- limits ------------------------------------------------------------------------------------
+
+
+class ServicePaused(VendError):
+    status, code = 503, "service_paused"
+    message = "This service is paused by its operators. Please try again later."
+    RETRY_AFTER_SECONDS = 60
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.RETRY_AFTER_SECONDS)}
+
+
+class _RetryLater(VendError):
+    """A refusal with a true Retry-After, in whole seconds (at least 1)."""
+
+    def __init__(self, reason: str, retry_after_seconds: int) -> None:
+        super().__init__(reason)
+        self.retry_after_seconds = max(1, retry_after_seconds)
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_seconds)}
+
+
+class QuotaExceeded(_RetryLater):
+    status, code = 429, "quota_exceeded"
+
+    def __init__(self, *, limit: int, window_seconds: int, retry_after_seconds: int) -> None:
+        super().__init__("visitor_quota_spent", retry_after_seconds)
+        self.limit = limit
+        self.window_seconds = window_seconds
+
+    @property
+    def public_message(self) -> str:
+        sessions = "1 session" if self.limit == 1 else f"{self.limit} sessions"
+        return (
+            f"You have started {sessions} in {duration(self.window_seconds)}, the most this service "
+            f"allows. You can start another in {duration(self.retry_after_seconds)}."
+        )
+
+
+class DailyCapReached(_RetryLater):
+    status, code = 429, "daily_cap_reached"
+
+    def __init__(self, *, cap: int, retry_after_seconds: int) -> None:
+        super().__init__("daily_cap_reached", retry_after_seconds)
+        self.cap = cap
+
+    @property
+    def public_message(self) -> str:
+        return (
+            f"This service has started all {self.cap} sessions it allows per day. It starts new ones "
+            f"again at 00:00 UTC, in {duration(self.retry_after_seconds)}."
+        )
+
+
+class QuotaUnavailable(_RetryLater):
+    """DynamoDB throttled or unreachable: the limit fails closed, the caller may retry soon."""
+
+    status, code = 503, "quota_unavailable"
+    RETRY_AFTER_SECONDS = 2
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, self.RETRY_AFTER_SECONDS)
+
+    @property
+    def public_message(self) -> str:
+        return (
+            "This service cannot check its usage limits right now. "
+            f"Please try again in {duration(self.retry_after_seconds)}."
+        )
+
+
+class PauseStateUnavailable(_RetryLater):
+    """The pause switch could not be read and no earlier reading is recent enough: fail closed."""
+
+    status, code = 503, "temporarily_unavailable"
+    RETRY_AFTER_SECONDS = 5
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, self.RETRY_AFTER_SECONDS)
+
+    @property
+    def public_message(self) -> str:
+        wait = duration(self.retry_after_seconds)
+        return f"This service is briefly unavailable. Please try again in {wait}."
+
+
 # --- OpenAI ------------------------------------------------------------------------------------
 
 
@@ -105,7 +206,7 @@ class UpstreamRateLimited(VendError):
 
     @property
     def public_message(self) -> str:
-        return f"OpenAI is busy right now. Please try again in {_seconds(self.retry_after_seconds)}."
+        return f"OpenAI is busy right now. Please try again in {duration(self.retry_after_seconds)}."
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after_seconds)}
@@ -169,5 +270,18 @@ class SecretsUnavailable(VendError):
         return {"Retry-After": "1"}
 
 
-def _seconds(count: int) -> str:
-    return "1 second" if count == 1 else f"{count} seconds"
+def duration(seconds: int) -> str:
+    """`seconds` for a person: "1 second", "4 minutes 10 seconds", "5 hours 12 minutes".
+
+    From an hour on, whole minutes, rounded up: a sentence that says when to come back must never
+    say a moment too early.
+    """
+    seconds = max(0, seconds)
+    if seconds >= 3600:
+        minutes = -(-seconds // 60)
+        return _units((minutes // 60, "hour"), (minutes % 60, "minute"))
+    return _units((seconds // 60, "minute"), (seconds % 60, "second")) or "0 seconds"
+
+
+def _units(*counts: tuple[int, str]) -> str:
+    return " ".join(f"{n} {name}" if n == 1 else f"{n} {name}s" for n, name in counts if n)

@@ -146,7 +146,23 @@ def record_minted(upstream_latency_ms: float) -> None:
     metrics.add_metric(name="UpstreamLatency", unit=MetricUnit.Milliseconds, value=upstream_latency_ms)
 
 
+# Refusals an alarm watches, each as a metric of its own (the contract's names; template.yaml alarms).
+_REFUSAL_METRICS = {
+    "quota_exceeded": "QuotaRejected",
+    "daily_cap_reached": "DailyCapReached",
+    "quota_unavailable": "QuotaUnavailable",
+    "service_paused": "ServicePaused",
+    "forbidden": "OriginRefused",
+    "cross_site_request": "CrossSiteRefused",
+}
+
+
 def record_failure(code: str, *, upstream: bool) -> None:
+    refusal = _REFUSAL_METRICS.get(code)
+    if refusal is not None:
+        # Refused before anything was spent: not a failure of the service.
+        metrics.add_metric(name=refusal, unit=MetricUnit.Count, value=1)
+        return
     metrics.add_metric(name="MintFailures", unit=MetricUnit.Count, value=1)
     if upstream:
         # one metric per upstream error code, so an alarm can watch quota or rate limiting alone

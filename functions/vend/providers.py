@@ -16,12 +16,19 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from vend.aws.parameters import ParameterUnavailable, SsmParameterReader
+from vend.aws.quota_table import QuotaTable
 from vend.aws.secrets_manager import SecretsManagerReader
 from vend.errors import ServerMisconfigured, VendError
 from vend.logic.api_key import OpenAIApiKeySource
 from vend.logic.mint import ClientSecretVendor
+from vend.logic.origin_verify import OriginVerifySource
+from vend.logic.pause import PauseSwitch
+from vend.logic.quota import MintQuota
+from vend.logic.visitors import VisitorFingerprints
 from vend.observability import logger
 from vend.openai_api.client_secrets import PATH as CLIENT_SECRETS_PATH
 from vend.openai_api.client_secrets import ClientSecretsApi
@@ -37,25 +44,44 @@ class Providers:
     api_key: OpenAIApiKeySource
     openai: OpenAIHttp
     vendor: ClientSecretVendor
+    origin_verify: OriginVerifySource
+    visitors: VisitorFingerprints
+    pause: PauseSwitch
+    quota_table: QuotaTable
 
 
 def build(settings: Settings) -> Providers:
-    api_key = OpenAIApiKeySource(
-        SecretsManagerReader(), settings.openai_api_key_secret_id, settings.secret_max_age_seconds
-    )
+    secrets = SecretsManagerReader()
+    api_key = OpenAIApiKeySource(secrets, settings.openai_api_key_secret_id, settings.secret_max_age_seconds)
     openai = OpenAIHttp(
         settings.openai_base_url,
         connect_timeout=settings.upstream_connect_timeout_seconds,
         read_timeout=settings.upstream_read_timeout_seconds,
     )
+    quota_table = QuotaTable(settings.quota.table_name)
+    vendor = ClientSecretVendor(
+        settings, api_key, ClientSecretsApi(openai), MintQuota(settings.quota, quota_table)
+    )
     return Providers(
-        settings, api_key, openai, ClientSecretVendor(settings, api_key, ClientSecretsApi(openai))
+        settings=settings,
+        api_key=api_key,
+        openai=openai,
+        vendor=vendor,
+        origin_verify=OriginVerifySource(
+            secrets, settings.origin_verify_secret_id, settings.secret_max_age_seconds
+        ),
+        visitors=VisitorFingerprints(secrets, settings.visitor_key_secret_id),
+        pause=PauseSwitch(
+            SsmParameterReader(), settings.pause_parameter_name, unavailable=ParameterUnavailable
+        ),
+        quota_table=quota_table,
     )
 
 
 class Prefetch:
-    """Reads the key and opens the connection to OpenAI in background threads, started as early as
-    init allows so that their network waits overlap the imports still to come; `wait()` ends init.
+    """Reads what every request needs (the key, the origin header's values, the visitor key, the pause
+    switch) and opens the connections to OpenAI and DynamoDB in background threads, started as early
+    as init allows so that their network waits overlap the imports still to come; `wait()` ends init.
 
     Never raises and never logs a value: a failure (Secrets Manager down, key not stored yet, OpenAI
     unreachable) is logged by its code only, and the first request simply does the work again.
@@ -66,10 +92,20 @@ class Prefetch:
         self._started = time.perf_counter()
         self._deadline = time.monotonic() + budget_seconds
         self._outcome: dict[str, str] = {}
-        tasks = [self._connect]
+        tasks: dict[str, Callable[[], object]] = {
+            "connection": self._connect,
+            "visitor_key": providers.visitors.key_ready,
+            "pause": providers.pause.paused,
+            "quota_table": providers.quota_table.connect,
+        }
         if providers.api_key.caches:  # with no cache, the first request reads the secret anyway
-            tasks.append(self._read_key)
-        self._threads = [threading.Thread(target=task, name="prefetch", daemon=True) for task in tasks]
+            tasks["key"] = providers.api_key.current
+            tasks["origin_verify"] = providers.origin_verify.accepted
+        self._expected = tuple(tasks)
+        self._threads = [
+            threading.Thread(target=self._run, args=(name, task), name=f"prefetch-{name}", daemon=True)
+            for name, task in tasks.items()
+        ]
         for thread in self._threads:
             thread.start()
 
@@ -77,29 +113,33 @@ class Prefetch:
         """Join the threads until the budget is spent (a thread still running just finishes later)."""
         for thread in self._threads:
             thread.join(max(0.0, self._deadline - time.monotonic()))
-        caches = self._providers.api_key.caches
+        outcome = {name: self._outcome.get(name, "pending") for name in self._expected}
+        if not self._providers.api_key.caches:
+            outcome.update(key="skipped", origin_verify="skipped")
         logger.info(
             "init prefetch",
-            extra={
-                "key": self._outcome.get("key", "pending" if caches else "skipped"),
-                "connection": self._outcome.get("connection", "pending"),
-                "duration_ms": round((time.perf_counter() - self._started) * 1000, 2),
-            },
+            extra={**outcome, "duration_ms": round((time.perf_counter() - self._started) * 1000, 2)},
         )
 
-    def _read_key(self) -> None:
+    def _run(self, name: str, task: Callable[[], object]) -> None:
         try:
-            self._providers.api_key.current()
-            self._outcome["key"] = "ready"
+            task()
+            self._outcome[name] = "ready"
+        except _NotReady:
+            self._outcome[name] = "failed"
         except VendError as error:
-            self._outcome["key"] = error.reason
+            self._outcome[name] = error.reason
         except Exception as error:
-            self._outcome["key"] = type(error).__name__
+            self._outcome[name] = type(error).__name__
 
     def _connect(self) -> None:
         timeout = max(0.05, self._deadline - time.monotonic())
-        ready = self._providers.openai.preconnect(CLIENT_SECRETS_PATH, timeout=timeout)
-        self._outcome["connection"] = "ready" if ready else "failed"
+        if not self._providers.openai.preconnect(CLIENT_SECRETS_PATH, timeout=timeout):
+            raise _NotReady
+
+
+class _NotReady(Exception):
+    """A prefetch task that reports failure without an error of its own."""
 
 
 class _NoPrefetch:
@@ -143,6 +183,18 @@ def settings() -> Settings:
 
 def client_secret_vendor() -> ClientSecretVendor:
     return current().vendor
+
+
+def origin_verify() -> OriginVerifySource:
+    return current().origin_verify
+
+
+def visitors() -> VisitorFingerprints:
+    return current().visitors
+
+
+def pause_switch() -> PauseSwitch:
+    return current().pause
 
 
 def tracing_enabled() -> bool:

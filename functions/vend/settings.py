@@ -30,6 +30,8 @@ OutputModality = Literal["audio", "text"]
 _T = TypeVar("_T")
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 _MODEL_ID = re.compile(r"[a-z0-9][a-z0-9.\-]{0,99}")
+_TABLE_NAME = re.compile(r"[A-Za-z0-9_.\-]{3,255}")
+_PARAMETER_NAME = re.compile(r"/?[A-Za-z0-9_.\-/]{1,1010}")
 
 
 class SettingsError(ValueError):
@@ -39,6 +41,14 @@ class SettingsError(ValueError):
         super().__init__(f"{variable}: {problem}")
         self.variable = variable
         self.problem = problem
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaLimits:
+    table_name: str
+    per_visitor: int  # client secrets per visitor per window
+    window_seconds: int
+    daily_cap: int  # client secrets per UTC day for the whole stack
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +67,12 @@ class Settings:
     upstream_connect_timeout_seconds: float
     upstream_read_timeout_seconds: float
     tracing_enabled: bool
+    # Only through CloudFront: the secret holding the origin header's current and previous values.
+    origin_verify_secret_id: str
+    # The HMAC key behind visitor fingerprints (logs, quota keys, OpenAI's safety identifier).
+    visitor_key_secret_id: str
+    quota: QuotaLimits
+    pause_parameter_name: str
 
     @property
     def default_voice(self) -> str:
@@ -91,6 +107,15 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             "UPSTREAM_READ_TIMEOUT_SECONDS", _seconds_between(0.5, 20.0), default="4"
         ),
         tracing_enabled=env.get("TRACING_ENABLED", _boolean, default="false"),
+        origin_verify_secret_id=env.get("ORIGIN_VERIFY_SECRET_ARN", _non_empty),
+        visitor_key_secret_id=env.get("VISITOR_KEY_SECRET_ARN", _non_empty),
+        quota=QuotaLimits(
+            table_name=env.get("QUOTA_TABLE_NAME", _table_name),
+            per_visitor=env.get("QUOTA_PER_VISITOR", _int_between(1, 10_000), default="10"),
+            window_seconds=env.get("QUOTA_WINDOW_SECONDS", _int_between(60, 86_400), default="600"),
+            daily_cap=env.get("DAILY_CAP", _int_between(1, 1_000_000), default="200"),
+        ),
+        pause_parameter_name=env.get("PAUSE_PARAMETER_NAME", _parameter_name),
     )
 
 
@@ -111,6 +136,18 @@ class _Environment:
 
 
 def _non_empty(raw: str) -> str:
+    return raw
+
+
+def _table_name(raw: str) -> str:
+    if not _TABLE_NAME.fullmatch(raw):
+        raise ValueError("must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)")
+    return raw
+
+
+def _parameter_name(raw: str) -> str:
+    if not _PARAMETER_NAME.fullmatch(raw):
+        raise ValueError("must be an SSM parameter name such as /my-stack/paused")
     return raw
 
 

@@ -1,4 +1,6 @@
-"""The handler in-process, as Lambda runs it: moto for Secrets Manager, a strict fake for OpenAI.
+"""The handler in-process, as Lambda runs it: moto for Secrets Manager, SSM and DynamoDB, a strict
+fake for OpenAI. (moto's conditional writes are not atomic under concurrency: the quota's atomicity is
+proven against dynalite in tests/quota; these tests are sequential.)
 
 Every test gets a cold start: the environment is set first, then `vend.app` is (re)imported, as a new
 execution environment would.
@@ -21,19 +23,27 @@ import respx
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from tests.conftest import FakeLambdaContext, load_event
+from template_contract.reader import load_template
+from tests.conftest import REQUIRED_ENV, FakeLambdaContext, load_event
 from tests.fakes.openai_upstream import BASE_URL, FakeClientSecrets, mount
 
 # Canary keys: scanner-shaped but obviously fake; the leak guard looks for exactly this shape.
 KEY = "sk-test-canary-AAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 ROTATED_KEY = "sk-test-canary-BBBBBBBBBBBBBBBBBBBBBBBBBBBB"
 SECRET_NAME = "realtime-vend/openai-api-key"
+# The events' origin header (events/README.md): what CloudFront adds, stored as the secret's current value.
+ORIGIN_VERIFY = "events-origin-verify-not-a-real-secret-0123456789abcdef"
+VISITOR_KEY = "visitor-key-for-tests-0123456789abcdef0123456789abcdef0123456789"
+QUOTA_TABLE = REQUIRED_ENV["QUOTA_TABLE_NAME"]
+PAUSE_PARAMETER = REQUIRED_ENV["PAUSE_PARAMETER_NAME"]
 
 
 @pytest.fixture(autouse=True)
 def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(__import__("os").environ):
-        if name.startswith(("AWS_", "POWERTOOLS_", "OPENAI_", "REALTIME_", "CLIENT_SECRET_", "TRACING_")):
+        if name.startswith(
+            ("AWS_", "POWERTOOLS_", "OPENAI_", "REALTIME_", "CLIENT_SECRET_", "TRACING_", "QUOTA_", "DAILY_")
+        ):
             monkeypatch.delenv(name)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -49,9 +59,59 @@ def aws(aws_credentials: None) -> Iterator[None]:
 
 
 @pytest.fixture
-def secret_arn(aws: None) -> str:
+def edge(aws: None) -> EdgeResources:
+    return create_edge_resources()
+
+
+@pytest.fixture
+def secret_arn(edge: EdgeResources) -> str:
     client = boto3.client("secretsmanager")
     return client.create_secret(Name=SECRET_NAME, SecretString=KEY)["ARN"]
+
+
+@dataclass(frozen=True)
+class EdgeResources:
+    """What the stack creates beside the key: origin secret, visitor key, quota table, pause switch."""
+
+    origin_verify_arn: str
+    visitor_key_arn: str
+
+    def environment(self) -> dict[str, str]:
+        return {
+            "ORIGIN_VERIFY_SECRET_ARN": self.origin_verify_arn,
+            "VISITOR_KEY_SECRET_ARN": self.visitor_key_arn,
+            "QUOTA_TABLE_NAME": QUOTA_TABLE,
+            "PAUSE_PARAMETER_NAME": PAUSE_PARAMETER,
+        }
+
+
+def create_edge_resources() -> EdgeResources:
+    secrets = boto3.client("secretsmanager")
+    origin = secrets.create_secret(
+        Name=REQUIRED_ENV["ORIGIN_VERIFY_SECRET_ARN"],
+        SecretString=json.dumps({"current": ORIGIN_VERIFY, "previous": ""}),
+    )["ARN"]
+    visitor_key = secrets.create_secret(
+        Name=REQUIRED_ENV["VISITOR_KEY_SECRET_ARN"], SecretString=VISITOR_KEY
+    )["ARN"]
+    create_quota_table(boto3.client("dynamodb"))
+    boto3.client("ssm").put_parameter(Name=PAUSE_PARAMETER, Value="false", Type="String")
+    return EdgeResources(origin, visitor_key)
+
+
+def create_quota_table(client: Any) -> None:
+    """The table as template.yaml's QuotaTable declares it."""
+    properties = load_template()["Resources"]["QuotaTable"]["Properties"]
+    client.create_table(
+        TableName=QUOTA_TABLE,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=properties["KeySchema"],
+        AttributeDefinitions=properties["AttributeDefinitions"],
+    )
+
+
+def set_paused(value: str) -> None:
+    boto3.client("ssm").put_parameter(Name=PAUSE_PARAMETER, Value=value, Type="String", Overwrite=True)
 
 
 @pytest.fixture
@@ -64,7 +124,9 @@ def upstream() -> Iterator[FakeClientSecrets]:
 
 @dataclass
 class SecretsManagerSpy:
-    """Counts GetSecretValue calls and can make the next ones fail as AWS would."""
+    """Counts GetSecretValue calls for the API key's secret and can make the next ones fail as AWS would.
+
+    (The origin and visitor-key secrets are read too; they have tests of their own.)"""
 
     calls: int = 0
     fail_with: list[str] = field(default_factory=list)
@@ -76,7 +138,7 @@ def secretsmanager(monkeypatch: pytest.MonkeyPatch) -> SecretsManagerSpy:
     original = botocore.client.BaseClient._make_api_call
 
     def _make_api_call(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
-        if operation_name == "GetSecretValue":
+        if operation_name == "GetSecretValue" and SECRET_NAME in str(api_params.get("SecretId")):
             spy.calls += 1
             if spy.fail_with:
                 code = spy.fail_with.pop(0)
@@ -96,7 +158,8 @@ def cold_start(monkeypatch: pytest.MonkeyPatch) -> Iterator[HandlerFactory]:
     """Set the function's environment, then import the handler afresh: a new execution environment."""
 
     def start(**env: str) -> ModuleType:
-        for name, value in env.items():
+        # The variables every stack sets beside the key; a test that cares passes its own.
+        for name, value in {**REQUIRED_ENV, **env}.items():
             monkeypatch.setenv(name, value)
         # Init lives in vend.providers (settings, clients, prefetch) and vend.app (routes, tracing):
         # both run again, and the previous environment's keep-alive connection is closed first.
@@ -119,10 +182,14 @@ def cold_start(monkeypatch: pytest.MonkeyPatch) -> Iterator[HandlerFactory]:
 def handler(
     cold_start: HandlerFactory,
     secret_arn: str,
+    edge: EdgeResources,
     upstream: FakeClientSecrets,
     secretsmanager: SecretsManagerSpy,  # counting from the cold start on: init reads the key
 ) -> ModuleType:
-    return cold_start(OPENAI_API_KEY_SECRET_ARN=secret_arn, OPENAI_BASE_URL=BASE_URL)
+    # Quotas out of the way: these tests mint dozens of times from one visitor (test_quota.py sets its own).
+    return cold_start(
+        OPENAI_API_KEY_SECRET_ARN=secret_arn, OPENAI_BASE_URL=BASE_URL, QUOTA_PER_VISITOR="10000"
+    )
 
 
 @dataclass

@@ -52,10 +52,19 @@ def test_json_with_charset_is_accepted(handler: ModuleType) -> None:
     assert post_session(handler, '{"voice": "cedar"}', "application/json; charset=utf-8").status == 200
 
 
-def test_empty_body_without_content_type_mints_defaults(handler: ModuleType) -> None:
-    reply = post_session(handler, None, "")
+def test_empty_body_without_json_content_type_is_refused(
+    handler: ModuleType, upstream: FakeClientSecrets
+) -> None:
+    # What another site can send without a preflight: sendBeacon (text/plain), a no-cors fetch, a form.
+    for content_type in ("", "text/plain;charset=UTF-8", "application/x-www-form-urlencoded"):
+        reply = post_session(handler, None, content_type)
 
-    assert reply.status == 200
+        assert (reply.status, reply.error_code) == (415, "unsupported_media_type")
+    assert upstream.requests == []
+
+
+def test_empty_json_post_mints_with_the_defaults(handler: ModuleType) -> None:
+    assert post_session(handler, "", "application/json").status == 200
 
 
 def test_wrong_method_is_405_with_allow(handler: ModuleType) -> None:
@@ -251,7 +260,7 @@ def test_secrets_manager_failure(
         assert reply.headers["retry-after"] == "1"
 
 
-def test_missing_secret_is_server_misconfigured_not_400(cold_start, aws: None, upstream) -> None:  # type: ignore[no-untyped-def]
+def test_missing_secret_is_server_misconfigured_not_400(cold_start, edge: None, upstream) -> None:  # type: ignore[no-untyped-def]
     module = cold_start(OPENAI_API_KEY_SECRET_ARN="realtime-vend/does-not-exist")
 
     reply = post_session(module, '{"voice": "marin"}')
@@ -271,7 +280,7 @@ def test_missing_secret_is_server_misconfigured_not_400(cold_start, aws: None, u
 )
 def test_empty_or_placeholder_secret(
     cold_start,
-    aws: None,
+    edge: None,
     upstream: FakeClientSecrets,
     secret_value: str,
     code: str,
@@ -287,7 +296,7 @@ def test_empty_or_placeholder_secret(
     assert upstream.requests == []
 
 
-def test_json_secret_form_is_accepted(cold_start, aws: None, upstream: FakeClientSecrets) -> None:  # type: ignore[no-untyped-def]
+def test_json_secret_form_is_accepted(cold_start, edge: None, upstream: FakeClientSecrets) -> None:  # type: ignore[no-untyped-def]
     arn = boto3.client("secretsmanager").create_secret(Name="k", SecretString=f'{{"api_key": "{KEY}"}}')[
         "ARN"
     ]

@@ -25,10 +25,17 @@ def parse(body: str | None, content_type: str | None = "application/json", b64: 
 
 def test_accepted_bodies() -> None:
     assert parse(None) is None
-    assert parse("", None) is None
+    assert parse("") is None
     assert parse("{}") is None
     assert parse('{"voice": "cedar"}') == "cedar"
     assert parse(base64.b64encode(b'{"voice": "marin"}').decode(), "application/json", b64=True) == "marin"
+
+
+def test_an_empty_body_must_still_be_declared_json() -> None:
+    # A JSON content type is what a cross-site page cannot send without a preflight.
+    for content_type in (None, "", "text/plain", "multipart/form-data; boundary=x"):
+        with pytest.raises(UnsupportedMediaType):
+            parse("", content_type)
 
 
 def test_size_limit_is_bytes_not_characters() -> None:

@@ -8,6 +8,7 @@ import pytest
 from openai.types.realtime import ClientSecretCreateParams
 from pydantic import TypeAdapter
 
+from tests.conftest import REQUIRED_ENV
 from tests.fakes.openai_upstream import unknown_keys
 from vend.logic.session_config import client_secret_request
 from vend.settings import load_settings
@@ -31,6 +32,7 @@ def test_every_configuration_is_a_valid_request(
 ) -> None:
     settings = load_settings(
         {
+            **REQUIRED_ENV,
             "OPENAI_API_KEY_SECRET_ARN": "arn",
             "REALTIME_TURN_DETECTION": turn_detection,
             "REALTIME_TRANSCRIPTION_MODEL": transcription,
@@ -47,13 +49,15 @@ def test_every_configuration_is_a_valid_request(
 
 
 def test_default_voice_is_the_first_allowed() -> None:
-    settings = load_settings({"OPENAI_API_KEY_SECRET_ARN": "arn", "REALTIME_VOICES": "sage,marin"})
+    settings = load_settings(
+        {**REQUIRED_ENV, "OPENAI_API_KEY_SECRET_ARN": "arn", "REALTIME_VOICES": "sage,marin"}
+    )
 
     assert client_secret_request(settings)["session"]["audio"]["output"]["voice"] == "sage"
 
 
 def test_a_voice_outside_the_allow_list_is_never_sent() -> None:
-    settings = load_settings({"OPENAI_API_KEY_SECRET_ARN": "arn"})
+    settings = load_settings({**REQUIRED_ENV, "OPENAI_API_KEY_SECRET_ARN": "arn"})
 
     with pytest.raises(ValueError, match="allow-list"):
         client_secret_request(settings, "alloy")

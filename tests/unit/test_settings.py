@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import REQUIRED_ENV
 from vend.settings import SettingsError, load_settings
 
 ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:realtime-vend-abc"
 
 
 def test_defaults_are_safe_and_current() -> None:
-    settings = load_settings({"OPENAI_API_KEY_SECRET_ARN": ARN})
+    settings = load_settings({**REQUIRED_ENV, "OPENAI_API_KEY_SECRET_ARN": ARN})
 
     assert settings.openai_base_url == "https://api.openai.com"
     assert settings.model == "gpt-realtime-2.1"
@@ -42,7 +43,7 @@ def test_defaults_are_safe_and_current() -> None:
     ],
 )
 def test_bad_values_are_reported_by_variable(variable: str, value: str, problem: str) -> None:
-    env = {"OPENAI_API_KEY_SECRET_ARN": ARN, variable: value}
+    env = {**REQUIRED_ENV, "OPENAI_API_KEY_SECRET_ARN": ARN, variable: value}
 
     with pytest.raises(SettingsError) as caught:
         load_settings(env)
@@ -53,23 +54,28 @@ def test_bad_values_are_reported_by_variable(variable: str, value: str, problem:
 
 def test_blank_optional_value_means_default() -> None:
     assert (
-        load_settings({"OPENAI_API_KEY_SECRET_ARN": ARN, "REALTIME_MODEL": "  "}).model == "gpt-realtime-2.1"
+        load_settings({**REQUIRED_ENV, "OPENAI_API_KEY_SECRET_ARN": ARN, "REALTIME_MODEL": "  "}).model
+        == "gpt-realtime-2.1"
     )
 
 
 def test_loopback_http_is_allowed_for_the_local_stand_in() -> None:
-    settings = load_settings({"OPENAI_API_KEY_SECRET_ARN": ARN, "OPENAI_BASE_URL": "http://127.0.0.1:8765/"})
+    settings = load_settings(
+        {**REQUIRED_ENV, "OPENAI_API_KEY_SECRET_ARN": ARN, "OPENAI_BASE_URL": "http://127.0.0.1:8765/"}
+    )
 
     assert settings.openai_base_url == "http://127.0.0.1:8765"
 
 
 def test_voices_are_deduplicated_in_order() -> None:
-    settings = load_settings({"OPENAI_API_KEY_SECRET_ARN": ARN, "REALTIME_VOICES": "cedar, marin,cedar"})
+    settings = load_settings(
+        {**REQUIRED_ENV, "OPENAI_API_KEY_SECRET_ARN": ARN, "REALTIME_VOICES": "cedar, marin,cedar"}
+    )
 
     assert settings.voices == ("cedar", "marin")
 
 
 def test_deprecated_model_is_flagged() -> None:
     assert load_settings(
-        {"OPENAI_API_KEY_SECRET_ARN": ARN, "REALTIME_MODEL": "gpt-realtime"}
+        {**REQUIRED_ENV, "OPENAI_API_KEY_SECRET_ARN": ARN, "REALTIME_MODEL": "gpt-realtime"}
     ).model_is_deprecated

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from vend.edge.request_origin import is_json_media_type
 from vend.errors import (
     BodyNotObject,
     BodyTooLarge,
@@ -36,10 +37,11 @@ def parse_mint_request(
     raw = _body_bytes(body, is_base64)
     if len(raw) > MAX_BODY_BYTES:
         raise BodyTooLarge(f"body_bytes_{len(raw)}")
+    # Even an empty body must be declared JSON: that is what needs a preflight cross-site.
+    if not is_json_media_type(content_type):
+        raise UnsupportedMediaType("content_type_not_json")
     if not raw.strip():
         return MintRequest(voice=None)  # an empty POST mints with the defaults
-    if not _is_json_media_type(content_type):
-        raise UnsupportedMediaType("content_type_not_json")
     try:
         document: Any = json.loads(raw)
     except (ValueError, RecursionError):
@@ -68,10 +70,3 @@ def _body_bytes(body: str | None, is_base64: bool) -> bytes:
         except (binascii.Error, ValueError):
             raise InvalidJson("body_not_base64") from None
     return body.encode("utf-8", errors="surrogatepass")
-
-
-def _is_json_media_type(content_type: str | None) -> bool:
-    if not content_type:
-        return False
-    media_type = content_type.split(";", 1)[0].strip().lower()
-    return media_type == "application/json"

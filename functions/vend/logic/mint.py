@@ -1,9 +1,13 @@
-"""Minting one client secret: the server's session, the current key, and one refresh on rotation."""
+"""Minting one client secret: counted against the quotas, the server's session, the current key, and
+one refresh on rotation. A mint that fails after it was counted gives its count back."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from vend.errors import ServerMisconfigured, UpstreamUnauthorized
 from vend.logic.api_key import OpenAIApiKeySource
+from vend.logic.quota import MintQuota
 from vend.logic.session_config import client_secret_request
 from vend.observability import annotate, upstream_span
 from vend.openai_api.client_secrets import ClientSecretsApi, MintedClientSecret
@@ -11,17 +15,32 @@ from vend.settings import Settings
 
 
 class ClientSecretVendor:
-    def __init__(self, settings: Settings, api_key: OpenAIApiKeySource, api: ClientSecretsApi) -> None:
+    def __init__(
+        self, settings: Settings, api_key: OpenAIApiKeySource, api: ClientSecretsApi, quota: MintQuota
+    ) -> None:
         self._settings = settings
         self._api_key = api_key
         self._api = api
+        self._quota = quota
 
-    def mint(self, voice: str | None, *, deadline: float) -> MintedClientSecret:
+    def mint(self, voice: str | None, *, visitor: str, deadline: float) -> MintedClientSecret:
+        """One client secret for `visitor` (a fingerprint, never the raw identity), or a VendError.
+
+        The fingerprint is also OpenAI's safety identifier for the secret.
+        """
         body = client_secret_request(self._settings, voice)
+        admission = self._quota.admit(visitor)
+        try:
+            return self._mint(body, visitor, deadline)
+        except Exception:
+            annotate(quota_given_back=self._quota.give_back(admission))
+            raise
+
+    def _mint(self, body: dict[str, Any], visitor: str, deadline: float) -> MintedClientSecret:
         key = self._api_key.current()
         try:
             with upstream_span("openai.client_secrets"):
-                minted = self._api.create(key, body, deadline=deadline)
+                minted = self._api.create(key, body, deadline=deadline, safety_identifier=visitor)
         except UpstreamUnauthorized:
             # A rotated key looks like this: our cached key was revoked. Re-read once; if the secret
             # still holds the same key, it is simply wrong and no retry will help.
@@ -30,7 +49,7 @@ class ClientSecretVendor:
             if fresh == key:
                 raise ServerMisconfigured("openai_rejected_key", upstream_status=401) from None
             with upstream_span("openai.client_secrets"):
-                minted = self._api.create(fresh, body, deadline=deadline)
+                minted = self._api.create(fresh, body, deadline=deadline, safety_identifier=visitor)
         annotate(
             upstream_status=minted.upstream_status,
             upstream_latency_ms=round(minted.upstream_latency_ms, 2),

@@ -31,9 +31,18 @@ class ClientSecretsApi:
     def __init__(self, http: OpenAIHttp) -> None:
         self._http = http
 
-    def create(self, api_key: OpenAIApiKey, body: dict[str, Any], *, deadline: float) -> MintedClientSecret:
+    def create(
+        self,
+        api_key: OpenAIApiKey,
+        body: dict[str, Any],
+        *,
+        deadline: float,
+        safety_identifier: str | None = None,
+    ) -> MintedClientSecret:
         """Mint one client secret, or raise a VendError. `deadline` is a monotonic instant."""
-        reply = self._http.post(PATH, api_key, deadline=deadline, json_body=body)
+        reply = self._http.post(
+            PATH, api_key, deadline=deadline, json_body=body, safety_identifier=safety_identifier
+        )
         try:
             document = reply.response.json()
         except (ValueError, UnicodeDecodeError):

@@ -90,14 +90,22 @@ class OpenAIHttp:
         *,
         deadline: float,
         json_body: Mapping[str, Any],
+        safety_identifier: str | None = None,
     ) -> UpstreamReply:
-        """POST with the key, or raise a VendError. `deadline` is a `clock()` instant."""
+        """POST with the key, or raise a VendError. `deadline` is a `clock()` instant.
+
+        `safety_identifier` (a keyed hash of the visitor) lets OpenAI attribute abuse to one visitor
+        rather than to the whole organisation; it is bound to the client secret minted with it.
+        """
+        headers = {"Authorization": f"Bearer {api_key.reveal()}"}
+        if safety_identifier:
+            headers["OpenAI-Safety-Identifier"] = safety_identifier
         attempts = 0
         started = self._clock()
         while True:
             attempts += 1
             try:
-                response = self._attempt(path, api_key, json_body, deadline)
+                response = self._attempt(path, headers, json_body, deadline)
                 return UpstreamReply(response, (self._clock() - started) * 1000, attempts)
             except _Retryable as retryable:
                 remaining = deadline - self._clock()
@@ -120,7 +128,7 @@ class OpenAIHttp:
         return True
 
     def _attempt(
-        self, path: str, api_key: OpenAIApiKey, json_body: Mapping[str, Any], deadline: float
+        self, path: str, headers: Mapping[str, str], json_body: Mapping[str, Any], deadline: float
     ) -> httpx.Response:
         remaining = deadline - self._clock()
         if remaining < MIN_ATTEMPT_SECONDS:
@@ -133,7 +141,7 @@ class OpenAIHttp:
             response = self._http.post(
                 path,
                 json=json_body,
-                headers={"Authorization": f"Bearer {api_key.reveal()}"},
+                headers=headers,
                 timeout=timeout,
             )
         except httpx.ConnectTimeout as exc:

@@ -1,0 +1,153 @@
+"""The quota table in DynamoDB: bounded counters, incremented together or not at all.
+
+One mint is one `TransactWriteItems`: each counter gets `ADD #count :one` under the condition that
+it is still below its limit, so concurrent requests can never push a counter past it, and the
+per-visitor and global counters move together (one round trip). A failed condition cancels the
+whole transaction; `CancellationReasons` says which counter was full.
+
+DynamoDB cancels a transaction that races another one on the same item (`TransactionConflict`);
+that is retried briefly here, because under a burst it is the normal case, not a failure. Throttling
+or an unreachable table ends in QuotaUnavailable: the limit fails closed.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+
+from vend.errors import QuotaUnavailable, ServerMisconfigured
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+_CLIENT_CONFIG = Config(
+    connect_timeout=1, read_timeout=1, retries={"mode": "standard", "total_max_attempts": 2}
+)
+_MISCONFIGURATION_CODES = frozenset(
+    {
+        "ResourceNotFoundException",
+        "AccessDeniedException",
+        "UnrecognizedClientException",
+        "ValidationException",
+    }
+)
+PREFETCH_KEY = "prefetch#connection"
+CONFLICT_RETRIES = 4  # conflicts resolve in milliseconds; more attempts only hold a slot longer
+
+
+@dataclass(frozen=True, slots=True)
+class Counter:
+    key: str
+    limit: int
+    expires_at: int  # epoch seconds; DynamoDB's TTL deletes the item some time after
+
+
+class CounterFull(Exception):
+    """The transaction was cancelled because `counters[index]` had reached its limit."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(f"counter {index} full")
+        self.index = index
+
+
+class QuotaTable:
+    def __init__(
+        self,
+        table_name: str,
+        client: DynamoDBClient | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._table = table_name
+        self._client = client or boto3.client("dynamodb", config=_CLIENT_CONFIG)
+        self._sleep = sleep
+
+    def connect(self) -> None:
+        """Open the TLS connection at init (one GetItem of a key that never exists), so the first
+        request's transaction does not pay the handshake on a fraction of a vCPU. Raises on failure."""
+        try:
+            self._client.get_item(
+                TableName=self._table, Key={"pk": {"S": PREFETCH_KEY}}, ProjectionExpression="pk"
+            )
+        except Exception as exc:
+            raise _classify(exc) from exc
+
+    def increment(self, counters: Sequence[Counter]) -> None:
+        """Add one to every counter, or to none: raises CounterFull naming the first full one."""
+        items = [self._update(counter, +1, bounded=True) for counter in counters]
+        self._transact(items, counters)
+
+    def decrement(self, counters: Sequence[Counter]) -> None:
+        """Give back what `increment` took (a mint that OpenAI then failed)."""
+        items = [self._update(counter, -1, bounded=False) for counter in counters]
+        self._transact(items, counters)
+
+    def _update(self, counter: Counter, step: int, *, bounded: bool) -> dict[str, Any]:
+        update: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": {"pk": {"S": counter.key}},
+            "UpdateExpression": "ADD #count :step SET expires_at = if_not_exists(expires_at, :expires_at)",
+            "ExpressionAttributeNames": {"#count": "count"},
+            "ExpressionAttributeValues": {
+                ":step": {"N": str(step)},
+                ":expires_at": {"N": str(counter.expires_at)},
+            },
+        }
+        if bounded:
+            update["ConditionExpression"] = "attribute_not_exists(#count) OR #count < :limit"
+            update["ExpressionAttributeValues"][":limit"] = {"N": str(counter.limit)}
+        else:
+            # Never below zero, and never re-create an item TTL already removed.
+            update["ConditionExpression"] = "#count > :zero"
+            update["ExpressionAttributeValues"][":zero"] = {"N": "0"}
+        return {"Update": update}
+
+    def _transact(self, items: list[dict[str, Any]], counters: Sequence[Counter]) -> None:
+        for attempt in range(CONFLICT_RETRIES + 1):
+            try:
+                self._client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+                return
+            except Exception as exc:
+                reasons = _cancellation_codes(exc)
+                if reasons is None:
+                    raise _classify(exc) from exc
+                if "ConditionalCheckFailed" in reasons:
+                    raise CounterFull(reasons.index("ConditionalCheckFailed")) from None
+                if "TransactionConflict" not in reasons or attempt == CONFLICT_RETRIES:
+                    raise QuotaUnavailable(f"dynamodb_cancelled_{_first_other(reasons)}") from None
+                self._sleep((0.005 + 0.02 * random.random()) * (attempt + 1))  # noqa: S311 - jitter
+        raise QuotaUnavailable("dynamodb_conflict")  # unreachable: the loop returns or raises
+
+
+def _cancellation_codes(exc: Exception) -> list[str] | None:
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
+        return None
+    if response.get("Error", {}).get("Code") != "TransactionCanceledException":
+        return None
+    reasons = response.get("CancellationReasons")
+    if not isinstance(reasons, list):
+        return []
+    return [str(reason.get("Code", "None")) if isinstance(reason, dict) else "None" for reason in reasons]
+
+
+def _first_other(reasons: list[str]) -> str:
+    return next((code for code in reasons if code != "None"), "unknown")
+
+
+def _classify(exc: Exception) -> Exception:
+    response = getattr(exc, "response", None)
+    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+    if isinstance(code, str):
+        if code in _MISCONFIGURATION_CODES:
+            return ServerMisconfigured(f"dynamodb_{code}")
+        return QuotaUnavailable(f"dynamodb_{code}")  # throttling, internal errors
+    if type(exc).__name__ in {"NoCredentialsError", "NoRegionError", "PartialCredentialsError"}:
+        return ServerMisconfigured(f"aws_{type(exc).__name__}")
+    return QuotaUnavailable(f"dynamodb_{type(exc).__name__}")  # timeouts, connection errors
