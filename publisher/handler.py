@@ -4,12 +4,17 @@ The one rule: CloudFormation always gets an answer, SUCCESS or FAILED with a rea
 function's own timeout. The work runs in a worker thread; the handler waits for it only until
 `SAFETY_MARGIN_SECONDS` before the deadline, then answers FAILED itself and tells the worker to stop.
 An unanswered custom resource would hold the stack in *_IN_PROGRESS for an hour.
+
+Before any work, the request is checked (`_check_request`): a ResponseURL that is not CloudFormation's
+response bucket over https gets no answer at all (cfn_response.response_target); a request from another
+stack, of an unknown type, or without the template's properties gets FAILED and nothing is written.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 import uuid
 from collections.abc import Callable, Mapping
@@ -18,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from publisher import bucket, cfn_response, distribution, site
-from publisher.cfn_response import Outcome
+from publisher.cfn_response import Outcome, RefusedResponseURL, ResponseTarget
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudfront import CloudFrontClient
@@ -28,15 +33,40 @@ SAFETY_MARGIN_SECONDS = 10.0  # time kept back to send FAILED (two PUT attempts 
 # In the package `sam build` makes, web/ sits beside the code as site/ (publisher/Makefile).
 SITE_ROOT = Path(__file__).resolve().parent.parent / "site"
 
+REQUEST_TYPES = frozenset({"Create", "Update", "Delete"})
+# What template.yaml's SitePublication sends; SiteVersion is unused here but proves the shape.
+PUBLISH_PROPERTIES = ("BucketName", "DistributionId", "RealtimeOrigin", "SiteVersion")
+# The names template.yaml gives this function's log group and (unset FunctionName) CloudFormation
+# generates for the function: both start with the stack's name.
+LOGICAL_ID = "PublisherFunction"
+_LOG_GROUP = re.compile(r"^/aws/lambda/(?P<stack>[A-Za-z][A-Za-z0-9-]*)-publisher$")
+_FUNCTION_NAME = re.compile(r"^(?P<stack>[A-Za-z][A-Za-z0-9-]*)-(?P<logical>P[A-Za-z]*)-[A-Za-z0-9]+$")
+_STACK_ID = re.compile(
+    r"^arn:(?P<partition>aws[a-z-]*):cloudformation:(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12}):"
+    r"stack/(?P<stack>[A-Za-z][A-Za-z0-9-]{0,127})/[0-9a-f-]{36}$"
+)
+_FUNCTION_ARN = re.compile(
+    r"^arn:(?P<partition>aws[a-z-]*):lambda:[a-z0-9-]+:(?P<account>[0-9]{12}):function:"
+)
+
 logger = logging.getLogger("publisher")
 logger.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
 
 
-class MissingProperty(ValueError):
+class Refused(ValueError):
+    """The request is not one this function may act on; the message is the FAILED reason."""
+
+
+class MissingProperty(Refused):
     """The custom resource was declared without a property the publisher needs."""
 
 
 class LambdaContext(Protocol):
+    # Set by Lambda, not by the event: the function's own identity, which a caller cannot choose.
+    invoked_function_arn: str
+    function_name: str
+    log_group_name: str
+
     def get_remaining_time_in_millis(self) -> int: ...
 
 
@@ -47,6 +77,9 @@ class Clients:
 
 
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> None:
+    target = _response_target(event)
+    if target is None:
+        return
     try:
         import boto3  # noqa: PLC0415 - the runtime's; imported here so the package imports without it
 
@@ -54,7 +87,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> None:
     except Exception as exc:  # still answer: silence would hold the stack in progress for an hour
         logger.exception("could not create the AWS clients")
         answer(
-            event, Outcome("FAILED", _physical_id(event, None), f"could not create the AWS clients: {exc}")
+            target,
+            event,
+            Outcome("FAILED", _physical_id(event, None), f"could not create the AWS clients: {exc}"),
         )
         return
     # Returns None on purpose: Lambda serialises a handler's return value, and an error there would
@@ -69,19 +104,27 @@ def handle(
     clients: Clients,
     site_root: Path,
     margin_seconds: float = SAFETY_MARGIN_SECONDS,
-    send: Callable[[str, bytes], None] = cfn_response.send,
+    send: Callable[[ResponseTarget, bytes], None] = cfn_response.send,
 ) -> Outcome | None:
-    """Runs the request and answers CloudFormation once; returns what was answered (None: no URL)."""
-    response_url = event.get("ResponseURL")
-    if not isinstance(response_url, str) or not response_url:
-        # Nobody to answer: not a CloudFormation request. Never log the URL itself (it is pre-signed).
-        logger.error("event has no ResponseURL; nothing to answer", extra={"keys": sorted(event)})
+    """Runs the request and answers CloudFormation once; returns what was answered (None: refused
+    without an answer, because the ResponseURL is not CloudFormation's)."""
+    target = _response_target(event)
+    if target is None:
         return None
     request_type = event.get("RequestType")
     logger.info(
         "custom resource request",
         extra={"request_type": request_type, "logical_id": event.get("LogicalResourceId")},
     )
+    try:
+        _check_request(event, context)
+    except Refused as exc:
+        # The URL is CloudFormation's own response bucket, so answering reaches only CloudFormation:
+        # the stack that sent this (another stack pointing at this function) fails fast, not in an hour.
+        logger.error("refused the request", extra={"reason": str(exc), "stack_id": event.get("StackId")})
+        outcome = Outcome("FAILED", _physical_id(event, None), str(exc))
+        answer(target, event, outcome, send)
+        return outcome
 
     stop = threading.Event()
     box: list[Outcome] = []
@@ -103,23 +146,94 @@ def handle(
             f"{request_type} did not finish before the function's timeout; stopped it and gave up. "
             "Check the publisher's log group, then retry the deployment.",
         )
-    answer(event, outcome, send)
+    answer(target, event, outcome, send)
     return outcome
 
 
 def answer(
-    event: Mapping[str, Any], outcome: Outcome, send: Callable[[str, bytes], None] = cfn_response.send
+    target: ResponseTarget,
+    event: Mapping[str, Any],
+    outcome: Outcome,
+    send: Callable[[ResponseTarget, bytes], None] = cfn_response.send,
 ) -> None:
-    """Sends the outcome to the request's ResponseURL; a delivery failure can only be logged."""
+    """Sends the outcome to the checked ResponseURL; a delivery failure can only be logged."""
     log = logger.info if outcome.status == "SUCCESS" else logger.error
     log(
         "answering CloudFormation",
         extra={"status": outcome.status, "reason": outcome.reason, **outcome.data},
     )
     try:
-        send(str(event.get("ResponseURL", "")), cfn_response.body(event, outcome))
+        send(target, cfn_response.body(event, outcome))
     except (OSError, ValueError) as exc:
         logger.error("could not answer CloudFormation", extra={"error": str(exc)})
+
+
+def _response_target(event: Mapping[str, Any]) -> ResponseTarget | None:
+    """The checked ResponseURL, or None (logged) when nothing may be sent: no answer at all then."""
+    url = event.get("ResponseURL")
+    try:
+        return cfn_response.response_target(url, os.environ.get("AWS_REGION", ""))
+    except RefusedResponseURL as exc:
+        # The reason names the scheme and host at most, never the path: a real one is pre-signed.
+        logger.error("refused the request without answering", extra={"reason": str(exc)})
+        return None
+
+
+def _check_request(event: Mapping[str, Any], context: LambdaContext) -> None:
+    """Raises Refused unless this is a request from this function's own stack that it can act on.
+
+    Anyone allowed to invoke the function can write any event, so the StackId is compared with what
+    Lambda, not the event, says about the function: the partition and account of the ARN it was
+    invoked by, the region it runs in (AWS_REGION), and the stack name in its log group
+    (`/aws/lambda/<stack>-publisher`, template.yaml) or in the name CloudFormation generated for it
+    (`<stack>-PublisherFunction-<suffix>`). CloudFormation writes StackId itself, so another stack
+    that points its custom resource at this function is refused, and its Delete cannot empty our bucket.
+    A caller who invokes the function directly with our StackId copied in is not stopped here; it
+    still cannot send the answer anywhere but CloudFormation's response bucket (`_response_target`),
+    and the role can touch only this stack's bucket and distribution.
+    """
+    request_type = event.get("RequestType")
+    if request_type not in REQUEST_TYPES:
+        raise Refused(f"unknown RequestType {request_type!r}")
+    for name in ("RequestId", "LogicalResourceId"):
+        if not isinstance(event.get(name), str) or not event.get(name):
+            raise Refused(f"the request has no {name}")
+    _check_stack(event.get("StackId"), context)
+    properties = event.get("ResourceProperties")
+    if not isinstance(properties, Mapping):
+        raise Refused("the request has no ResourceProperties")
+    if request_type != "Delete":  # a Delete after a failed Create may lack them (see _delete)
+        for name in PUBLISH_PROPERTIES:
+            _required(properties, name)
+
+
+def _check_stack(stack_id: object, context: LambdaContext) -> None:
+    stack = _STACK_ID.fullmatch(stack_id) if isinstance(stack_id, str) else None
+    if stack is None:
+        raise Refused(f"StackId {stack_id!r} is not a CloudFormation stack ARN")
+    own = _FUNCTION_ARN.match(str(getattr(context, "invoked_function_arn", "")))
+    ours = (own["partition"], own["account"], os.environ.get("AWS_REGION", "")) if own else None
+    if (stack["partition"], stack["account"], stack["region"]) != ours:
+        raise Refused(f"refused a request from stack {stack['stack']!r}: another account or region")
+    if not _is_own_stack(stack["stack"], context):
+        raise Refused(f"refused a request from stack {stack['stack']!r}: not this function's stack")
+
+
+def _is_own_stack(name: str, context: LambdaContext) -> bool:
+    """Whether `name` is the stack this function belongs to, by its log group or its generated name.
+
+    CloudFormation cuts the stack name and the logical id short in a generated name that would be too
+    long (`realtime-vend-produ-PublisherFunct-1A2B3C4D5E6F`); only then is a prefix match accepted.
+    """
+    log_group = _LOG_GROUP.fullmatch(str(getattr(context, "log_group_name", "")))
+    if log_group is not None:
+        return name == log_group["stack"]
+    generated = _FUNCTION_NAME.fullmatch(str(getattr(context, "function_name", "")))
+    if generated is None or not LOGICAL_ID.startswith(generated["logical"]):
+        return False
+    if generated["logical"] == LOGICAL_ID:
+        return name == generated["stack"]
+    return name.startswith(generated["stack"])
 
 
 def _outcome(
@@ -131,9 +245,7 @@ def _outcome(
     try:
         if request_type == "Delete":
             return _delete(event, properties, clients, stop)
-        if request_type in {"Create", "Update"}:
-            return _publish(event, properties, clients, site_root, stop)
-        return Outcome("FAILED", _physical_id(event, None), f"unknown RequestType {request_type!r}")
+        return _publish(event, properties, clients, site_root, stop)  # Create or Update (checked)
     except bucket.Stopped:
         return Outcome("FAILED", _physical_id(event, None), "stopped: the deadline was reached")
     except (bucket.PublishError, site.SiteError, MissingProperty) as exc:

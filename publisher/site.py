@@ -1,5 +1,7 @@
-"""What is published: every file of the bundled web/ plus a config.json made from the stack.
+"""What is published: the page's files from the bundled web/ plus a config.json made from the stack.
 
+Only an allow-list of file types is published (CONTENT_TYPES): the bucket is public through CloudFront,
+so a stray file in web/ (a source map, a .env, a key, an editor backup) is skipped and logged instead.
 Each object carries the headers browsers and CloudFront cache by. Nothing here is fingerprinted, so
 nothing is `immutable`: the HTML and config.json revalidate on every load, and scripts and styles
 are trusted for five minutes at most (a deploy also invalidates CloudFront's copies).
@@ -8,6 +10,7 @@ are trusted for five minutes at most (a deploy also invalidates CloudFront's cop
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,13 +24,14 @@ NO_CACHE = "no-cache"
 SHORT = "public, max-age=300, must-revalidate"
 ASSET = "public, max-age=3600, must-revalidate"
 
+# The allow-list: only these suffixes are page assets. Source maps (.map) are left out on purpose: they
+# publish the unminified sources and nothing on the page needs them.
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".css": "text/css; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
     ".mjs": "text/javascript; charset=utf-8",
     ".json": "application/json",
-    ".map": "application/json",
     ".svg": "image/svg+xml",
     ".png": "image/png",
     ".jpg": "image/jpeg",
@@ -38,10 +42,11 @@ CONTENT_TYPES = {
     ".txt": "text/plain; charset=utf-8",
     ".woff2": "font/woff2",
 }
-DEFAULT_CONTENT_TYPE = "application/octet-stream"
-_CACHE_BY_SUFFIX = {".html": NO_CACHE, ".js": SHORT, ".mjs": SHORT, ".css": SHORT, ".map": SHORT}
+_CACHE_BY_SUFFIX = {".html": NO_CACHE, ".js": SHORT, ".mjs": SHORT, ".css": SHORT}
 # The template's RealtimeOrigin pattern: an https origin, no path (the CSP's connect-src is an origin).
 _ORIGIN = re.compile(r"^https://[a-z0-9.-]+(:[0-9]+)?$")
+
+logger = logging.getLogger("publisher")
 
 
 class SiteError(ValueError):
@@ -56,8 +61,16 @@ class SiteObject:
     cache_control: str
 
 
+def publishable(key: str) -> bool:
+    """Whether a file of this name may become public: its suffix is on the allow-list."""
+    return Path(key).suffix.lower() in CONTENT_TYPES
+
+
 def content_type(key: str) -> str:
-    return CONTENT_TYPES.get(Path(key).suffix.lower(), DEFAULT_CONTENT_TYPE)
+    suffix = Path(key).suffix.lower()
+    if suffix not in CONTENT_TYPES:
+        raise SiteError(f"{key} is not a page asset type ({', '.join(sorted(CONTENT_TYPES))})")
+    return CONTENT_TYPES[suffix]
 
 
 def cache_control(key: str) -> str:
@@ -79,19 +92,27 @@ def config_object(realtime_origin: str) -> SiteObject:
 
 
 def bundled_files(root: Path) -> list[SiteObject]:
-    """Every file under `root` (web/ as `sam build` copied it), keyed by its path; dotfiles skipped.
+    """Every page asset under `root` (web/ as `sam build` copied it), keyed by its path.
 
-    web/config.json is left out: the stack's own replaces it (the checked-in one is for local use).
+    Skipped: dotfiles and dot-folders, symbolic links (their target may be anything on the build
+    machine), and every file whose type is not on the allow-list, each with a log line naming it.
+    web/config.json is left out too: the stack's own replaces it (the checked-in one is for local use).
     """
     if not (root / INDEX_KEY).is_file():
         raise SiteError(f"the bundled site has no {INDEX_KEY} (was web/ copied by `sam build`?)")
     objects = []
     for path in sorted(root.rglob("*")):
         relative = path.relative_to(root)
-        if not path.is_file() or any(part.startswith(".") for part in relative.parts):
-            continue
         key = relative.as_posix()
-        if key == CONFIG_KEY:
+        if any(part.startswith(".") for part in relative.parts) or key == CONFIG_KEY:
+            continue
+        if path.is_symlink():
+            logger.warning("skipped a symbolic link; only regular files are published", extra={"key": key})
+            continue
+        if not path.is_file():
+            continue
+        if not publishable(key):
+            logger.warning("skipped a file that is not a page asset type", extra={"key": key})
             continue
         objects.append(SiteObject(key, path.read_bytes(), content_type(key), cache_control(key)))
     return objects

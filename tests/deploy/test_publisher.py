@@ -3,15 +3,22 @@
 Given moto's S3 and CloudFront and a local stand-in for the pre-signed ResponseURL, each test drives
 the custom resource as CloudFormation would and asserts what CloudFormation receives (the JSON PUT)
 and what a visitor would get (objects, their headers, invalidations).
+
+The events carry a ResponseURL on CloudFormation's real response host; only the TLS connection is
+pointed at the local stand-in (cfn_response.connect), so the publisher's URL checks run as deployed.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import threading
 import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 import pytest
@@ -19,11 +26,75 @@ from botocore.exceptions import ClientError
 
 from publisher import cfn_response, handler
 from publisher.handler import Clients, handle
-from publisher.site import cache_control, content_type
-from tests.deploy.conftest import STACK_ID, FakeContext, ResponseEndpoint, cfn_event
+from publisher.site import cache_control, content_type, publishable
+from tests.deploy.conftest import STACK_ID, ResponseEndpoint, cfn_event
+from tests.deploy.conftest import FakeContext as _RemainingTime
 
 OPENAI = "https://api.openai.com"
 REQUEST_ID = "5f4e3d2c-1b0a-4987-8654-3210fedcba98"
+REGION = "us-east-1"
+RESPONSE_HOST = "cloudformation-custom-resource-response-useast1.s3.amazonaws.com"
+SIGNATURE = "9f8e7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a39281706f5e4d3c2b1a0"
+# The shape CloudFormation signs: the object key is "<StackId>|<LogicalResourceId>|<RequestId>".
+RESPONSE_PATH = (
+    "/arn%3Aaws%3Acloudformation%3Aus-east-1%3A123456789012%3Astack/realtime-vend/"
+    f"0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b%7CSitePublication%7C{REQUEST_ID}"
+    "?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=20250101T000000Z&X-Amz-SignedHeaders=host"
+    f"&X-Amz-Expires=7200&X-Amz-Credential=AKIAEXAMPLE%2F20250101%2Fus-east-1%2Fs3%2Faws4_request"
+    f"&X-Amz-Signature={SIGNATURE}"
+)
+RESPONSE_URL = f"https://{RESPONSE_HOST}{RESPONSE_PATH}"
+
+
+class FakeContext(_RemainingTime):
+    """What Lambda tells the deployed publisher about itself (SAM names it, the template its log group)."""
+
+    def __init__(
+        self,
+        remaining_ms: int = 120_000,
+        *,
+        function_name: str = "realtime-vend-PublisherFunction-AbCdEf123456",
+        log_group_name: str = "/aws/lambda/realtime-vend-publisher",
+        account: str = "123456789012",
+    ) -> None:
+        super().__init__(remaining_ms)
+        self.function_name = function_name
+        self.log_group_name = log_group_name
+        self.invoked_function_arn = f"arn:aws:lambda:{REGION}:{account}:function:{function_name}:live"
+
+
+@pytest.fixture(autouse=True)
+def lambda_region(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_REGION", REGION)  # Lambda sets it; the response host is checked against it
+
+
+@dataclass
+class Wire:
+    """Where the publisher's connections go: the hosts it opened, each routed to 127.0.0.1:`port`."""
+
+    port: int = 0
+    stand_in_port: int = 0  # the conftest stand-in that records answers
+    hosts: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def wire(monkeypatch: pytest.MonkeyPatch) -> Wire:
+    wire = Wire()
+
+    def connect(host: str, timeout: float) -> http.client.HTTPConnection:
+        wire.hosts.append(host)
+        return http.client.HTTPConnection("127.0.0.1", wire.port, timeout=timeout)
+
+    monkeypatch.setattr(cfn_response, "connect", connect)
+    return wire
+
+
+@pytest.fixture
+def response_endpoint(response_endpoint: ResponseEndpoint, wire: Wire) -> ResponseEndpoint:
+    """The conftest stand-in, reached through CloudFormation's response host and URL."""
+    wire.port = wire.stand_in_port = urlsplit(response_endpoint.url).port or 0
+    response_endpoint.url = RESPONSE_URL
+    return response_endpoint
 
 
 def props(bucket: str, distribution_id: str, origin: str = OPENAI) -> dict[str, str]:
@@ -123,7 +194,7 @@ def test_create_answers_success_with_the_requests_ids_copied(
     }
     # The pre-signed URL was signed without a content type: the PUT must not add one.
     assert answer.headers.get("content-type") == ""
-    assert answer.path == "/cloudformation-response"
+    assert answer.path == RESPONSE_PATH
 
 
 def test_create_invalidates_the_whole_distribution_once_per_request(
@@ -327,7 +398,7 @@ def test_a_cloudfront_error_fails_the_create_with_a_reason(
     )
 
 
-@pytest.mark.parametrize("missing", ["BucketName", "DistributionId", "RealtimeOrigin"])
+@pytest.mark.parametrize("missing", ["BucketName", "DistributionId", "RealtimeOrigin", "SiteVersion"])
 def test_a_missing_property_fails_and_says_which(
     response_endpoint: ResponseEndpoint,
     clients: Clients,
@@ -499,7 +570,6 @@ def test_lambda_handler_publishes_the_bundled_site_with_the_runtimes_boto3(
         ("favicon.ico", "image/x-icon", "public, max-age=3600, must-revalidate"),
         ("site.webmanifest", "application/manifest+json", "public, max-age=3600, must-revalidate"),
         ("robots.txt", "text/plain; charset=utf-8", "public, max-age=3600, must-revalidate"),
-        ("LICENSE", "application/octet-stream", "public, max-age=3600, must-revalidate"),
     ],
 )
 def test_every_file_type_gets_its_content_type_and_cache_control(
@@ -524,8 +594,9 @@ def test_the_pre_signed_response_url_never_reaches_the_log(
     create(response_endpoint, clients, site, props("no-such-bucket-here", distribution_id))
 
     assert [r.getMessage() for r in caplog.records].count("answering CloudFormation") == 2
-    assert "cloudformation-response" not in caplog.text
-    assert all("cloudformation-response" not in repr(r.__dict__) for r in caplog.records)
+    for secret in (SIGNATURE, "X-Amz-Credential", "SitePublication%7C"):
+        assert secret not in caplog.text
+        assert all(secret not in repr(r.__dict__) for r in caplog.records)
 
 
 def test_lambda_handler_answers_failed_when_it_cannot_even_create_its_clients(
@@ -541,3 +612,345 @@ def test_lambda_handler_answers_failed_when_it_cannot_even_create_its_clients(
     answer = response_endpoint.only_answer()
     assert answer["Status"] == "FAILED"
     assert answer["Reason"] == "could not create the AWS clients: You must specify a region."
+
+
+# --- who is answered: only CloudFormation's response bucket, over https ------------------------------
+
+
+def _published_nothing(clients: Clients, bucket: str, distribution_id: str) -> bool:
+    return objects(clients, bucket) == {} and invalidations(clients, distribution_id) == []
+
+
+def test_an_http_response_url_is_refused_nothing_is_sent_and_nothing_published(
+    response_endpoint: ResponseEndpoint,
+    wire: Wire,
+    clients: Clients,
+    bucket: str,
+    distribution_id: str,
+    site: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    event = cfn_event("Create", f"http://{RESPONSE_HOST}{RESPONSE_PATH}", props(bucket, distribution_id))
+
+    outcome = handle(event, FakeContext(), clients=clients, site_root=site)
+
+    assert outcome is None
+    assert wire.hosts == []
+    assert response_endpoint.answers == []
+    assert _published_nothing(clients, bucket, distribution_id)
+    [refusal] = [r for r in caplog.records if r.getMessage() == "refused the request without answering"]
+    assert refusal.__dict__["reason"] == "the ResponseURL's scheme is 'http', not https"
+    assert SIGNATURE not in repr(refusal.__dict__)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://attacker.example/collect",
+        f"https://{RESPONSE_HOST}.attacker.example{RESPONSE_PATH}",
+        f"https://attacker.example@{RESPONSE_HOST}{RESPONSE_PATH}",
+        f"https://{RESPONSE_HOST}:8443{RESPONSE_PATH}",
+        f"https://{RESPONSE_HOST}\t.attacker.example{RESPONSE_PATH}",
+        # another region's response bucket: this function's stack is in us-east-1
+        f"https://cloudformation-custom-resource-response-euwest1.s3.eu-west-1.amazonaws.com{RESPONSE_PATH}",
+        # path style names the right bucket on a host CloudFormation does not use
+        f"https://s3.amazonaws.com/cloudformation-custom-resource-response-useast1{RESPONSE_PATH}",
+        "https://169.254.169.254/latest/meta-data/iam/security-credentials/",
+        f"ftp://{RESPONSE_HOST}{RESPONSE_PATH}",
+    ],
+)
+def test_a_response_url_on_any_other_host_is_refused_without_a_word(
+    response_endpoint: ResponseEndpoint,
+    wire: Wire,
+    clients: Clients,
+    bucket: str,
+    distribution_id: str,
+    site: Path,
+    url: str,
+) -> None:
+    for request_type in ("Create", "Delete"):
+        event = cfn_event(request_type, url, props(bucket, distribution_id), physical_id=f"s3://{bucket}")
+
+        assert handle(event, FakeContext(), clients=clients, site_root=site) is None
+
+    assert wire.hosts == []
+    assert response_endpoint.answers == []
+    assert _published_nothing(clients, bucket, distribution_id)
+
+
+def test_lambda_handler_refuses_a_foreign_response_url_before_it_does_anything(
+    response_endpoint: ResponseEndpoint, wire: Wire, site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    created: list[str] = []
+    monkeypatch.setattr(boto3, "client", lambda name, **_: created.append(name))
+
+    handler.lambda_handler(cfn_event("Create", "https://attacker.example/collect", {}), FakeContext())
+
+    assert created == []
+    assert wire.hosts == []
+    assert response_endpoint.answers == []
+
+
+@pytest.mark.parametrize(
+    ("region", "host"),
+    [
+        ("us-east-1", "cloudformation-custom-resource-response-useast1.s3.amazonaws.com"),
+        ("us-east-1", "cloudformation-custom-resource-response-useast1.s3.us-east-1.amazonaws.com"),
+        ("eu-west-1", "cloudformation-custom-resource-response-euwest1.s3-eu-west-1.amazonaws.com"),
+        ("eu-west-1", "cloudformation-custom-resource-response-euwest1.s3.eu-west-1.amazonaws.com"),
+        (
+            "us-gov-west-1",
+            "cloudformation-custom-resource-response-usgovwest1.s3.us-gov-west-1.amazonaws.com",
+        ),
+        ("cn-north-1", "cloudformation-custom-resource-response-cnnorth1.s3.cn-north-1.amazonaws.com.cn"),
+    ],
+)
+def test_cloudformations_response_hosts_are_accepted_in_their_own_region(region: str, host: str) -> None:
+    target = cfn_response.response_target(f"https://{host}{RESPONSE_PATH}", region)
+
+    assert target.host == host
+    assert target.path == RESPONSE_PATH
+    assert SIGNATURE not in repr(target)
+    with pytest.raises(cfn_response.RefusedResponseURL):
+        cfn_response.response_target(f"https://{host}{RESPONSE_PATH}", "ap-southeast-2")
+
+
+def test_a_redirect_from_the_response_url_is_not_followed(
+    response_endpoint: ResponseEndpoint,
+    wire: Wire,
+    clients: Clients,
+    bucket: str,
+    distribution_id: str,
+    site: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    redirected: list[str] = []
+
+    class Redirect(BaseHTTPRequestHandler):
+        # Points at the stand-in that records answers: following it would deliver the answer there.
+        def do_PUT(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            redirected.append(self.path)
+            self.send_response(307)
+            self.send_header("Location", f"http://127.0.0.1:{wire.stand_in_port}/followed")
+            self.end_headers()
+
+        def log_message(self, *_: object) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    wire.port = server.server_address[1]
+    monkeypatch.setattr(cfn_response, "RETRY_PAUSE_SECONDS", 0.0)
+    try:
+        create_event = cfn_event("Create", response_endpoint.url, props(bucket, distribution_id))
+        handle(create_event, FakeContext(), clients=clients, site_root=site)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+    assert redirected == [RESPONSE_PATH, RESPONSE_PATH]  # tried twice, as any failed delivery is
+    assert wire.hosts == [RESPONSE_HOST, RESPONSE_HOST]
+    assert response_endpoint.answers == []
+
+
+# --- whose requests: only this function's own stack -------------------------------------------------
+
+GUID = "0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
+
+
+def _from_stack(event: dict[str, Any], stack_id: str | None) -> dict[str, Any]:
+    if stack_id is None:
+        del event["StackId"]
+    else:
+        event["StackId"] = stack_id
+    return event
+
+
+@pytest.mark.parametrize(
+    ("stack_id", "reason"),
+    [
+        (
+            f"arn:aws:cloudformation:us-east-1:123456789012:stack/someone-else/{GUID}",
+            "not this function's stack",
+        ),
+        (
+            f"arn:aws:cloudformation:us-east-1:123456789012:stack/realtime-vend-2/{GUID}",
+            "not this function's stack",
+        ),
+        (
+            f"arn:aws:cloudformation:us-east-1:210987654321:stack/realtime-vend/{GUID}",
+            "another account or region",
+        ),
+        (
+            f"arn:aws:cloudformation:eu-west-1:123456789012:stack/realtime-vend/{GUID}",
+            "another account or region",
+        ),
+        (f"arn:aws-cn:cloudformation:us-east-1:123456789012:stack/realtime-vend/{GUID}", "another account"),
+        ("realtime-vend", "is not a CloudFormation stack ARN"),
+        (None, "is not a CloudFormation stack ARN"),
+    ],
+)
+def test_a_request_from_another_stack_is_answered_failed_and_publishes_nothing(
+    response_endpoint: ResponseEndpoint,
+    clients: Clients,
+    bucket: str,
+    distribution_id: str,
+    site: Path,
+    stack_id: str | None,
+    reason: str,
+) -> None:
+    event = _from_stack(cfn_event("Create", response_endpoint.url, props(bucket, distribution_id)), stack_id)
+
+    handle(event, FakeContext(), clients=clients, site_root=site)
+
+    answer = response_endpoint.only_answer()
+    assert answer["Status"] == "FAILED"
+    assert reason in answer["Reason"]
+    assert _published_nothing(clients, bucket, distribution_id)
+
+
+def test_a_delete_from_another_stack_leaves_the_page_in_place(
+    response_endpoint: ResponseEndpoint, clients: Clients, bucket: str, distribution_id: str, site: Path
+) -> None:
+    create(response_endpoint, clients, site, props(bucket, distribution_id))
+    foreign = f"arn:aws:cloudformation:us-east-1:123456789012:stack/someone-else/{GUID}"
+
+    handle(
+        _from_stack(
+            cfn_event("Delete", response_endpoint.url, props(bucket, distribution_id), physical_id="s3://x"),
+            foreign,
+        ),
+        FakeContext(),
+        clients=clients,
+        site_root=site,
+    )
+
+    answer = response_endpoint.answers[-1].document
+    assert answer["Status"] == "FAILED"
+    assert answer["Reason"] == "refused a request from stack 'someone-else': not this function's stack"
+    assert answer["StackId"] == foreign
+    assert "index.html" in objects(clients, bucket)
+
+
+@pytest.mark.parametrize(
+    ("function_name", "log_group", "stack", "accepted"),
+    [
+        # Lambda reports the template's log group: the stack name, exactly
+        (
+            "realtime-vend-PublisherFunction-AbCdEf123456",
+            "/aws/lambda/realtime-vend-publisher",
+            "realtime-vend",
+            True,
+        ),
+        (
+            "realtime-vend-PublisherFunction-AbCdEf123456",
+            "/aws/lambda/realtime-vend-publisher",
+            "realtime",
+            False,
+        ),
+        # otherwise the name CloudFormation generated for the function
+        ("realtime-vend-PublisherFunction-AbCdEf123456", "/aws/lambda/x", "realtime-vend", True),
+        ("realtime-vend-PublisherFunction-AbCdEf123456", "/aws/lambda/x", "realtime-vend-x", False),
+        # ... which CloudFormation shortens for a long stack name: then a prefix is all there is
+        (
+            "realtime-vend-produ-PublisherFunct-1A2B3C4D5E6F",
+            "/aws/lambda/x",
+            "realtime-vend-production",
+            True,
+        ),
+        ("realtime-vend-produ-PublisherFunct-1A2B3C4D5E6F", "/aws/lambda/x", "realtime-vend-staging", False),
+        # a function that cannot tell its stack refuses everything
+        ("renamed-by-hand", "/aws/lambda/renamed-by-hand", "renamed-by-hand", False),
+    ],
+)
+def test_the_function_knows_its_stack_from_what_lambda_tells_it(
+    response_endpoint: ResponseEndpoint,
+    clients: Clients,
+    bucket: str,
+    distribution_id: str,
+    site: Path,
+    function_name: str,
+    log_group: str,
+    stack: str,
+    accepted: bool,
+) -> None:
+    stack_id = f"arn:aws:cloudformation:us-east-1:123456789012:stack/{stack}/{GUID}"
+    event = _from_stack(cfn_event("Create", response_endpoint.url, props(bucket, distribution_id)), stack_id)
+    context = FakeContext(function_name=function_name, log_group_name=log_group)
+
+    handle(event, context, clients=clients, site_root=site)
+
+    assert response_endpoint.only_answer()["Status"] == ("SUCCESS" if accepted else "FAILED")
+    assert ("index.html" in objects(clients, bucket)) is accepted
+
+
+def test_a_function_invoked_in_another_account_refuses_our_stack(
+    response_endpoint: ResponseEndpoint, clients: Clients, bucket: str, distribution_id: str, site: Path
+) -> None:
+    create_event = cfn_event("Create", response_endpoint.url, props(bucket, distribution_id))
+
+    handle(create_event, FakeContext(account="210987654321"), clients=clients, site_root=site)
+
+    assert response_endpoint.only_answer()["Reason"].endswith("another account or region")
+    assert _published_nothing(clients, bucket, distribution_id)
+
+
+# --- what is published: page asset types only -------------------------------------------------------
+
+
+def test_only_page_asset_types_are_published_and_every_other_file_is_logged(
+    response_endpoint: ResponseEndpoint,
+    clients: Clients,
+    bucket: str,
+    distribution_id: str,
+    site: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    strays = ["js/main.js.map", "deploy-key.pem", "LICENSE", "notes.md", "index.html~", "backup.tar.gz"]
+    for name in [*strays, "images/logo.png", "site.webmanifest", ".env", ".aws/credentials"]:
+        (site / name).parent.mkdir(parents=True, exist_ok=True)
+        (site / name).write_bytes(b"not for the public")
+    (site.parent / "outside.js").write_text("// a file elsewhere on the build machine")
+    (site / "js/linked.js").symlink_to(site.parent / "outside.js")
+    caplog.set_level("INFO", logger="publisher")
+
+    create(response_endpoint, clients, site, props(bucket, distribution_id))
+
+    published = objects(clients, bucket)
+    assert response_endpoint.only_answer()["Status"] == "SUCCESS"
+    assert sorted(published) == [
+        "config.json",
+        "icon.svg",
+        "images/logo.png",
+        "index.html",
+        "js/config.js",
+        "js/main.js",
+        "site.webmanifest",
+        "styles.css",
+    ]
+    assert published["images/logo.png"]["ContentType"] == "image/png"
+    assert published["site.webmanifest"]["ContentType"] == "application/manifest+json"
+    skipped = sorted(r.__dict__["key"] for r in caplog.records if r.getMessage().startswith("skipped"))
+    assert skipped == sorted([*strays, "js/linked.js"])
+
+
+@pytest.mark.parametrize(
+    ("key", "allowed"),
+    [
+        ("index.html", True),
+        ("INDEX.HTML", True),
+        ("js/app.mjs", True),
+        ("fonts/inter.woff2", True),
+        ("robots.txt", True),
+        ("js/main.js.map", False),
+        ("server.key", False),
+        ("id_rsa", False),
+        ("config.yaml", False),
+        ("page.html.bak", False),
+    ],
+)
+def test_the_allow_list_names_page_assets_only(key: str, allowed: bool) -> None:
+    assert publishable(key) is allowed
