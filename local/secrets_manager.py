@@ -4,22 +4,34 @@ Used by the local stack (the OpenAI key, the origin-verify and visitor-key secre
 parameter) and by tests/samlocal (the key alone). The handler reaches it through
 AWS_ENDPOINT_URL_SECRETS_MANAGER and AWS_ENDPOINT_URL_SSM, exactly as it reaches the real services:
 moto's server answers every service on one port.
+
+The server runs in a child interpreter (`python -m local.secrets_manager`, seeds on its stdin, one
+JSON line back), so its imports and seeding use another core while the caller starts the rest; it
+exits when its stdin closes, so it never outlives its parent.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
+import queue
+import subprocess
+import sys
+import threading
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 REGION = "us-east-1"
 FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+_REPO = Path(__file__).resolve().parent.parent
 
 
 class SeededSecretsManager:
     """`SeededSecretsManager(name, value)`: one secret; `secrets=` and `parameters=` seed more.
 
-    After `start()`: `endpoint`, `arn` (the first secret's), `arns` (every secret's, by name).
+    After `start()`: `endpoint`, `port`, `arn` (the first secret's), `arns` (every secret's, by name).
     Parameters are SSM String parameters.
     """
 
@@ -31,42 +43,107 @@ class SeededSecretsManager:
         *,
         secrets: Mapping[str, str] | None = None,
         parameters: Mapping[str, str] | None = None,
+        startup_timeout: float = 30.0,
     ) -> None:
         self._secrets = {name: value, **(secrets or {})}
         self._name = name
         self._parameters = dict(parameters or {})
         self._host = host  # another address when a container must reach it (tests/samlocal)
-        self._server: Any = None
+        self._timeout = startup_timeout
+        self._process: subprocess.Popen[str] | None = None
         self.endpoint = ""
         self.port = 0
         self.arn = ""
         self.arns: dict[str, str] = {}
 
     def start(self) -> None:
-        """Starts the server on a free port and seeds it (blocking: the import, then one call each)."""
-        import boto3  # noqa: PLC0415 - heavy; only when starting
-        from moto.server import ThreadedMotoServer  # noqa: PLC0415
+        """Starts the server on a free port and seeds it; blocks until it is serving."""
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "local.secrets_manager", "--host", self._host],
+            cwd=_REPO,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self._process = process
+        try:
+            assert process.stdin is not None  # noqa: S101 - PIPE above
+            assert process.stdout is not None  # noqa: S101
+            # The values go through a pipe, never the command line (which `ps` shows).
+            process.stdin.write(json.dumps({"secrets": self._secrets, "parameters": self._parameters}) + "\n")
+            process.stdin.flush()
+            ready = _read_line(process.stdout, self._timeout)
+            if ready is None:
+                raise RuntimeError(f"moto did not start (exit code {process.poll()})")
+            answer = json.loads(ready)
+        except BaseException:
+            self.stop()
+            raise
+        self.port = int(answer["port"])
+        self.endpoint = answer["endpoint"]
+        self.arns = dict(answer["arns"])
+        self.arn = self.arns[self._name]
 
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto logs every call as an access line
-        self._server = ThreadedMotoServer(ip_address=self._host, port=0, verbose=False)
-        self._server.start()
-        host, self.port = self._server.get_host_and_port()
-        self.endpoint = f"http://{host}:{self.port}"
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        for pipe in (process.stdin, process.stdout):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()  # the child exits when its stdin closes
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _read_line(stream: Any, timeout: float) -> str | None:
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: lines.put(stream.readline()), daemon=True).start()
+    try:
+        return lines.get(timeout=timeout) or None
+    except queue.Empty:
+        return None
+
+
+def _serve(host: str) -> None:
+    """The child: read the seeds, start moto, seed it, say where it is, serve until stdin closes."""
+    import boto3  # noqa: PLC0415 - heavy; only in the child
+    from moto.server import ThreadedMotoServer  # noqa: PLC0415
+
+    seeds = json.loads(sys.stdin.readline())
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto logs every call as an access line
+    server = ThreadedMotoServer(ip_address=host, port=0, verbose=False)
+    server.start()
+    try:
+        bound_host, port = server.get_host_and_port()
+        endpoint = f"http://{f'[{bound_host}]' if ':' in bound_host else bound_host}:{port}"
         session = boto3.session.Session(
             region_name=REGION,
             aws_access_key_id=FAKE_CREDENTIALS["aws_access_key_id"],
             aws_secret_access_key=FAKE_CREDENTIALS["aws_secret_access_key"],
         )
-        client = session.client("secretsmanager", endpoint_url=self.endpoint)
-        for name, value in self._secrets.items():
-            self.arns[name] = client.create_secret(Name=name, SecretString=value)["ARN"]
-        self.arn = self.arns[self._name]
-        if self._parameters:
-            ssm = session.client("ssm", endpoint_url=self.endpoint)
-            for name, value in self._parameters.items():
+        client = session.client("secretsmanager", endpoint_url=endpoint)
+        arns = {
+            name: client.create_secret(Name=name, SecretString=value)["ARN"]
+            for name, value in seeds["secrets"].items()
+        }
+        if seeds["parameters"]:
+            ssm = session.client("ssm", endpoint_url=endpoint)
+            for name, value in seeds["parameters"].items():
                 ssm.put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
+        print(json.dumps({"port": port, "endpoint": endpoint, "arns": arns}), flush=True)
+        sys.stdin.read()  # until the parent closes the pipe (or dies)
+    finally:
+        server.stop()
 
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m local.secrets_manager", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    with contextlib.suppress(KeyboardInterrupt):
+        _serve(parser.parse_args().host)

@@ -3,10 +3,15 @@
     scripts/local                     # or: .venv/bin/python -m local.stack [--port 8000]
 
 One process serves web/ at `/` under the production security headers (from template.yaml), a
-generated config.json, and `/api/*` through the real `vend.app.lambda_handler` behind an API Gateway
-HTTP API (payload 2.0) adapter. Secrets Manager is moto's server, seeded with the OpenAI key. OpenAI
-is the local stand-in on its own port (another origin, like api.openai.com) unless OPENAI_API_KEY is
-set: then that key is seeded and the handler and the page talk to the real OpenAI.
+generated config.json, and `/api/*` through a CloudFront stand-in (local.cloudfront: the origin header,
+`CloudFront-Viewer-Address` and `X-Forwarded-Host`, whatever the client sent) into the real
+`vend.app.lambda_handler` behind an API Gateway HTTP API (payload 2.0) adapter. A second port stands
+in for the execute-api endpoint: the same adapter without CloudFront, which the handler refuses.
+Secrets Manager and SSM are moto's server, seeded with the OpenAI key, the origin-verify and
+visitor-key secrets and the pause parameter; the quota table is dynalite (local.dynamodb), created
+from the template's `QuotaTable`. OpenAI is the local stand-in on its own port (another origin, like
+api.openai.com) unless OPENAI_API_KEY is set: then that key is seeded and the handler and the page
+talk to the real OpenAI.
 
 Programs use `LocalStack` (an async context manager) or, from synchronous code such as pytest
 fixtures, `StackProcess`, which runs this module in a child process: the handler reads its
@@ -36,15 +41,26 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from local.lambda_adapter import LambdaAdapter
+from local.cloudfront import CloudFrontStandin
+from local.lambda_adapter import LambdaAdapter, gateway_error
 from local.secrets_manager import REGION, SeededSecretsManager
 from template_contract.page_headers import page_headers
-from template_contract.reader import TEMPLATE, http_api_route_keys
+from template_contract.reader import (
+    TEMPLATE,
+    TemplateError,
+    http_api_route_keys,
+    load_template,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 WEB_ROOT = REPO / "web"
 OPENAI_ORIGIN = "https://api.openai.com"
 SECRET_NAME = "realtime-vend/local/openai-api-key"  # noqa: S105 - a name, not a secret
+ORIGIN_VERIFY_SECRET_NAME = "realtime-vend/local/origin-verify"  # noqa: S105 - a name
+VISITOR_KEY_SECRET_NAME = "realtime-vend/local/visitor-key"  # noqa: S105 - a name
+PAUSE_PARAMETER = "/realtime-vend-local/paused"  # the template's `/<stack name>/paused`
+QUOTA_TABLE = "realtime-vend-local-quota"
+FUNCTION = "VendFunction"
 # Anything else under /api is the handler's to answer (404/405), as with the template's routes.
 DEFAULT_ROUTE_KEYS = ("POST /api/session", "ANY /api/session", "$default")
 
@@ -65,6 +81,12 @@ class StackOptions:
     handler_env: Mapping[str, str] = field(default_factory=dict)
     # Where the page's security headers and the API routes are read from.
     template: Path = TEMPLATE
+    execute_api_port: int = 0
+    # The abuse limits; None: the template's default.
+    quota_per_visitor: int | None = None
+    quota_window_seconds: int | None = None
+    daily_cap: int | None = None
+    paused: bool = False  # the pause switch's value at start (tests flip it in SSM mid-run)
 
 
 def _route_keys_from_template(template: Path) -> tuple[str, ...]:
@@ -73,6 +95,26 @@ def _route_keys_from_template(template: Path) -> tuple[str, ...]:
         return http_api_route_keys(template) or DEFAULT_ROUTE_KEYS
     except Exception:
         return DEFAULT_ROUTE_KEYS
+
+
+def template_default(document: Mapping[str, Any], variable: str) -> str | None:
+    """The template's value for a function variable: a literal, or the default of the parameter it refs."""
+    resources = document.get("Resources") or {}
+    properties = (resources.get(FUNCTION) or {}).get("Properties") or {}
+    value = ((properties.get("Environment") or {}).get("Variables") or {}).get(variable)
+    if isinstance(value, dict) and isinstance(value.get("Ref"), str):
+        value = ((document.get("Parameters") or {}).get(value["Ref"]) or {}).get("Default")
+    return None if value is None or isinstance(value, dict | list) else str(value)
+
+
+def _table_properties(document: Mapping[str, Any], resource: str, template: Path) -> dict[str, Any]:
+    found = (document.get("Resources") or {}).get(resource)
+    if not isinstance(found, dict) or found.get("Type") != "AWS::DynamoDB::Table":
+        raise TemplateError(f"{template} has no AWS::DynamoDB::Table {resource}")
+    properties = found.get("Properties")
+    if not isinstance(properties, dict):
+        raise TemplateError(f"{resource} in {template} has no Properties")
+    return properties
 
 
 def _security_headers_middleware(headers: Mapping[str, str]) -> Any:
@@ -91,6 +133,10 @@ def _security_headers_middleware(headers: Mapping[str, str]) -> Any:
     return add_headers
 
 
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
 def _file_handler(path: Path) -> Callable[[web.Request], Any]:
     """Serves one file, e.g. a folder's index.html at the folder's URL."""
 
@@ -106,16 +152,35 @@ class LocalStack:
     def __init__(self, options: StackOptions | None = None) -> None:
         self.options = options or StackOptions()
         self.url = ""
+        self.execute_api = ""
         self.standin_url: str | None = None
         self.realtime_origin = OPENAI_ORIGIN
+        self.aws_endpoint = ""
+        self.dynamodb_endpoint = ""
         self.adapter: LambdaAdapter | None = None
+        self.cloudfront: CloudFrontStandin | None = None
         self._runners: list[web.AppRunner] = []
         self._secrets: SeededSecretsManager | None = None
+        self._dynalite: Any = None
+        self._template: dict[str, Any] = {}
         self._standin_options: Any = None
 
     @property
     def uses_openai(self) -> bool:
         return self.options.openai_api_key is not None
+
+    def describe(self) -> dict[str, Any]:
+        """What programs need to reach the running stack: the `--ready-json` line, minus `ready`."""
+        return {
+            "url": self.url,
+            "standin_url": self.standin_url,
+            "execute_api": self.execute_api,
+            "aws_endpoint": self.aws_endpoint,
+            "region": REGION,
+            "pause_parameter": PAUSE_PARAMETER,
+            "dynamodb_endpoint": self.dynamodb_endpoint,
+            "quota_table": QUOTA_TABLE,
+        }
 
     async def __aenter__(self) -> LocalStack:
         await self.start()
@@ -134,27 +199,79 @@ class LocalStack:
     async def _start(self) -> None:
         opts = self.options
         api_key = opts.openai_api_key or f"sk-local-{secrets.token_urlsafe(24)}"
-        if not self.uses_openai:
-            self.standin_url = await self._start_standin(api_key)
-            self.realtime_origin = self.standin_url
+        origin_verify = secrets.token_urlsafe(36)  # 48 characters
+        self._secrets = SeededSecretsManager(
+            SECRET_NAME,
+            api_key,
+            secrets={
+                ORIGIN_VERIFY_SECRET_NAME: json.dumps({"current": origin_verify, "previous": ""}),
+                VISITOR_KEY_SECRET_NAME: secrets.token_urlsafe(48),  # 64 characters
+            },
+            parameters={PAUSE_PARAMETER: "true" if opts.paused else "false"},
+        )
+        # Moto (a child interpreter) and dynalite (node) start from threads submitted now, before
+        # this thread spends its ~2 s importing the OpenAI stand-in: the three overlap.
+        loop = asyncio.get_running_loop()
+        started = asyncio.gather(
+            loop.run_in_executor(None, self._secrets.start),
+            loop.run_in_executor(None, self._start_dynamodb),
+            return_exceptions=True,  # wait for both even when one fails: stop() must see what started
+        )
+        try:
+            if not self.uses_openai:
+                self.standin_url = await self._start_standin(api_key)
+                self.realtime_origin = self.standin_url
+        finally:
+            for outcome in await started:
+                if isinstance(outcome, BaseException):
+                    raise outcome
+        self.aws_endpoint = self._secrets.endpoint
         base_url = self.standin_url or OPENAI_ORIGIN
 
-        self._secrets = SeededSecretsManager(SECRET_NAME, api_key)
-        await asyncio.to_thread(self._secrets.start)
-
         # In a thread: init's prefetch reaches the stand-in, which answers on this very event loop.
-        handler = await asyncio.to_thread(
-            self._import_handler,
-            {
-                "OPENAI_API_KEY_SECRET_ARN": self._secrets.arn,
-                "OPENAI_BASE_URL": base_url,
-                "AWS_ENDPOINT_URL_SECRETS_MANAGER": self._secrets.endpoint,
-                **opts.handler_env,
-            },
-        )
+        handler = await asyncio.to_thread(self._import_handler, self._handler_env(self._secrets, base_url))
         route_keys = _route_keys_from_template(opts.template)
         self.adapter = LambdaAdapter(handler, route_keys, latency_ms=opts.api_latency_ms)
-        await self._start_page(self.adapter, f"{self.realtime_origin}/v1/realtime/calls")
+        origin_host = await self._start_execute_api(self.adapter)
+        self.cloudfront = CloudFrontStandin(
+            self.adapter.handle, origin_host=origin_host, origin_verify=origin_verify
+        )
+        await self._start_page(self.adapter, self.cloudfront, f"{self.realtime_origin}/v1/realtime/calls")
+
+    def _handler_env(self, aws: SeededSecretsManager, base_url: str) -> dict[str, str]:
+        opts = self.options
+        limits = {
+            "QUOTA_PER_VISITOR": opts.quota_per_visitor,
+            "QUOTA_WINDOW_SECONDS": opts.quota_window_seconds,
+            "DAILY_CAP": opts.daily_cap,
+        }
+        env = {
+            "OPENAI_API_KEY_SECRET_ARN": aws.arn,
+            "OPENAI_BASE_URL": base_url,
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER": aws.endpoint,
+            "AWS_ENDPOINT_URL_SSM": aws.endpoint,
+            "AWS_ENDPOINT_URL_DYNAMODB": self.dynamodb_endpoint,
+            "ORIGIN_VERIFY_SECRET_ARN": aws.arns[ORIGIN_VERIFY_SECRET_NAME],
+            "VISITOR_KEY_SECRET_ARN": aws.arns[VISITOR_KEY_SECRET_NAME],
+            "QUOTA_TABLE_NAME": QUOTA_TABLE,
+            "PAUSE_PARAMETER_NAME": PAUSE_PARAMETER,
+        }
+        for variable, value in limits.items():
+            chosen = str(value) if value is not None else template_default(self._template, variable)
+            if chosen is not None:  # else the handler's own default, as with a template without it
+                env[variable] = chosen
+        return {**env, **opts.handler_env}
+
+    def _start_dynamodb(self) -> None:
+        from local.dynamodb import Dynalite, create_table_from_template  # noqa: PLC0415
+
+        # Parsed once here (pure-Python YAML: a few hundred ms), while the other servers start.
+        self._template = load_template(self.options.template)
+        properties = _table_properties(self._template, "QuotaTable", self.options.template)
+        dynalite = Dynalite(host=self.options.host)
+        self._dynalite = dynalite
+        self.dynamodb_endpoint = dynalite.start().endpoint_url
+        create_table_from_template(self.dynamodb_endpoint, QUOTA_TABLE, properties)
 
     async def stop(self) -> None:
         for runner in reversed(self._runners):
@@ -163,6 +280,9 @@ class LocalStack:
         if self._secrets is not None:
             await asyncio.to_thread(self._secrets.stop)
             self._secrets = None
+        if self._dynalite is not None:
+            await asyncio.to_thread(self._dynalite.stop)
+            self._dynalite = None
 
     async def _start_standin(self, api_key: str) -> str:
         from local.openai_standin import StandinOptions, create_app  # noqa: PLC0415
@@ -195,7 +315,23 @@ class LocalStack:
 
         return lambda_handler  # type: ignore[no-any-return]
 
-    async def _start_page(self, adapter: LambdaAdapter, calls_url: str) -> None:
+    async def _start_execute_api(self, adapter: LambdaAdapter) -> str:
+        """The execute-api endpoint: /api/* straight into the adapter, API Gateway's 404 elsewhere."""
+
+        async def not_found(_: web.Request) -> web.Response:
+            return gateway_error(404, "Not Found")
+
+        app = web.Application()
+        app.router.add_route("*", "/api/{tail:.*}", adapter.handle)
+        app.router.add_route("*", "/{tail:.*}", not_found)
+        port = await self._serve(app, self.options.execute_api_port)
+        host = _url_host(self.options.host)
+        self.execute_api = f"http://{host}:{port}/"
+        return f"{host}:{port}"
+
+    async def _start_page(
+        self, adapter: LambdaAdapter, cloudfront: CloudFrontStandin, calls_url: str
+    ) -> None:
         headers = page_headers(self.realtime_origin, self.options.template)
         config = {"sessionUrl": "/api/session", "realtimeCallsUrl": calls_url}
 
@@ -218,7 +354,7 @@ class LocalStack:
 
         app = web.Application(middlewares=[_security_headers_middleware(headers)])
         app.router.add_get("/config.json", config_json)
-        app.router.add_route("*", "/api/{tail:.*}", adapter.handle)
+        app.router.add_route("*", "/api/{tail:.*}", cloudfront.handle)
         # Fault injection for tests: API Gateway throttles and crashed invocations on demand.
         app.router.add_post("/__local/faults", control_faults)
         for prefix, folder in self.options.extra_static.items():
@@ -228,7 +364,7 @@ class LocalStack:
         app.router.add_get("/", _file_handler(WEB_ROOT / "index.html"))
         app.router.add_static("/", WEB_ROOT, append_version=False)
         port = await self._serve(app, self.options.port)
-        self.url = f"http://{self.options.host}:{port}/"
+        self.url = f"http://{_url_host(self.options.host)}:{port}/"
 
     async def _serve(self, app: web.Application, port: int) -> int:
         runner = web.AppRunner(app, access_log=None)
@@ -244,13 +380,30 @@ class StackProcess:
     """Runs the stack in a child interpreter and waits until it is serving.
 
     For synchronous callers (pytest fixtures, the benchmark). Faults are injected over HTTP:
-    `POST {url}__local/faults` here and `{standin_url}/__standin/...` on the stand-in.
+    `POST {url}__local/faults` here and `{standin_url}/__standin/...` on the stand-in. `ready` is the
+    whole ready line (`--ready-json`): the pause switch is `pause_parameter` in SSM at `aws_endpoint`.
     """
 
     def __init__(
-        self, *args: str, env: Mapping[str, str] | None = None, startup_timeout: float = 30.0
+        self,
+        *args: str,
+        env: Mapping[str, str] | None = None,
+        startup_timeout: float = 30.0,
+        quota_per_visitor: int | None = None,
+        quota_window_seconds: int | None = None,
+        daily_cap: int | None = None,
+        paused: bool = False,
     ) -> None:
         self._args = list(args)
+        for flag, value in (
+            ("--quota-per-visitor", quota_per_visitor),
+            ("--quota-window-seconds", quota_window_seconds),
+            ("--daily-cap", daily_cap),
+        ):
+            if value is not None:
+                self._args += [flag, str(value)]
+        if paused:
+            self._args.append("--paused")
         self._env = env
         self._timeout = startup_timeout
         self._process: subprocess.Popen[str] | None = None
@@ -258,7 +411,9 @@ class StackProcess:
         self._stderr = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - closed in stop()
         self._reader: threading.Thread | None = None
         self.url = ""
+        self.execute_api = ""
         self.standin_url: str | None = None
+        self.ready: dict[str, Any] = {}
 
     def __enter__(self) -> StackProcess:
         self.start()
@@ -295,7 +450,9 @@ class StackProcess:
             with contextlib.suppress(ValueError):
                 ready = json.loads(line)
                 if isinstance(ready, dict) and ready.get("ready"):
+                    self.ready = ready
                     self.url = ready["url"]
+                    self.execute_api = ready["execute_api"]
                     self.standin_url = ready.get("standin_url")
                     return
         tail = self.stderr_tail
@@ -348,6 +505,20 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--standin-port", type=int, default=0)
     parser.add_argument(
+        "--execute-api-port", type=int, default=0, help="the execute-api stand-in's port (0: any free port)"
+    )
+    limits = parser.add_argument_group("abuse limits (default: the template's)")
+    limits.add_argument(
+        "--quota-per-visitor", type=int, metavar="N", help="client secrets per visitor per window"
+    )
+    limits.add_argument("--quota-window-seconds", type=int, metavar="S", help="the per-visitor window")
+    limits.add_argument("--daily-cap", type=int, metavar="N", help="client secrets per UTC day, all visitors")
+    limits.add_argument(
+        "--paused",
+        action="store_true",
+        help="start with the pause switch on (every mint: 503 service_paused)",
+    )
+    parser.add_argument(
         "--api-latency-ms", type=float, default=0.0, help="round trip added to every /api request"
     )
     parser.add_argument(
@@ -391,6 +562,11 @@ async def _serve_until_stopped(args: argparse.Namespace) -> None:
         session_max_seconds=args.session_max_seconds,
         extra_static=extra,
         template=args.template,
+        execute_api_port=args.execute_api_port,
+        quota_per_visitor=args.quota_per_visitor,
+        quota_window_seconds=args.quota_window_seconds,
+        daily_cap=args.daily_cap,
+        paused=args.paused,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -399,15 +575,20 @@ async def _serve_until_stopped(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     async with LocalStack(options) as stack:
         if args.ready_json:
-            print(json.dumps({"ready": True, "url": stack.url, "standin_url": stack.standin_url}), flush=True)
+            print(json.dumps({"ready": True, **stack.describe()}), flush=True)
         else:
             target = f"the stand-in at {stack.standin_url}"
             if stack.uses_openai:
                 target = "OpenAI (OPENAI_API_KEY is set)"
             print(f"realtime-vend local stack ready in {time.perf_counter() - started:.1f} s", flush=True)
             print(f"  page:    {stack.url}", flush=True)
-            print(f"  api:     {stack.url}api/session  (the real Lambda handler)", flush=True)
+            print(
+                f"  api:     {stack.url}api/session  (the real Lambda handler, through CloudFront)",
+                flush=True,
+            )
+            print(f"  execute-api: {stack.execute_api}  (API Gateway without CloudFront: 403)", flush=True)
             print(f"  realtime: {target}", flush=True)
+            print(f"  aws:     {stack.aws_endpoint}  (Secrets Manager, SSM: {PAUSE_PARAMETER})", flush=True)
             print("Press Ctrl-C to stop.", flush=True)
         await stop.wait()
     print("stopped", file=sys.stderr, flush=True)

@@ -81,20 +81,35 @@ class Standin:
 
 @dataclass
 class Stack:
-    """The running local stack and its fault switches."""
+    """The running local stack and its fault switches.
+
+    `url` is the page behind the CloudFront stand-in; `execute_api` the API Gateway endpoint without it.
+    """
 
     url: str
     standin: Standin
+    execute_api: str = ""
+    ready: dict[str, Any] = field(default_factory=dict)
 
     def faults(self, **patch: Any) -> None:
         _http("POST", f"{self.url}__local/faults", patch)
 
 
+# The suite mints hundreds of times from one address in one window: limits no test here is about
+# (the quota's own tests start stacks with small ones).
+SUITE_LIMITS = {"quota_per_visitor": 10_000, "daily_cap": 1_000_000}
+
+
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
-    with StackProcess("--port", "0", env=_stack_env()) as process:
+    with StackProcess("--port", "0", env=_stack_env(), **SUITE_LIMITS) as process:
         assert process.standin_url, "the browser suite runs against the stand-in"
-        yield Stack(url=process.url, standin=Standin(process.standin_url))
+        yield Stack(
+            url=process.url,
+            standin=Standin(process.standin_url),
+            execute_api=process.execute_api,
+            ready=process.ready,
+        )
 
 
 def _stack_env() -> dict[str, str]:

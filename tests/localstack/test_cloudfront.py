@@ -10,6 +10,7 @@ import asyncio
 import http.client
 import socket
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -62,7 +63,10 @@ def _ask(
         finally:
             await runner.cleanup()
 
-    client_port = asyncio.run(main())
+    # In a thread of its own: in a run with the browser suite, Playwright's sync API keeps an event
+    # loop running in this one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        client_port = pool.submit(asyncio.run, main()).result()
     assert len(seen) == 1
     return seen[0], client_port
 
