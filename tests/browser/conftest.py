@@ -95,14 +95,13 @@ class Stack:
         _http("POST", f"{self.url}__local/faults", patch)
 
 
-# The suite mints hundreds of times from one address in one window: limits no test here is about
-# (the quota's own tests start stacks with small ones).
-SUITE_LIMITS = {"quota_per_visitor": 10_000, "daily_cap": 1_000_000}
-
-
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
-    with StackProcess("--port", "0", env=_stack_env(), **SUITE_LIMITS) as process:
+    # The suite mints hundreds of times from one address in one window: limits no test here is about
+    # (tests/localstack starts stacks with small ones).
+    with StackProcess(
+        "--port", "0", env=_stack_env(), quota_per_visitor=10_000, daily_cap=1_000_000
+    ) as process:
         assert process.standin_url, "the browser suite runs against the stand-in"
         yield Stack(
             url=process.url,
