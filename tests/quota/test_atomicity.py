@@ -1,0 +1,125 @@
+"""The quotas hold under concurrency, proven against a real DynamoDB server emulator (dynalite with
+transactions, local/dynamodb), not moto, whose conditional writes are not atomic under load.
+
+Ten execution environments (processes) of the real handler mint at once, as ten concurrent Lambda
+environments would when a script hammers the endpoint.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+
+from local.dynamodb import Dynalite, create_table_from_template, template_table_properties
+from local.secrets_manager import SeededSecretsManager
+from tests.quota.environments import KEY, Environments, handler_environment, visitor_event
+
+ORIGIN_VERIFY = "events-origin-verify-not-a-real-secret-0123456789abcdef"  # the events' header
+REPETITIONS = 5
+ENVIRONMENTS = 6
+DAILY_CAP = 1000
+TABLE = "quota"
+
+
+@pytest.fixture(scope="module")
+def dynamodb() -> Iterator[Dynalite]:
+    with Dynalite() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def aws() -> Iterator[SeededSecretsManager]:
+    server = SeededSecretsManager(
+        "realtime-vend-test/openai-api-key",
+        KEY,
+        secrets={
+            "realtime-vend-test/origin-verify": json.dumps({"current": ORIGIN_VERIFY, "previous": ""}),
+            "realtime-vend-test/visitor-key": "visitor-key-0123456789abcdef0123456789abcdef0123456789",
+        },
+        parameters={"/realtime-vend-test/paused": "false"},
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def quota_table(dynamodb: Dynalite) -> str:
+    create_table_from_template(dynamodb.endpoint_url, TABLE, template_table_properties("QuotaTable"))
+    return TABLE
+
+
+@pytest.fixture(scope="module")
+def pool(dynamodb: Dynalite, aws: SeededSecretsManager, quota_table: str) -> Iterator[Environments]:
+    arns = {
+        "key": aws.arns["realtime-vend-test/openai-api-key"],
+        "origin": aws.arns["realtime-vend-test/origin-verify"],
+        "visitor": aws.arns["realtime-vend-test/visitor-key"],
+    }
+    env = handler_environment(
+        dynamodb=dynamodb.endpoint_url,
+        aws=aws.endpoint,
+        arns=arns,
+        table=quota_table,
+        QUOTA_PER_VISITOR="10",
+        DAILY_CAP=str(DAILY_CAP),
+    )
+    environments = Environments(env, ENVIRONMENTS)
+    yield environments
+    environments.close()
+
+
+def spend_today(dynamodb: Dynalite, count: int) -> None:
+    """Set the stack's count for today as if `count` mints had happened: each test starts from a known day."""
+    day = dt.datetime.now(dt.UTC).date().isoformat()
+    dynamodb.client().put_item(
+        TableName=TABLE,
+        Item={"pk": {"S": f"day#{day}"}, "count": {"N": str(count)}, "expires_at": {"N": "0"}},
+    )
+
+
+def test_fifty_concurrent_mints_from_one_visitor_admit_exactly_the_quota(
+    pool: Environments, dynamodb: Dynalite
+) -> None:
+    spend_today(dynamodb, 0)
+    for repetition in range(REPETITIONS):
+        # A fresh visitor each time (the window is 10 minutes), and a bystander among the attacker's.
+        attacker = [visitor_event(f"198.51.100.{repetition + 1}") for _ in range(50)]
+        bystander = [visitor_event(f"2001:db8:{repetition + 1}::7") for _ in range(5)]
+        events = attacker[:25] + bystander + attacker[25:]
+
+        results = pool.invoke_all(events)
+
+        attacker_results = results[:25] + results[30:]
+        assert Counter(status for status, _, _ in attacker_results) == {200: 10, 429: 40}, repetition
+        refusals = [(code, headers) for status, code, headers in attacker_results if status == 429]
+        assert {code for code, _ in refusals} == {"quota_exceeded"}
+        assert all(1 <= int(headers["Retry-After"]) <= 600 for _, headers in refusals)
+        # The second visitor is unaffected by the first one's refusals.
+        assert [status for status, _, _ in results[25:30]] == [200] * 5, repetition
+
+
+def test_the_daily_cap_binds_across_visitors(pool: Environments, dynamodb: Dynalite) -> None:
+    spend_today(dynamodb, DAILY_CAP - 25)  # 25 left for today
+    events = [visitor_event(f"203.0.113.{visitor}") for _ in range(20) for visitor in (1, 2, 3)]
+
+    results = pool.invoke_all(events)
+
+    admitted = Counter(
+        event["headers"]["cloudfront-viewer-address"]
+        for event, (status, _, _) in zip(events, results, strict=True)
+        if status == 200
+    )
+    assert sum(admitted.values()) == 25
+    assert max(admitted.values()) <= 10  # each visitor's own quota still held
+    codes = Counter(code for status, code, _ in results if status == 429)
+    assert set(codes) <= {"quota_exceeded", "daily_cap_reached"}
+    assert codes["daily_cap_reached"] >= 1
+    # Once the day is spent, a new visitor is refused too, and told when it resets.
+    [(status, code, headers)] = pool.invoke_all([visitor_event("192.0.2.99")])
+    assert (status, code) == (429, "daily_cap_reached")
+    assert 1 <= int(headers["Retry-After"]) <= 86_400
