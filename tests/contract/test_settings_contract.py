@@ -22,6 +22,12 @@ ENVIRONMENT = function_environment("VendFunction")
 # Read by libraries, not by settings.py: Powertools and boto3's endpoint override for `sam local`.
 LIBRARY_VARIABLES = re.compile(r"^(POWERTOOLS_|AWS_ENDPOINT_URL_)")
 ANY_SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:realtime-vend-AbCdEf"
+# What `Ref` gives for each resource type the environment names (CloudFormation's return values).
+SAMPLE_REF = {
+    "AWS::SecretsManager::Secret": ANY_SECRET_ARN,
+    "AWS::DynamoDB::Table": "realtime-vend-QuotaTable-1A2B3C4D5E6F",
+    "AWS::SSM::Parameter": "/realtime-vend/paused",
+}
 
 
 class RecordingEnvironment(dict[str, str]):
@@ -41,7 +47,10 @@ def resolve(value: Any, parameters: Mapping[str, str]) -> str:
     if isinstance(value, str | int | float):
         return str(value)
     if isinstance(value, dict) and "Ref" in value:
-        return parameters[value["Ref"]]
+        name = value["Ref"]
+        if name in parameters:
+            return parameters[name]
+        return SAMPLE_REF[TEMPLATE["Resources"][name]["Type"]]
     if isinstance(value, dict) and "Fn::Join" in value:
         separator, items = value["Fn::Join"]
         if isinstance(items, dict):  # a CommaDelimitedList parameter: its Ref is the list
