@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import urllib.error
+import urllib.request
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,12 +20,13 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from playwright.sync_api import BrowserContext
+from playwright.sync_api import BrowserContext, Page
 
 from local.lambda_adapter import LambdaAdapter
 from template_contract.page_headers import page_headers
 from template_contract.reader import TEMPLATE, TemplateError
-from tests.browser.conftest import Stack
+from tests.browser.conftest import PageRecord, Stack
+from tests.browser.helpers import connect
 from tests.conftest import load_event
 
 Handler = Callable[[dict[str, Any], Any], Mapping[str, Any]]
@@ -48,6 +51,31 @@ def _recording_handler(seen: list[tuple[dict[str, Any], Any]], result: Mapping[s
         return result
 
     return handler
+
+
+def test_the_page_mints_through_the_cloudfront_standin(page: Page, page_record: PageRecord) -> None:
+    connect(page)
+
+    mints = [r for r in page_record.responses if r.url.endswith("/api/session")]
+    assert [r.status for r in mints] == [200]
+    # What made it past the function's site checks: the browser's own same-origin marks.
+    sent = mints[0].request.all_headers()
+    assert sent["sec-fetch-site"] == "same-origin"
+    assert "x-origin-verify" not in sent  # the browser never holds the origin secret
+
+
+def test_the_execute_api_url_answers_403_forbidden(stack: Stack) -> None:
+    request = urllib.request.Request(  # noqa: S310 - the stack's loopback URL
+        f"{stack.execute_api}api/session",
+        data=b"{}",
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=15)  # noqa: S310
+
+    assert refused.value.code == 403
+    assert json.loads(refused.value.read())["error"]["code"] == "forbidden"
 
 
 def test_page_headers_render_the_cloudfront_policy_with_the_realtime_origin() -> None:
