@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -118,6 +120,45 @@ def test_a_key_not_stored_yet_is_recognised_by_its_code(
         "This site is not set up yet: its operator has to store the OpenAI API key first."
     )
     assert stack.standin.calls() == []
+
+
+@pytest.mark.parametrize(
+    ("code", "sentence", "retry_after"),
+    [
+        (
+            "quota_exceeded",
+            "You have started 10 sessions in 10 minutes, the most this service allows. "
+            "You can start another in 7 minutes 30 seconds.",
+            "450",
+        ),
+        ("service_paused", "This service is paused by its operators. Please try again later.", "60"),
+    ],
+)
+def test_a_spent_quota_says_when_to_come_back_and_is_not_retried(
+    page: Page, stack: Stack, page_record: PageRecord, code: str, sentence: str, retry_after: str
+) -> None:
+    # Given our handler refusing with a Retry-After far beyond what the page would wait on its own
+    page_record.allow_console_error(r"status of (429|503)")
+    status_code = 429 if code == "quota_exceeded" else 503
+    hits = answer_session_with(
+        page, status_code, {"error": {"code": code, "message": sentence}}, {"Retry-After": retry_after}
+    )
+    clock_time = (
+        "s => new Date(Date.now() + s * 1000).toLocaleTimeString([], {hour: '2-digit', minute: '2-digit'})"
+    )
+    before = page.evaluate(clock_time, int(retry_after))
+
+    _click_connect(page)
+
+    # Then the sentence is shown as written, the hint names the clock time (not clamped to 2 minutes)
+    expect(page.get_by_role("alert")).to_have_text(sentence)
+    after = page.evaluate(clock_time, int(retry_after))  # the minute may turn while the page answers
+    expected = "|".join(re.escape(f"You can connect again at {time}.") for time in {before, after})
+    expect(page.locator("#status-hint")).to_have_text(re.compile(f"^({expected})$"))
+    expect(status(page)).to_have_text("Disconnected")
+    # and the page does not spend the visitor's quota on retries of its own
+    page.wait_for_timeout(2500)
+    assert hits == [1]
 
 
 def test_a_huge_retry_after_is_shown_clamped(page: Page, stack: Stack, page_record: PageRecord) -> None:

@@ -30,6 +30,26 @@ const HINTS_AFTER_ERROR = {
   key_not_stored: 'This site is not set up yet: its operator has to store the OpenAI API key first.',
 };
 
+/** Codes after which the hint names the moment to come back, from the server's Retry-After. */
+const COME_BACK_CODES = new Set(['quota_exceeded', 'daily_cap_reached', 'service_paused']);
+
+/**
+ * The hint for a call that ended with `error`, or undefined for the usual one.
+ * @param {{code?: string, retryAt?: Date} | null} error
+ * @returns {string | undefined}
+ */
+function hintAfter(error) {
+  if (!error) return undefined;
+  const code = error.code ?? '';
+  if (COME_BACK_CODES.has(code) && error.retryAt instanceof Date && !Number.isNaN(error.retryAt.getTime())) {
+    // A clock time stays true while the sentence sits on screen; "in 4 minutes" does not.
+    const sameDay = error.retryAt.toDateString() === new Date().toDateString();
+    const time = error.retryAt.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+    return `You can connect again at ${time}${sameDay ? '' : ' tomorrow'}.`;
+  }
+  return HINTS_AFTER_ERROR[code];
+}
+
 export class CallStatus {
   /**
    * @param {object} elements
@@ -47,12 +67,12 @@ export class CallStatus {
 
   /**
    * @param {string} state
-   * @param {{message: string, code?: string} | null} [error]
+   * @param {{message: string, code?: string, retryAt?: Date} | null} [error]
    */
   render(state, error = null) {
     this.root.dataset.state = state;
     this.label.textContent = LABELS[state] ?? state;
-    this.hint.textContent = (state === 'closed' && error && HINTS_AFTER_ERROR[error.code ?? '']) || (HINTS[state] ?? '');
+    this.hint.textContent = (state === 'closed' && hintAfter(error)) || (HINTS[state] ?? '');
     if (error) this.showError(error.message);
     else if (state === 'connecting' || state === 'connected') this.clearError();
   }

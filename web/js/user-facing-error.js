@@ -10,14 +10,16 @@ export class UserFacingError extends Error {
    * @param {object} [details]
    * @param {string} [details.code] a stable machine-readable reason, e.g. 'microphone_denied'
    * @param {boolean} [details.retryable] whether trying again later may succeed
-   * @param {number} [details.retryAfterSeconds] when the server told us to wait
+   * @param {number} [details.retryAfterSeconds] when the server told us to wait (clamped: for retrying)
+   * @param {Date} [details.retryAt] the moment the server named, unclamped: for telling the user
    * @param {unknown} [details.cause]
    */
-  constructor(message, { code = 'error', retryable = false, retryAfterSeconds, cause } = {}) {
+  constructor(message, { code = 'error', retryable = false, retryAfterSeconds, retryAt, cause } = {}) {
     super(message, { cause });
     this.name = 'UserFacingError';
     this.code = code;
     this.retryable = retryable;
     this.retryAfterSeconds = retryAfterSeconds;
+    this.retryAt = retryAt;
   }
 }

@@ -32,6 +32,21 @@ export function parseRetryAfter(header) {
 }
 
 /**
+ * The moment a Retry-After names, unclamped: what a person is told ("come back at 14:32"), where the
+ * clamped value above only decides how long the page itself waits before retrying on its own.
+ * @param {string | null} header
+ * @param {number} [now] epoch milliseconds
+ * @returns {Date | undefined}
+ */
+export function retryAfterMoment(header, now = Date.now()) {
+  const value = header?.trim();
+  if (!value) return undefined;
+  if (/^\d{1,9}$/.test(value)) return new Date(now + Number(value) * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : new Date(date);
+}
+
+/**
  * @typedef {object} DelayOptions
  * @property {number} [retryAfterSeconds] the server's wish (already clamped), a floor
  * @property {number} baseMs   the wait before the first retry is baseMs to 1.5 × baseMs

@@ -9,7 +9,7 @@
  * whether trying again can help. Only an answer without a code, i.e. API Gateway's own
  * (`{"message": "Too Many Requests"}`), gets a sentence of the page's own.
  */
-import { parseRetryAfter } from './backoff.js';
+import { parseRetryAfter, retryAfterMoment } from './backoff.js';
 import { UserFacingError } from '../user-facing-error.js';
 
 /**
@@ -24,8 +24,12 @@ const RETRYABLE_CODES = new Set([
   'upstream_unavailable',
   'upstream_timeout',
   'secrets_unavailable',
+  'quota_unavailable',
+  'temporarily_unavailable',
   'internal_error',
 ]);
+// Not retried on its own: quota_exceeded, daily_cap_reached and service_paused say when to come back,
+// and a page that retried would only spend the visitor's quota on refusals.
 /** API Gateway's throttle sends no Retry-After; this is how long a person should wait. */
 const THROTTLED_WAIT_SECONDS = 10;
 /**
@@ -79,11 +83,17 @@ export async function fetchClientSecret(sessionUrl, { signal } = {}) {
  */
 async function errorFromResponse(response) {
   const body = await response.json().catch(() => null);
-  const retryAfterSeconds = parseRetryAfter(response.headers.get('Retry-After'));
+  const retryAfter = response.headers.get('Retry-After');
+  const retryAfterSeconds = parseRetryAfter(retryAfter);
   const code = body?.error?.code;
   const message = body?.error?.message;
   if (typeof code === 'string' && typeof message === 'string' && message.trim() !== '') {
-    return new UserFacingError(message.trim(), { code, retryable: RETRYABLE_CODES.has(code), retryAfterSeconds });
+    return new UserFacingError(message.trim(), {
+      code,
+      retryable: RETRYABLE_CODES.has(code),
+      retryAfterSeconds,
+      retryAt: retryAfterMoment(retryAfter),
+    });
   }
   // No code: not our handler's answer but API Gateway's (throttled, or the function crashed).
   if (response.status === 429) {
