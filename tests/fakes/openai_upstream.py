@@ -61,6 +61,7 @@ class FakeClientSecrets:
     seen_keys: list[str] = field(default_factory=list)
     scripted: deque[httpx.Response | Exception] = field(default_factory=deque)
     minted: list[str] = field(default_factory=list)
+    safety_identifiers: list[str | None] = field(default_factory=list)
 
     def then(self, *outcomes: httpx.Response | Exception) -> FakeClientSecrets:
         self.scripted.extend(outcomes)
@@ -70,6 +71,7 @@ class FakeClientSecrets:
         auth = request.headers.get("authorization", "")
         key = auth.removeprefix("Bearer ")
         self.seen_keys.append(key)
+        self.safety_identifiers.append(request.headers.get("openai-safety-identifier"))
         body = json.loads(request.content)
         self.requests.append(body)
         if self.scripted:

@@ -9,7 +9,9 @@ execution environment would.
 from __future__ import annotations
 
 import importlib
+import io
 import json
+import logging
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -217,3 +219,28 @@ def post_session(module: ModuleType, body: str | None = "", content_type: str = 
     event["body"] = body
     event["headers"]["content-type"] = content_type
     return invoke(module, event)
+
+
+class LambdaStdout:
+    """The function logger's own handler, writing to a strict UTF-8 stream as Lambda's stdout does."""
+
+    def __init__(self) -> None:
+        self.buffer = io.BytesIO()
+        self.stream = io.TextIOWrapper(self.buffer, encoding="utf-8", errors="strict", write_through=True)
+
+    def lines(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.buffer.getvalue().decode("utf-8").splitlines() if line]
+
+    def request_lines(self) -> list[dict[str, Any]]:
+        return [line for line in self.lines() if line.get("message") == "request"]
+
+
+@pytest.fixture
+def stdout(handler: ModuleType) -> Iterator[LambdaStdout]:
+    captured = LambdaStdout()
+    streams = [h for h in logging.getLogger("realtime-vend").handlers if isinstance(h, logging.StreamHandler)]
+    assert streams, "the function logger has no stream handler"
+    previous = [h.setStream(captured.stream) for h in streams]
+    yield captured
+    for h, stream in zip(streams, previous, strict=True):
+        h.setStream(stream)

@@ -6,41 +6,12 @@ carry neither a secret nor the account id.
 
 from __future__ import annotations
 
-import io
 import json
-import logging
-from collections.abc import Iterator
 from types import ModuleType
-from typing import Any
 
 import pytest
 
-from tests.functional.conftest import invoke, load_event
-
-
-class LambdaStdout:
-    """The function logger's own handler, writing to a strict UTF-8 stream as Lambda's stdout does."""
-
-    def __init__(self) -> None:
-        self.buffer = io.BytesIO()
-        self.stream = io.TextIOWrapper(self.buffer, encoding="utf-8", errors="strict", write_through=True)
-
-    def lines(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.buffer.getvalue().decode("utf-8").splitlines() if line]
-
-    def request_lines(self) -> list[dict[str, Any]]:
-        return [line for line in self.lines() if line.get("message") == "request"]
-
-
-@pytest.fixture
-def stdout(handler: ModuleType) -> Iterator[LambdaStdout]:
-    captured = LambdaStdout()
-    streams = [h for h in logging.getLogger("realtime-vend").handlers if isinstance(h, logging.StreamHandler)]
-    assert streams, "the function logger has no stream handler"
-    previous = [h.setStream(captured.stream) for h in streams]
-    yield captured
-    for h, stream in zip(streams, previous, strict=True):
-        h.setStream(stream)
+from tests.functional.conftest import LambdaStdout, invoke, load_event
 
 
 def request_to(module: ModuleType, path: str, method: str = "POST") -> int:
