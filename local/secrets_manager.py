@@ -72,7 +72,7 @@ class SeededSecretsManager:
             # The values go through a pipe, never the command line (which `ps` shows).
             process.stdin.write(json.dumps({"secrets": self._secrets, "parameters": self._parameters}) + "\n")
             process.stdin.flush()
-            ready = _read_line(process.stdout, self._timeout)
+            ready = read_line(process.stdout, self._timeout)
             if ready is None:
                 raise RuntimeError(f"moto did not start (exit code {process.poll()})")
             answer = json.loads(ready)
@@ -99,7 +99,8 @@ class SeededSecretsManager:
             process.wait()
 
 
-def _read_line(stream: Any, timeout: float) -> str | None:
+def read_line(stream: Any, timeout: float) -> str | None:
+    """One line from a child's pipe, or None at EOF or after `timeout` seconds."""
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: lines.put(stream.readline()), daemon=True).start()
     try:

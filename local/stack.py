@@ -44,6 +44,7 @@ from aiohttp import web
 from local.cloudfront import CloudFrontStandin
 from local.lambda_adapter import LambdaAdapter, gateway_error
 from local.secrets_manager import REGION, SeededSecretsManager
+from local.standin_process import StandinProcess
 from template_contract.page_headers import page_headers
 from template_contract.reader import (
     TEMPLATE,
@@ -163,7 +164,8 @@ class LocalStack:
         self._secrets: SeededSecretsManager | None = None
         self._dynalite: Any = None
         self._template: dict[str, Any] = {}
-        self._standin_options: Any = None
+        self._route_keys: tuple[str, ...] = DEFAULT_ROUTE_KEYS
+        self._standin: StandinProcess | None = None
 
     @property
     def uses_openai(self) -> bool:
@@ -209,29 +211,39 @@ class LocalStack:
             },
             parameters={PAUSE_PARAMETER: "true" if opts.paused else "false"},
         )
-        # Moto (a child interpreter) and dynalite (node) start from threads submitted now, before
-        # this thread spends its ~2 s importing the OpenAI stand-in: the three overlap.
-        loop = asyncio.get_running_loop()
-        started = asyncio.gather(
-            loop.run_in_executor(None, self._secrets.start),
-            loop.run_in_executor(None, self._start_dynamodb),
-            return_exceptions=True,  # wait for both even when one fails: stop() must see what started
+        from local.dynamodb import Dynalite, create_table_from_template  # noqa: PLC0415
+
+        self._dynalite = Dynalite(host=opts.host)
+        if not self.uses_openai:
+            self._standin = StandinProcess(
+                api_key,
+                host=opts.host,
+                port=opts.standin_port,
+                session_max_seconds=opts.session_max_seconds,
+            )
+        # Moto and the stand-in (child interpreters) and dynalite (node) start side by side, each on
+        # a core of its own, while this process parses the template and imports boto3.
+        starts = [self._secrets.start, self._dynalite.start, self._read_template]
+        if self._standin is not None:
+            starts.append(self._standin.start)
+        # Every start is waited for, even when one fails: stop() must see what did start.
+        outcomes = await asyncio.gather(
+            *(asyncio.to_thread(start) for start in starts), return_exceptions=True
         )
-        try:
-            if not self.uses_openai:
-                self.standin_url = await self._start_standin(api_key)
-                self.realtime_origin = self.standin_url
-        finally:
-            for outcome in await started:
-                if isinstance(outcome, BaseException):
-                    raise outcome
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        if self._standin is not None:
+            self.standin_url = self.realtime_origin = self._standin.url
         self.aws_endpoint = self._secrets.endpoint
+        self.dynamodb_endpoint = self._dynalite.endpoint_url
+        properties = _table_properties(self._template, "QuotaTable", opts.template)
+        await asyncio.to_thread(create_table_from_template, self.dynamodb_endpoint, QUOTA_TABLE, properties)
         base_url = self.standin_url or OPENAI_ORIGIN
 
-        # In a thread: init's prefetch reaches the stand-in, which answers on this very event loop.
+        # In a thread, as the stand-in's start was: this loop stays free for the servers' signals.
         handler = await asyncio.to_thread(self._import_handler, self._handler_env(self._secrets, base_url))
-        route_keys = _route_keys_from_template(opts.template)
-        self.adapter = LambdaAdapter(handler, route_keys, latency_ms=opts.api_latency_ms)
+        self.adapter = LambdaAdapter(handler, self._route_keys, latency_ms=opts.api_latency_ms)
         origin_host = await self._start_execute_api(self.adapter)
         self.cloudfront = CloudFrontStandin(
             self.adapter.handle, origin_host=origin_host, origin_verify=origin_verify
@@ -262,16 +274,11 @@ class LocalStack:
                 env[variable] = chosen
         return {**env, **opts.handler_env}
 
-    def _start_dynamodb(self) -> None:
-        from local.dynamodb import Dynalite, create_table_from_template  # noqa: PLC0415
-
-        # Parsed once here (pure-Python YAML: a few hundred ms), while the other servers start.
+    def _read_template(self) -> None:
+        # Pure-Python YAML and boto3's import: a second of CPU, here while the children start.
         self._template = load_template(self.options.template)
-        properties = _table_properties(self._template, "QuotaTable", self.options.template)
-        dynalite = Dynalite(host=self.options.host)
-        self._dynalite = dynalite
-        self.dynamodb_endpoint = dynalite.start().endpoint_url
-        create_table_from_template(self.dynamodb_endpoint, QUOTA_TABLE, properties)
+        self._route_keys = _route_keys_from_template(self.options.template)
+        import boto3  # noqa: F401, PLC0415
 
     async def stop(self) -> None:
         for runner in reversed(self._runners):
@@ -283,16 +290,9 @@ class LocalStack:
         if self._dynalite is not None:
             await asyncio.to_thread(self._dynalite.stop)
             self._dynalite = None
-
-    async def _start_standin(self, api_key: str) -> str:
-        from local.openai_standin import StandinOptions, create_app  # noqa: PLC0415
-
-        self._standin_options = StandinOptions(
-            api_key=api_key, session_max_seconds=self.options.session_max_seconds
-        )
-        app = create_app(self._standin_options)
-        port = await self._serve(app, self.options.standin_port)
-        return f"http://{self.options.host}:{port}"
+        if self._standin is not None:
+            await asyncio.to_thread(self._standin.stop)
+            self._standin = None
 
     @staticmethod
     def _import_handler(env: Mapping[str, str]) -> Callable[[dict[str, Any], Any], Mapping[str, Any]]:
@@ -581,14 +581,16 @@ async def _serve_until_stopped(args: argparse.Namespace) -> None:
             if stack.uses_openai:
                 target = "OpenAI (OPENAI_API_KEY is set)"
             print(f"realtime-vend local stack ready in {time.perf_counter() - started:.1f} s", flush=True)
-            print(f"  page:    {stack.url}", flush=True)
+            print(f"  page:        {stack.url}", flush=True)
             print(
-                f"  api:     {stack.url}api/session  (the real Lambda handler, through CloudFront)",
+                f"  api:         {stack.url}api/session  (the real Lambda handler, through CloudFront)",
                 flush=True,
             )
             print(f"  execute-api: {stack.execute_api}  (API Gateway without CloudFront: 403)", flush=True)
-            print(f"  realtime: {target}", flush=True)
-            print(f"  aws:     {stack.aws_endpoint}  (Secrets Manager, SSM: {PAUSE_PARAMETER})", flush=True)
+            print(f"  realtime:    {target}", flush=True)
+            print(
+                f"  aws:         {stack.aws_endpoint}  (Secrets Manager, SSM: {PAUSE_PARAMETER})", flush=True
+            )
             print("Press Ctrl-C to stop.", flush=True)
         await stop.wait()
     print("stopped", file=sys.stderr, flush=True)
