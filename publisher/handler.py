@@ -211,6 +211,13 @@ def _check_stack(stack_id: object, context: LambdaContext) -> None:
     stack = _STACK_ID.fullmatch(stack_id) if isinstance(stack_id, str) else None
     if stack is None:
         raise Refused(f"StackId {stack_id!r} is not a CloudFormation stack ARN")
+    # The template gives the function its own stack's id: then only an exact match will do. (The checks
+    # below remain for a function deployed without it.)
+    expected = os.environ.get("STACK_ID")
+    if expected:
+        if stack_id != expected:
+            raise Refused(f"refused a request from stack {stack['stack']!r}: not this function's stack")
+        return
     own = _FUNCTION_ARN.match(str(getattr(context, "invoked_function_arn", "")))
     ours = (own["partition"], own["account"], os.environ.get("AWS_REGION", "")) if own else None
     if (stack["partition"], stack["account"], stack["region"]) != ours:

@@ -954,3 +954,28 @@ def test_only_page_asset_types_are_published_and_every_other_file_is_logged(
 )
 def test_the_allow_list_names_page_assets_only(key: str, allowed: bool) -> None:
     assert publishable(key) is allowed
+
+
+def test_with_its_stack_id_the_publisher_accepts_that_stack_and_no_other(
+    response_endpoint: ResponseEndpoint,
+    clients: Clients,
+    bucket: str,
+    distribution_id: str,
+    site: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The template tells the function its own stack id; a stack of the same name, account and region
+    # (deleted and created again, or named in a forged event) differs in its id and is refused.
+    from template_contract.reader import function_environment
+
+    assert function_environment("PublisherFunction")["STACK_ID"] == {"Ref": "AWS::StackId"}
+    monkeypatch.setenv("STACK_ID", STACK_ID)
+    same_name = STACK_ID.rsplit("/", 1)[0] + "/00000000-0000-4000-8000-000000000000"
+    event = _from_stack(cfn_event("Create", response_endpoint.url, props(bucket, distribution_id)), same_name)
+
+    handle(event, FakeContext(), clients=clients, site_root=site)
+
+    answer = response_endpoint.only_answer()
+    assert answer["Status"] == "FAILED"
+    assert "not this function's stack" in answer["Reason"]
+    assert _published_nothing(clients, bucket, distribution_id)
