@@ -81,6 +81,21 @@ def invoke(handler: Handler, event: dict[str, Any], number: int) -> float:
     return elapsed
 
 
+def service_calls() -> dict[str, int]:
+    """The fakes' request and connection counts so far (plain HTTP on loopback: a millisecond or so)."""
+    import http.client  # noqa: PLC0415 - botocore has imported it already
+    from urllib.parse import urlsplit  # noqa: PLC0415
+
+    url = urlsplit(os.environ["BENCH_CALLS_URL"])
+    connection = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=5)
+    try:
+        connection.request("GET", "/")
+        counts: dict[str, int] = json.loads(connection.getresponse().read())
+    finally:
+        connection.close()
+    return counts
+
+
 def load_event(path: str) -> dict[str, Any]:
     with open(path) as file:
         event: dict[str, Any] = json.load(file)

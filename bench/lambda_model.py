@@ -7,6 +7,7 @@ billed like the handler, per GB-second. The memory is the template's, read from 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +42,9 @@ def gb_seconds(milliseconds: float, memory_mb: int) -> float:
     return billed_ms / 1000 * memory_mb / 1024
 
 
-def lambda_env(memory_mb: int) -> dict[str, str]:
-    """What the Lambda runtime sets besides the template's variables (Tracer reads some of them)."""
+def lambda_env(memory_mb: int, resources: Mapping[str, str]) -> dict[str, str]:
+    """What the Lambda runtime sets, and the function's whole environment as template.yaml declares it
+    with every parameter at its default; `resources` give what `Ref` to each resource returns."""
     return {
         "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
         "AWS_LAMBDA_FUNCTION_NAME": "realtime-vend-VendFunction",
@@ -56,6 +58,54 @@ def lambda_env(memory_mb: int) -> dict[str, str]:
         "_X_AMZN_TRACE_ID": "Root=1-6745a1b2-3c4d5e6f7a8b9c0d1e2f3a4b;Parent=53995c3f42cd8ad8;Sampled=1",
         "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:9",  # the discard port: segments are sent, to nowhere
         "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
-        # The function's own, from template.yaml (the rest have defaults in settings).
-        **{k: v for k, v in function_environment(FUNCTION).items() if k.startswith("POWERTOOLS_")},
+        **function_env(resources),
     }
+
+
+def function_env(resources: Mapping[str, str], template: Path = TEMPLATE) -> dict[str, str]:
+    """The function's Environment.Variables with Ref, Fn::Join, Fn::If and the conditions they use
+    resolved against the parameters' defaults (what a deploy with no overrides sets)."""
+    document = load_template(template)
+    parameters = {name: spec.get("Default", "") for name, spec in document["Parameters"].items()}
+    parameters |= {"AWS::Region": "us-east-1", "AWS::StackName": "realtime-vend"}
+    conditions = document.get("Conditions", {})
+
+    def value(node: Any) -> Any:
+        if isinstance(node, str | int | float) and not isinstance(node, bool):
+            return str(node)
+        if isinstance(node, list):
+            return [value(item) for item in node]
+        [(function, argument)] = node.items()
+        if function == "Ref":
+            if argument in parameters:
+                default = parameters[argument]
+                return [str(v) for v in default] if isinstance(default, list) else str(default)
+            if argument not in resources:
+                raise SystemExit(f"template.yaml: {FUNCTION}'s environment names {argument}: no bench value")
+            return resources[argument]
+        if function == "Fn::Join":
+            separator, items = argument
+            items = value(items)
+            return separator.join(items.split(",") if isinstance(items, str) else items)
+        if function == "Fn::If":
+            name, when_true, when_false = argument
+            return value(when_true if holds(conditions[name]) else when_false)
+        raise SystemExit(f"template.yaml: the bench cannot resolve {function} in {FUNCTION}'s environment")
+
+    def holds(node: Any) -> bool:
+        [(function, argument)] = node.items()
+        if function == "Fn::Equals":
+            left, right = (value(side) for side in argument)
+            return bool(left == right)
+        if function == "Fn::Not":
+            return not holds(argument[0])
+        if function == "Fn::And":
+            return all(holds(item) for item in argument)
+        if function == "Fn::Or":
+            return any(holds(item) for item in argument)
+        if function == "Condition":
+            return holds(conditions[argument])
+        raise SystemExit(f"template.yaml: the bench cannot evaluate {function} in a condition")
+
+    resolved = {name: value(node) for name, node in function_environment(FUNCTION, template).items()}
+    return {name: v if isinstance(v, str) else ",".join(v) for name, v in resolved.items()}

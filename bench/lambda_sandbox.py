@@ -23,9 +23,11 @@ from typing import Any
 from bench.cgroups import CgroupUnavailable, CpuCap, cpu_caps
 from bench.fake_infra import Infra, fake_infra
 from bench.lambda_model import INIT_VCPUS, invoke_vcpus, lambda_env
-from bench.runtime_venv import REPO, runtime_python, task_root
+from bench.runtime_venv import REPO, runtime_python, task_root, vend_at
 
 REFERENCE_HANDLER = REPO / "bench" / "coldstart" / "naive_handler.py"
+# The template's highest limits, so that no timed mint is refused: the write is the same at any limit.
+QUOTA_HEADROOM = {"QUOTA_PER_VISITOR": "10000", "DAILY_CAP": "1000000"}
 CHILD_TIMEOUT_S = 300
 
 
@@ -37,7 +39,7 @@ class Sandbox:
     init: CpuCap
     invoke: CpuCap
     infra: Infra
-    tasks: dict[str, Path]  # /var/task per handler: "ours" and "reference"
+    tasks: dict[str, Path]  # /var/task per handler: "ours", "reference" and maybe "before"
 
     def run(
         self, child_module: str, args: list[str], extra_env: dict[str, str], *, task: str = "ours"
@@ -50,8 +52,9 @@ class Sandbox:
                 # /var/task, then this repository for bench.lambda_child
                 "PYTHONPATH": f"{self.tasks[task]}:{REPO}",
                 "PYTHONDONTWRITEBYTECODE": "1",  # /var/task is read-only: Lambda cannot cache bytecode there
-                **lambda_env(self.memory_mb),
+                **lambda_env(self.memory_mb, self.infra.resources),
                 **self.infra.env(),
+                **QUOTA_HEADROOM,
                 **extra_env,
                 "BENCH_INVOKE_PROCS": str(self.invoke.procs),
                 "BENCH_RESULT": result.name,
@@ -80,32 +83,38 @@ class Sandbox:
 
 
 @contextmanager
-def sandbox(memory_mb: int, *, reference_bytecode: bool = False) -> Iterator[Sandbox]:
+def sandbox(
+    memory_mb: int, *, reference_bytecode: bool = False, before: str | None = None
+) -> Iterator[Sandbox]:
     """`reference_bytecode` gives the reference handler's /var/task bytecode too, which SAM's standard
-    builder does not ship: the two handlers' code then compared on the same layout."""
+    builder does not ship: the two handlers' code then compared on the same layout. `before`: a commit
+    whose functions/vend gets a /var/task of its own, "before", built as ours is."""
     python = runtime_python()
     version = subprocess.run([str(python), "-V"], capture_output=True, text=True, check=True).stdout.strip()
     previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwind, so the cgroups go too
     try:
-        with (
-            cpu_caps({"init": INIT_VCPUS, "invoke": invoke_vcpus(memory_mb), "services": None}) as caps,
-            fake_infra() as infra,
-            tempfile.TemporaryDirectory(prefix="bench-task-") as folder,
-        ):
-            tasks = {
-                "ours": task_root(Path(folder) / "ours", python, vend=True, compiled=True),
-                "reference": task_root(
-                    Path(folder) / "reference",
-                    python,
-                    vend=False,
-                    extra=(REFERENCE_HANDLER,),
-                    compiled=reference_bytecode,
-                ),
-            }
-            # This process serves the fakes: uncapped, but weighted like the children, so that the
-            # machine's other load does not slow the services' answers either.
+        with cpu_caps({"init": INIT_VCPUS, "invoke": invoke_vcpus(memory_mb), "services": None}) as caps:
+            # This process serves the fakes (and dynalite, its child, starts here): uncapped, but
+            # weighted like the children, so that the machine's other load does not slow the services'
+            # answers either.
             caps["services"].procs.write_text(str(os.getpid()))
-            yield Sandbox(python, version, memory_mb, caps["init"], caps["invoke"], infra, tasks)
+            with fake_infra() as infra, tempfile.TemporaryDirectory(prefix="bench-task-") as folder:
+                tasks = {
+                    "ours": task_root(Path(folder) / "ours", python, vend=True, compiled=True),
+                    "reference": task_root(
+                        Path(folder) / "reference",
+                        python,
+                        vend=False,
+                        extra=(REFERENCE_HANDLER,),
+                        compiled=reference_bytecode,
+                    ),
+                }
+                if before is not None:
+                    source = vend_at(before, Path(folder) / "before-source")
+                    tasks["before"] = task_root(
+                        Path(folder) / "before", python, vend=True, vend_source=source, compiled=True
+                    )
+                yield Sandbox(python, version, memory_mb, caps["init"], caps["invoke"], infra, tasks)
     except CgroupUnavailable as exc:
         raise SystemExit(f"this benchmark caps the CPU as Lambda does, with cgroups: {exc}") from None
     finally:

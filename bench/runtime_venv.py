@@ -50,15 +50,20 @@ def runtime_python() -> Path:
 
 
 def task_root(
-    destination: Path, python: Path, *, vend: bool, extra: tuple[Path, ...] = (), compiled: bool
+    destination: Path,
+    python: Path,
+    *,
+    vend: bool,
+    vend_source: Path = REPO / "functions" / "vend",
+    extra: tuple[Path, ...] = (),
+    compiled: bool,
 ) -> Path:
-    """/var/task: the dependencies, functions/vend if `vend`, and extra modules (the reference handler),
-    byte-compiled as functions/Makefile does when `compiled` (reproducible unchecked-hash bytecode)."""
+    """/var/task: the dependencies, functions/vend (or `vend_source`) if `vend`, and extra modules (the
+    reference handler), byte-compiled as functions/Makefile does when `compiled` (reproducible
+    unchecked-hash bytecode)."""
     shutil.copytree(ARTIFACT_DEPS, destination, dirs_exist_ok=True)
     if vend:
-        shutil.copytree(
-            REPO / "functions" / "vend", destination / "vend", ignore=shutil.ignore_patterns("__pycache__")
-        )
+        shutil.copytree(vend_source, destination / "vend", ignore=shutil.ignore_patterns("__pycache__"))
     for module in extra:
         shutil.copy2(module, destination / module.name)
     if compiled:
@@ -66,3 +71,29 @@ def task_root(
         compileall += ["--invalidation-mode", "unchecked-hash", str(destination)]
         subprocess.run(compileall, check=True, stdout=subprocess.DEVNULL)
     return destination
+
+
+def vend_at(commit: str, destination: Path) -> Path:
+    """functions/vend as it was at `commit`, extracted under `destination`; returns its folder.
+    Its dependencies are today's: a commit whose functions/requirements.txt differs is refused."""
+    requirements = [
+        "git",
+        "-C",
+        str(REPO),
+        "diff",
+        "--quiet",
+        commit,
+        "HEAD",
+        "--",
+        "functions/requirements.txt",
+    ]
+    if subprocess.run(requirements, check=False).returncode != 0:
+        raise SystemExit(f"functions/requirements.txt changed since {commit}: its handler needs its own deps")
+    destination.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", "--format=tar", commit, "functions/vend"],
+        capture_output=True,
+        check=True,
+    )
+    subprocess.run(["tar", "-x", "-C", str(destination)], input=archive.stdout, check=True)
+    return destination / "functions" / "vend"
