@@ -92,19 +92,24 @@ class Prefetch:
         self._started = time.perf_counter()
         self._deadline = time.monotonic() + budget_seconds
         self._outcome: dict[str, str] = {}
-        tasks: dict[str, Callable[[], object]] = {
-            "connection": self._connect,
-            "visitor_key": providers.visitors.key_ready,
-            "pause": providers.pause.paused,
-            "quota_table": providers.quota_table.connect,
-        }
-        if providers.api_key.caches:  # with no cache, the first request reads the secret anyway
-            tasks["key"] = providers.api_key.current
-            tasks["origin_verify"] = providers.origin_verify.accepted
-        self._expected = tuple(tasks)
+        # One thread per service, so their waits overlap; within a service one after another, so they
+        # share one TLS connection (a handshake and a CA bundle load each cost ~30 ms of init CPU).
+        secrets: list[tuple[str, Callable[[], object]]] = [("visitor_key", providers.visitors.key_ready)]
+        if providers.api_key.caches:  # with no cache, the first request reads these secrets anyway
+            secrets[:0] = [
+                ("origin_verify", providers.origin_verify.accepted),
+                ("key", providers.api_key.current),
+            ]
+        lanes: list[list[tuple[str, Callable[[], object]]]] = [
+            [("connection", self._connect)],
+            secrets,
+            [("pause", providers.pause.paused)],
+            [("quota_table", providers.quota_table.connect)],
+        ]
+        self._expected = tuple(name for lane in lanes for name, _ in lane)
         self._threads = [
-            threading.Thread(target=self._run, args=(name, task), name=f"prefetch-{name}", daemon=True)
-            for name, task in tasks.items()
+            threading.Thread(target=self._run, args=(lane,), name=f"prefetch-{lane[0][0]}", daemon=True)
+            for lane in lanes
         ]
         for thread in self._threads:
             thread.start()
@@ -121,16 +126,17 @@ class Prefetch:
             extra={**outcome, "duration_ms": round((time.perf_counter() - self._started) * 1000, 2)},
         )
 
-    def _run(self, name: str, task: Callable[[], object]) -> None:
-        try:
-            task()
-            self._outcome[name] = "ready"
-        except _NotReady:
-            self._outcome[name] = "failed"
-        except VendError as error:
-            self._outcome[name] = error.reason
-        except Exception as error:
-            self._outcome[name] = type(error).__name__
+    def _run(self, lane: list[tuple[str, Callable[[], object]]]) -> None:
+        for name, task in lane:
+            try:
+                task()
+                self._outcome[name] = "ready"
+            except _NotReady:
+                self._outcome[name] = "failed"
+            except VendError as error:
+                self._outcome[name] = error.reason
+            except Exception as error:
+                self._outcome[name] = type(error).__name__
 
     def _connect(self) -> None:
         timeout = max(0.05, self._deadline - time.monotonic())
