@@ -191,6 +191,9 @@ class LambdaAdapter:
         self._function_name = function_name
         self._timeout_seconds = timeout_seconds
         self._lock = threading.Lock()
+        # One execution environment: Lambda runs one invocation at a time in it, and the handler relies
+        # on that (Powertools keeps the current event on the app object), so invocations queue here.
+        self._environment = threading.Lock()
         self._throttle_remaining = 0
         self._crash_remaining = 0
         self.latency_ms = latency_ms
@@ -252,6 +255,10 @@ class LambdaAdapter:
             return "$default", {}
         return None
 
+    def _invoke(self, event: dict[str, Any], context: Any) -> Any:
+        with self._environment:
+            return self._handler(event, context)
+
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """The aiohttp handler: route it as `app.router.add_route("*", "/api/{tail:.*}", adapter.handle)`."""
         # Half the round trip before the gateway sees the request, half on the way back.
@@ -280,7 +287,7 @@ class LambdaAdapter:
         loop = asyncio.get_running_loop()
         try:
             result = await asyncio.wait_for(
-                loop.run_in_executor(None, self._handler, event, context), timeout=self._timeout_seconds
+                loop.run_in_executor(None, self._invoke, event, context), timeout=self._timeout_seconds
             )
         except TimeoutError:
             return gateway_error(503, "Service Unavailable")

@@ -6,6 +6,8 @@ each reads the deployment's own values (headers, routes, memory, environment) in
 
 from __future__ import annotations
 
+import copy
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,11 @@ class TemplateError(RuntimeError):
     """template.yaml is missing, or lacks what a reader needs, or has it in an unexpected shape."""
 
 
-class _CloudFormationLoader(yaml.SafeLoader):
+# libyaml's parser when PyYAML has it: the template is ~100 KB and read by every local stack start.
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _CloudFormationLoader(_SafeLoader):  # type: ignore[valid-type,misc]
     """A safe loader that keeps CloudFormation short tags (`!Sub x` → `{"Fn::Sub": x}`)."""
 
 
@@ -42,11 +48,18 @@ _CloudFormationLoader.add_multi_constructor("!", _construct_tag)
 
 
 def load_template(template: Path = TEMPLATE) -> dict[str, Any]:
-    """Parses a CloudFormation/SAM template, short tags included."""
+    """Parses a CloudFormation/SAM template, short tags included. Each caller gets its own copy."""
     try:
-        text = template.read_text(encoding="utf-8")
+        stat = template.stat()
     except FileNotFoundError as exc:
         raise TemplateError(f"{template} does not exist") from exc
+    return copy.deepcopy(_parsed(template.resolve(), stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(template: Path, _mtime_ns: int, _size: int) -> dict[str, Any]:
+    """Parsed once per version of the file (the key holds its mtime and size)."""
+    text = template.read_text(encoding="utf-8")
     document = yaml.load(text, Loader=_CloudFormationLoader)  # noqa: S506 - a SafeLoader subclass
     if not isinstance(document, dict):
         raise TemplateError(f"{template} is not a CloudFormation template")

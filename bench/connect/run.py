@@ -287,7 +287,9 @@ def main(argv: list[str] | None = None) -> None:
     chromium = shutil.which("chromium")
     if chromium is None:
         raise SystemExit("Debian's chromium is needed: scripts/bootstrap --browser")
+    # Every reconnect mints: the quotas that guard a public stack would refuse the bench's own runs.
     stack_args = ["--port", "0", "--static", "/reference/=bench/connect/reference"]
+    stack_args += ["--quota-per-visitor", "10000", "--daily-cap", "1000000"]
     stack_args += ["--api-latency-ms", f"{args.api_rtt_ms:g}", *args.stack_args]
     with StackProcess(*stack_args) as stack, sync_playwright() as playwright:
         if stack.standin_url is None:

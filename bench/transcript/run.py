@@ -184,6 +184,7 @@ def main(argv: list[str] | None = None) -> None:
     results = scenarios()
     started = time.perf_counter()
     stack_args = ["--port", "0", "--static", f"{REFERENCE_PREFIX}=bench/transcript/reference"]
+    stack_args += ["--quota-per-visitor", "10000", "--daily-cap", "1000000"]  # the bench's own runs mint
     with StackProcess(*stack_args) as stack, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         # One warm-up each: first-use costs (module compile, font load) are not what we compare.
