@@ -1,6 +1,7 @@
 """Checks a running stack the way a visitor and an attacker would see it, over plain HTTP(S).
 
-    scripts/smoke https://d111111abcdef8.cloudfront.net/ [--bucket-url URL] [--require-key]
+    scripts/smoke https://d111111abcdef8.cloudfront.net/ [--bucket-url URL] [--execute-api-url URL]
+                  [--require-key]
     scripts/smoke --stack realtime-vend [--region eu-west-1]     # URLs from the stack's outputs
 
 1. config.json is served and names our session route and a Realtime calls URL;
@@ -9,7 +10,9 @@
 3. http:// redirects to https:// (deployed stacks only);
 4. POST /api/session mints a client secret, or says the OpenAI key is not stored yet (a warning,
    a failure with --require-key);
-5. the bucket refuses direct access (needs its URL; the local stack has no bucket, so it is skipped).
+5. the bucket refuses direct access (needs its URL; the local stack has no bucket, so it is skipped);
+6. the API's own execute-api URL refuses what does not come through CloudFront: 403 forbidden
+   (needs its URL: the ExecuteApiUrl output, or the local stack's `execute_api`).
 
 Secrets never reach the output: a minted client secret is reported by its expiry only.
 Exit status: 0 when nothing failed, 1 otherwise.
@@ -167,7 +170,32 @@ def check_bucket(bucket_url: str | None) -> Check:
     return Check("bucket refuses direct access", "FAIL", f"{bucket_url} answered {reply.status}, not 403")
 
 
-def run(base: str, *, bucket_url: str | None = None, require_key: bool = False) -> list[Check]:
+def check_execute_api(execute_api_url: str | None) -> Check:
+    name = "execute-api URL refuses direct calls"
+    if not execute_api_url:
+        return Check(name, "SKIP", "no execute-api URL (pass --execute-api-url or --stack)")
+    url = execute_api_url
+    if not urlsplit(url).path.rstrip("/").endswith("/api/session"):
+        url = urljoin(url if url.endswith("/") else f"{url}/", "api/session")
+    reply = fetch(url, method="POST", body=b"{}", headers={"Content-Type": "application/json"})
+    try:
+        code = reply.json().get("error", {}).get("code")
+    except (ValueError, AttributeError):
+        code = None
+    if reply.status == 403 and code == "forbidden":
+        return Check(name, "PASS", f"{url} answers 403 forbidden")
+    if reply.status == 200:
+        return Check(name, "FAIL", f"{url} minted without CloudFront: the origin header is not checked")
+    return Check(name, "FAIL", f"{url} answered {reply.status} {code}, not 403 forbidden")
+
+
+def run(
+    base: str,
+    *,
+    bucket_url: str | None = None,
+    execute_api_url: str | None = None,
+    require_key: bool = False,
+) -> list[Check]:
     base = base if base.endswith("/") else f"{base}/"
     config, realtime_origin = check_config(base)
     checks = [config]
@@ -178,11 +206,12 @@ def run(base: str, *, bucket_url: str | None = None, require_key: bool = False) 
     checks.append(check_https_redirect(base))
     checks.append(check_session(base, require_key=require_key))
     checks.append(check_bucket(bucket_url))
+    checks.append(check_execute_api(execute_api_url))
     return checks
 
 
-def stack_urls(stack: str, region: str | None, client: Any = None) -> tuple[str, str | None]:
-    """The page URL and bucket URL from a deployed stack's outputs (PageUrl, BucketUrl)."""
+def stack_urls(stack: str, region: str | None, client: Any = None) -> tuple[str, str | None, str | None]:
+    """The page, bucket and execute-api URLs from a deployed stack's outputs."""
     if client is None:
         import boto3  # noqa: PLC0415 - only this mode needs AWS credentials
 
@@ -193,7 +222,7 @@ def stack_urls(stack: str, region: str | None, client: Any = None) -> tuple[str,
     }
     if "PageUrl" not in outputs:
         raise SystemExit(f"stack {stack} has no PageUrl output: is it deployed from this template?")
-    return outputs["PageUrl"], outputs.get("BucketUrl")
+    return outputs["PageUrl"], outputs.get("BucketUrl"), outputs.get("ExecuteApiUrl")
 
 
 def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> int:
@@ -203,14 +232,16 @@ def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> i
     target.add_argument("--stack", help="read PageUrl and BucketUrl from this stack's outputs")
     parser.add_argument("--region", help="the stack's region (with --stack)")
     parser.add_argument("--bucket-url", help="the bucket's own URL, e.g. the BucketUrl output")
+    parser.add_argument("--execute-api-url", help="the API's own URL, e.g. the ExecuteApiUrl output")
     parser.add_argument("--require-key", action="store_true", help="a placeholder key is a failure")
     args = parser.parse_args(argv)
 
-    url, bucket_url = args.url, args.bucket_url
+    url, bucket_url, execute_api_url = args.url, args.bucket_url, args.execute_api_url
     if args.stack:
-        url, from_stack = stack_urls(args.stack, args.region)
-        bucket_url = bucket_url or from_stack
-    checks = run(url, bucket_url=bucket_url, require_key=args.require_key)
+        url, bucket_from_stack, execute_api_from_stack = stack_urls(args.stack, args.region)
+        bucket_url = bucket_url or bucket_from_stack
+        execute_api_url = execute_api_url or execute_api_from_stack
+    checks = run(url, bucket_url=bucket_url, execute_api_url=execute_api_url, require_key=args.require_key)
     for check in checks:
         out(f"{check.verdict:4}  {check.name}: {check.detail}")
     counts = {

@@ -51,7 +51,7 @@ def placeholder_stack() -> Iterator[StackProcess]:
 
 @pytest.mark.slow
 def test_the_local_stack_passes_every_check_that_applies_to_it(local_stack: StackProcess) -> None:
-    status, lines = run_smoke(local_stack.url)
+    status, lines = run_smoke(local_stack.url, "--execute-api-url", local_stack.execute_api)
 
     assert status == 0, lines
     assert verdicts(lines) == {
@@ -60,6 +60,7 @@ def test_the_local_stack_passes_every_check_that_applies_to_it(local_stack: Stac
         "https redirect": "SKIP",
         "POST /api/session": "PASS",
         "bucket refuses direct access": "SKIP",
+        "execute-api URL refuses direct calls": "PASS",
     }
     assert "minted a client secret valid" in "\n".join(lines)
     assert "ek_" not in "\n".join(lines)  # the secret is a credential: never printed
@@ -215,6 +216,10 @@ def test_stack_mode_reads_the_page_and_bucket_urls_from_the_outputs() -> None:
             outputs = [
                 {"OutputKey": "PageUrl", "OutputValue": "https://d111111abcdef8.cloudfront.net/"},
                 {"OutputKey": "BucketUrl", "OutputValue": "https://b.s3.eu-west-1.amazonaws.com/index.html"},
+                {
+                    "OutputKey": "ExecuteApiUrl",
+                    "OutputValue": "https://abc123.execute-api.eu-west-1.amazonaws.com/api/session",
+                },
             ]
             return {"Stacks": [{"Outputs": outputs}]}
 
@@ -223,4 +228,27 @@ def test_stack_mode_reads_the_page_and_bucket_urls_from_the_outputs() -> None:
     assert urls == (
         "https://d111111abcdef8.cloudfront.net/",
         "https://b.s3.eu-west-1.amazonaws.com/index.html",
+        "https://abc123.execute-api.eu-west-1.amazonaws.com/api/session",
     )
+
+
+def test_an_execute_api_url_that_mints_without_cloudfront_fails(
+    serve: Callable[[dict[str, Responder]], str],
+) -> None:
+    minted = json.dumps({"value": "ek_0123456789abcdef", "expires_at": 1}).encode()
+    api = serve({"/api/session": reply(200, minted, {"Content-Type": "application/json"})})
+
+    result = checks.check_execute_api(f"{api}api/session")
+
+    assert result.verdict == "FAIL"
+    assert "minted without CloudFront" in result.detail
+    assert "ek_" not in result.detail
+
+
+def test_an_execute_api_url_that_answers_forbidden_passes(
+    serve: Callable[[dict[str, Responder]], str],
+) -> None:
+    forbidden = json.dumps({"error": {"code": "forbidden", "message": "Forbidden."}}).encode()
+    api = serve({"/api/session": reply(403, forbidden, {"Content-Type": "application/json"})})
+
+    assert checks.check_execute_api(api).verdict == "PASS"  # the base URL works as well as the endpoint
