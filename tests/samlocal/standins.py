@@ -1,67 +1,131 @@
-"""The two services the function calls, for a function that runs inside a Docker container.
+"""The services the function calls, for a function that runs inside a Docker container.
 
-OpenAI is the project's stand-in (local.openai_standin) and Secrets Manager is moto's server, both
-started in this process and bound to the Docker bridge's host address: the only address of this
-machine that a container on the default bridge can reach (the host's loopback is not its loopback).
+OpenAI is the project's stand-in (local.openai_standin); Secrets Manager and SSM are moto's server
+(local.secrets_manager, one port for both), seeded with the OpenAI key, the origin-verify secret (its
+current value is the `x-origin-verify` every file in events/ carries), the visitor key and the pause
+parameter ("false"); DynamoDB is dynalite with TransactWriteItems (local.dynamodb), holding the
+template's QuotaTable. All are started by this process and bound to the Docker bridge's host address:
+the only address of this machine that a container on the default bridge can reach (the host's loopback
+is not its loopback).
 
-The test device that makes this work (write-up in tests/samlocal/README.md): the function accepts plain
-http only to loopback names (vend/settings.py), so its OPENAI_BASE_URL is `http://localhost:<port>`, and
-the container is started with `--add-host localhost:<bridge address>`. Inside it, `localhost` then
-resolves to 127.0.0.1 (refused at once: nothing listens there) and to the bridge address, which
-`socket.create_connection` tries next. The handler's rule is untouched; only the test's name resolution
-differs.
+The AWS endpoints are that address itself: the function takes any endpoint boto3 takes. OpenAI needs
+a test device (write-up in tests/samlocal/README.md): the function accepts plain http only to loopback
+names (vend/settings.py), so its OPENAI_BASE_URL is `http://localhost:<port>`, and the container is
+started with `--add-host localhost:<bridge address>`. Inside it, `localhost` then resolves to
+127.0.0.1 (refused at once: nothing listens there) and to the bridge address, which
+`socket.create_connection` tries next. The handler's rule is untouched; only the test's name
+resolution differs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import secrets
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from aiohttp import web
 
+from local.dynamodb import Dynalite, create_table_from_template, template_table_properties
 from local.openai_standin import StandinOptions, create_app
 from local.secrets_manager import SeededSecretsManager
+from tests.conftest import load_event
 
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 # Accepted by the stand-in as the only valid key (too short to look like a real sk- key in any log).
 STANDIN_API_KEY = "sk-samlocal-standin"
 SECRET_NAME = "realtime-vend/openai-api-key"
+ORIGIN_VERIFY_SECRET_NAME = "realtime-vend/origin-verify"
+VISITOR_KEY_SECRET_NAME = "realtime-vend/visitor-key"
+PAUSE_PARAMETER = "/realtime-vend/paused"  # the template's `/<stack name>/paused`
+QUOTA_TABLE = "realtime-vend-quota"
+# What CloudFront would add as X-Origin-Verify: the events' value, read from them so it cannot drift.
+ORIGIN_VERIFY = str(load_event("mint")["headers"]["x-origin-verify"])
+# Far above what the suite mints from one visitor (every event and every curl together), so no test
+# meets the quota by accident; the quota test starts its own API with a small one.
+GENEROUS_QUOTA = 1000
 
 
 @dataclass
 class Standins:
+    host: str  # the bridge address everything listens on
     openai_port: int
-    secrets_port: int
-    secret_arn: str
+    aws_port: int  # Secrets Manager and SSM
+    dynamodb_port: int
+    arns: dict[str, str]  # every secret's ARN, by name
 
-    def env_vars(self) -> dict[str, dict[str, str]]:
+    @property
+    def aws_endpoint(self) -> str:
+        """moto's server: Secrets Manager and SSM for the function, STS for SAM CLI itself."""
+        return f"http://{self.host}:{self.aws_port}"
+
+    def env_vars(
+        self, *, quota_per_visitor: int = GENEROUS_QUOTA, daily_cap: int = 100_000
+    ) -> dict[str, dict[str, str]]:
         """SAM's --env-vars document: the function's declared variables pointed at the stand-ins."""
+        aws = self.aws_endpoint
         return {
             "VendFunction": {
-                "OPENAI_API_KEY_SECRET_ARN": self.secret_arn,
+                "OPENAI_API_KEY_SECRET_ARN": self.arns[SECRET_NAME],
                 "OPENAI_BASE_URL": f"http://localhost:{self.openai_port}",
-                "AWS_ENDPOINT_URL_SECRETS_MANAGER": f"http://localhost:{self.secrets_port}",
+                "AWS_ENDPOINT_URL_SECRETS_MANAGER": aws,
+                "AWS_ENDPOINT_URL_SSM": aws,
+                "AWS_ENDPOINT_URL_DYNAMODB": f"http://{self.host}:{self.dynamodb_port}",
+                "ORIGIN_VERIFY_SECRET_ARN": self.arns[ORIGIN_VERIFY_SECRET_NAME],
+                "VISITOR_KEY_SECRET_ARN": self.arns[VISITOR_KEY_SECRET_NAME],
+                "QUOTA_TABLE_NAME": QUOTA_TABLE,
+                "PAUSE_PARAMETER_NAME": PAUSE_PARAMETER,
+                "QUOTA_PER_VISITOR": str(quota_per_visitor),
+                # The longest window the template allows: a test never straddles two windows in practice.
+                "QUOTA_WINDOW_SECONDS": "86400",
+                "DAILY_CAP": str(daily_cap),
             }
         }
 
 
 class RunningStandins:
-    """Starts both stand-ins on `host` in background threads; `stop()` always ends both."""
+    """Starts every stand-in on `host` (moto and dynalite side by side); `stop()` always ends all."""
 
     def __init__(self, host: str, secret_value: str = STANDIN_API_KEY) -> None:
         self._host = host
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="openai-standin", daemon=True)
         self._runner: web.AppRunner | None = None
-        self._secrets = SeededSecretsManager(SECRET_NAME, secret_value, host=host)
+        self._aws = SeededSecretsManager(
+            SECRET_NAME,
+            secret_value,
+            host=host,
+            secrets={
+                ORIGIN_VERIFY_SECRET_NAME: json.dumps({"current": ORIGIN_VERIFY, "previous": ""}),
+                VISITOR_KEY_SECRET_NAME: secrets.token_urlsafe(48),
+            },
+            parameters={PAUSE_PARAMETER: "false"},
+        )
+        self._dynamodb = Dynalite(host=host)
 
     def start(self) -> Standins:
         self._thread.start()
-        openai_port = asyncio.run_coroutine_threadsafe(self._serve_openai(), self._loop).result(timeout=30)
-        self._secrets.start()
+        openai = asyncio.run_coroutine_threadsafe(self._serve_openai(), self._loop)
+        # moto (a child interpreter) and dynalite (node) start in parallel: each takes a second or two.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            aws = pool.submit(self._aws.start)
+            dynamodb = pool.submit(self._start_dynamodb)
+            aws.result()
+            dynamodb.result()
         return Standins(
-            openai_port=openai_port, secrets_port=self._secrets.port, secret_arn=self._secrets.arn
+            host=self._host,
+            openai_port=openai.result(timeout=30),
+            aws_port=self._aws.port,
+            dynamodb_port=self._dynamodb.port,
+            arns=self._aws.arns,
+        )
+
+    def _start_dynamodb(self) -> None:
+        self._dynamodb.start()
+        create_table_from_template(
+            self._dynamodb.endpoint_url, QUOTA_TABLE, template_table_properties("QuotaTable")
         )
 
     async def _serve_openai(self) -> int:
@@ -73,7 +137,8 @@ class RunningStandins:
         return port
 
     def stop(self) -> None:
-        self._secrets.stop()
+        self._aws.stop()
+        self._dynamodb.stop()
         if self._thread.is_alive():
             if self._runner is not None:
                 asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout=30)

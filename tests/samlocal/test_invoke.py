@@ -1,8 +1,12 @@
 """`sam local invoke VendFunction -e events/<file>.json` gives what events/README.md documents, each file.
 
-The function runs in the Lambda base-image stand-in under SAM's emulator, reads its key from a Secrets
-Manager stand-in and mints from the OpenAI stand-in. The first invoke runs alone (SAM builds its
-emulator image on top of ours then); the rest run a few at a time, each a separate `sam local invoke`.
+The function runs in the Lambda base-image stand-in under SAM's emulator, reads its key, the origin
+secret and the visitor key from a Secrets Manager stand-in and the pause switch from SSM's, counts
+mints in dynalite's quota table and mints from the OpenAI stand-in (standins.py). The events'
+`x-origin-verify` is the origin secret's current value, so only direct-execute-api.json and
+wrong-origin-header.json meet the 403. The quota is far above what the events mint. The first invoke
+runs alone (SAM builds its emulator image on top of ours then); the rest run a few at a time, each a
+separate `sam local invoke`.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import EVENTS, documented_event_outcomes
+from tests.conftest import EVENTS, documented_event_outcomes, load_event
 from tests.samlocal.conftest import SamLocal
 from tests.samlocal.standins import STANDIN_API_KEY
 
@@ -89,5 +93,11 @@ def test_sam_local_invoke_gives_the_documented_status_and_code(
         assert headers["cache-control"] == "no-store"
     if status == 405:
         assert headers["allow"] == "POST"
-    # The container's log is the Lambda log: it never carries the key it read.
+    # The container's log is the Lambda log: it never carries the key it read, nor who was asking
+    # (visitors are logged as keyed fingerprints).
     assert STANDIN_API_KEY not in invocation.stderr
+    sent = load_event(event.removesuffix(".json"))
+    viewer = sent["headers"].get("cloudfront-viewer-address", "")
+    subject = sent["requestContext"].get("authorizer", {}).get("jwt", {}).get("claims", {}).get("sub", "")
+    for identity in filter(None, [viewer.rpartition(":")[0], subject]):
+        assert identity not in invocation.stderr
