@@ -27,7 +27,7 @@ from vend import observability
 from vend.edge.identity import identify
 from vend.edge.mint_request import parse_mint_request
 from vend.edge.request_origin import require_cloudfront, require_own_page
-from vend.edge.responses import error_response, json_response
+from vend.edge.responses import error_response, json_response, raw_response
 from vend.edge.routes import refusal_for
 from vend.errors import Forbidden, VendError
 from vend.logic.mint import ClientSecretVendor
@@ -137,7 +137,13 @@ app.exception_handler(Exception)(unexpected_error)
 @observability.logged_request
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     observability.record_request()
-    response: dict[str, Any] = app.resolve(event, context)
+    try:
+        response: dict[str, Any] = app.resolve(event, context)
+    except Exception as error:
+        # Routing itself failed: not an HTTP API payload 2.0 event (format 1.0, a direct Invoke). The
+        # exception handlers above only cover routes, so answer here, still in our JSON.
+        logger.error("unroutable event", extra={"error_type": type(error).__name__})
+        return raw_response(vend_error(VendError("unroutable_event")))
     return response
 
 

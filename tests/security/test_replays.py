@@ -175,11 +175,6 @@ def test_cloudfront_headers_forged_or_malformed(
     assert len(exchange.minted) == (1 if status == 200 else 0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect reported to the lead: an event without rawPath or requestContext.http.method "
-    "(payload format 1.0, a direct Invoke) raises KeyError out of the handler instead of our JSON",
-)
 @pytest.mark.parametrize("missing", ["rawPath", "requestContext", "requestContext.http.method"])
 def test_an_event_without_the_route_fields_gets_our_json(battery: Battery, missing: str) -> None:
     event = http_event()

@@ -24,3 +24,14 @@ def json_response(status: int, body: dict[str, Any], headers: dict[str, str] | N
 def error_response(error: VendError) -> Response[str]:
     body = {"error": {"code": error.code, "message": error.public_message}}
     return json_response(error.status, body, error.headers())
+
+
+def raw_response(response: Response[str]) -> dict[str, Any]:
+    """A Response as the payload 2.0 dict API Gateway expects, for answers made outside the router."""
+    headers = {key: value for key, value in response.headers.items() if isinstance(value, str)}
+    return {
+        "statusCode": response.status_code,
+        "headers": {"Content-Type": str(response.content_type), **headers},
+        "body": response.body,
+        "isBase64Encoded": False,
+    }
