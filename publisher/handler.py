@@ -36,6 +36,9 @@ SITE_ROOT = Path(__file__).resolve().parent.parent / "site"
 REQUEST_TYPES = frozenset({"Create", "Update", "Delete"})
 # What template.yaml's SitePublication sends; SiteVersion is unused here but proves the shape.
 PUBLISH_PROPERTIES = ("BucketName", "DistributionId", "RealtimeOrigin", "SiteVersion")
+# Optional, so that an Update carrying the properties of a stack that predates it (a rollback to that
+# template sends them to this code) still publishes, with the mode such a stack served.
+CALL_MODE_PROPERTY = "CallMode"
 # The names template.yaml gives this function's log group and (unset FunctionName) CloudFormation
 # generates for the function: both start with the stack's name.
 LOGICAL_ID = "PublisherFunction"
@@ -271,7 +274,10 @@ def _publish(
 ) -> Outcome:
     bucket_name = _required(properties, "BucketName")
     distribution_id = _required(properties, "DistributionId")
-    objects = site.site_objects(site_root, _required(properties, "RealtimeOrigin"))
+    call_mode = properties.get(CALL_MODE_PROPERTY, site.DEFAULT_CALL_MODE)
+    if not isinstance(call_mode, str):
+        raise site.SiteError(f"{CALL_MODE_PROPERTY} must be a string, got {call_mode!r}")
+    objects = site.site_objects(site_root, _required(properties, "RealtimeOrigin"), call_mode)
     written = bucket.upload(clients.s3, bucket_name, objects, stop)
     removed = bucket.delete_stale(clients.s3, bucket_name, {o.key for o in objects}, stop)
     invalidation = distribution.invalidate(

@@ -18,7 +18,12 @@ from pathlib import Path
 CONFIG_KEY = "config.json"
 INDEX_KEY = "index.html"
 SESSION_URL = "/api/session"
+CALL_URL = "/api/call"
 CALLS_PATH = "/v1/realtime/calls"
+# The template's CallMode values. client_secret is also what a stack that predates the property
+# publishes (and what a rollback's Update, sent with the old properties, gets).
+CALL_MODES = ("client_secret", "relay", "both")
+DEFAULT_CALL_MODE = "client_secret"
 
 NO_CACHE = "no-cache"
 SHORT = "public, max-age=300, must-revalidate"
@@ -79,15 +84,24 @@ def cache_control(key: str) -> str:
     return _CACHE_BY_SUFFIX.get(Path(key).suffix.lower(), ASSET)
 
 
-def page_config(realtime_origin: str) -> dict[str, str]:
-    """The page's config.json contract (web/js/config.js reads exactly these two keys)."""
+def page_config(realtime_origin: str, call_mode: str = DEFAULT_CALL_MODE) -> dict[str, str]:
+    """The page's config.json contract (web/js/config.js reads exactly these keys): where to fetch a
+    client secret, where to open a call with one, which of the two ways the stack serves (callMode),
+    and where a relayed call is posted."""
     if not _ORIGIN.fullmatch(realtime_origin):
         raise SiteError(f"RealtimeOrigin must be an https origin without a path, got {realtime_origin!r}")
-    return {"sessionUrl": SESSION_URL, "realtimeCallsUrl": f"{realtime_origin}{CALLS_PATH}"}
+    if call_mode not in CALL_MODES:
+        raise SiteError(f"CallMode must be one of {', '.join(CALL_MODES)}, got {call_mode!r}")
+    return {
+        "sessionUrl": SESSION_URL,
+        "realtimeCallsUrl": f"{realtime_origin}{CALLS_PATH}",
+        "callMode": call_mode,
+        "callUrl": CALL_URL,
+    }
 
 
-def config_object(realtime_origin: str) -> SiteObject:
-    body = (json.dumps(page_config(realtime_origin)) + "\n").encode("utf-8")
+def config_object(realtime_origin: str, call_mode: str = DEFAULT_CALL_MODE) -> SiteObject:
+    body = (json.dumps(page_config(realtime_origin, call_mode)) + "\n").encode("utf-8")
     return SiteObject(CONFIG_KEY, body, content_type(CONFIG_KEY), cache_control(CONFIG_KEY))
 
 
@@ -118,6 +132,6 @@ def bundled_files(root: Path) -> list[SiteObject]:
     return objects
 
 
-def site_objects(root: Path, realtime_origin: str) -> list[SiteObject]:
+def site_objects(root: Path, realtime_origin: str, call_mode: str = DEFAULT_CALL_MODE) -> list[SiteObject]:
     """The whole publication: the bundled files and the generated config.json."""
-    return [*bundled_files(root), config_object(realtime_origin)]
+    return [*bundled_files(root), config_object(realtime_origin, call_mode)]

@@ -97,13 +97,20 @@ def response_endpoint(response_endpoint: ResponseEndpoint, wire: Wire) -> Respon
     return response_endpoint
 
 
-def props(bucket: str, distribution_id: str, origin: str = OPENAI) -> dict[str, str]:
-    return {
+def props(
+    bucket: str, distribution_id: str, origin: str = OPENAI, call_mode: str | None = "client_secret"
+) -> dict[str, str]:
+    """SitePublication's properties as template.yaml writes them (call_mode None: as a stack from
+    before CallMode existed wrote them)."""
+    properties = {
         "BucketName": bucket,
         "DistributionId": distribution_id,
         "RealtimeOrigin": origin,
         "SiteVersion": "arn:aws:lambda:us-east-1:123456789012:function:publisher:1",
     }
+    if call_mode is not None:
+        properties["CallMode"] = call_mode
+    return properties
 
 
 def objects(clients: Clients, bucket: str) -> dict[str, dict[str, Any]]:
@@ -172,7 +179,87 @@ def test_create_replaces_the_local_config_json_with_one_made_from_the_stack(
     assert config == {
         "sessionUrl": "/api/session",
         "realtimeCallsUrl": "https://api.openai.com/v1/realtime/calls",
+        "callMode": "client_secret",
+        "callUrl": "/api/call",
     }
+
+
+@pytest.mark.parametrize("mode", ["relay", "both"])
+def test_the_config_tells_the_page_the_stacks_call_mode(
+    response_endpoint: ResponseEndpoint,
+    clients: Clients,
+    bucket: str,
+    distribution_id: str,
+    site: Path,
+    mode: str,
+) -> None:
+    create(response_endpoint, clients, site, props(bucket, distribution_id, call_mode=mode))
+
+    config = json.loads(objects(clients, bucket)["config.json"]["Body"])
+    assert (config["callMode"], config["callUrl"]) == (mode, "/api/call")
+    assert response_endpoint.only_answer()["Status"] == "SUCCESS"
+
+
+def test_a_switch_to_relay_republishes_the_config_with_the_new_mode(
+    response_endpoint: ResponseEndpoint, clients: Clients, bucket: str, distribution_id: str, site: Path
+) -> None:
+    create(response_endpoint, clients, site, props(bucket, distribution_id))
+
+    handle(
+        cfn_event(
+            "Update",
+            response_endpoint.url,
+            props(bucket, distribution_id, call_mode="relay"),
+            physical_id=f"s3://{bucket}",
+            old_properties=props(bucket, distribution_id),
+            request_id="0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+        ),
+        FakeContext(),
+        clients=clients,
+        site_root=site,
+    )
+
+    assert json.loads(objects(clients, bucket)["config.json"]["Body"])["callMode"] == "relay"
+    assert len(invalidations(clients, distribution_id)) == 2  # visitors get the new mode, not a cached one
+
+
+def test_properties_from_before_call_mode_still_publish_and_serve_client_secrets(
+    response_endpoint: ResponseEndpoint, clients: Clients, bucket: str, distribution_id: str, site: Path
+) -> None:
+    # A rollback to a template that predates CallMode sends its old properties to this code: failing
+    # there would leave the stack in UPDATE_ROLLBACK_FAILED.
+    handle(
+        cfn_event(
+            "Update",
+            response_endpoint.url,
+            props(bucket, distribution_id, call_mode=None),
+            physical_id=f"s3://{bucket}",
+            old_properties=props(bucket, distribution_id, call_mode="relay"),
+        ),
+        FakeContext(),
+        clients=clients,
+        site_root=site,
+    )
+
+    assert response_endpoint.only_answer()["Status"] == "SUCCESS"
+    assert json.loads(objects(clients, bucket)["config.json"]["Body"])["callMode"] == "client_secret"
+
+
+@pytest.mark.parametrize("mode", ["", "Relay", "client-secret", "none"])
+def test_an_unknown_call_mode_fails_and_publishes_nothing(
+    response_endpoint: ResponseEndpoint,
+    clients: Clients,
+    bucket: str,
+    distribution_id: str,
+    site: Path,
+    mode: str,
+) -> None:
+    create(response_endpoint, clients, site, props(bucket, distribution_id, call_mode=mode))
+
+    answer = response_endpoint.only_answer()
+    assert answer["Status"] == "FAILED"
+    assert answer["Reason"] == f"CallMode must be one of client_secret, relay, both, got {mode!r}"
+    assert objects(clients, bucket) == {}
 
 
 def test_create_answers_success_with_the_requests_ids_copied(
