@@ -1,4 +1,4 @@
-"""Secrets Manager and SSM on loopback (moto's server), seeded with what the handler reads at startup.
+"""Secrets Manager, SSM and Scheduler on loopback (moto's server), seeded with what the handler reads.
 
 Used by the local stack (the OpenAI key, the origin-verify and visitor-key secrets, the pause
 parameter) and by tests/samlocal (the key alone). The handler reaches it through
@@ -19,7 +19,7 @@ import queue
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,8 @@ class SeededSecretsManager:
     """`SeededSecretsManager(name, value)`: one secret; `secrets=` and `parameters=` seed more.
 
     After `start()`: `endpoint`, `port`, `arn` (the first secret's), `arns` (every secret's, by name).
-    Parameters are SSM String parameters.
+    Parameters are SSM String parameters; `schedule_groups` are EventBridge Scheduler groups (moto
+    stores schedules, local.scheduler fires them).
     """
 
     def __init__(
@@ -43,11 +44,13 @@ class SeededSecretsManager:
         *,
         secrets: Mapping[str, str] | None = None,
         parameters: Mapping[str, str] | None = None,
+        schedule_groups: Sequence[str] = (),
         startup_timeout: float = 30.0,
     ) -> None:
         self._secrets = {name: value, **(secrets or {})}
         self._name = name
         self._parameters = dict(parameters or {})
+        self._schedule_groups = list(schedule_groups)
         self._host = host  # another address when a container must reach it (tests/samlocal)
         self._timeout = startup_timeout
         self._process: subprocess.Popen[str] | None = None
@@ -70,7 +73,16 @@ class SeededSecretsManager:
             assert process.stdin is not None  # noqa: S101 - PIPE above
             assert process.stdout is not None  # noqa: S101
             # The values go through a pipe, never the command line (which `ps` shows).
-            process.stdin.write(json.dumps({"secrets": self._secrets, "parameters": self._parameters}) + "\n")
+            process.stdin.write(
+                json.dumps(
+                    {
+                        "secrets": self._secrets,
+                        "parameters": self._parameters,
+                        "schedule_groups": self._schedule_groups,
+                    }
+                )
+                + "\n"
+            )
             process.stdin.flush()
             ready = read_line(process.stdout, self._timeout)
             if ready is None:
@@ -135,6 +147,10 @@ def _serve(host: str) -> None:
             ssm = session.client("ssm", endpoint_url=endpoint)
             for name, value in seeds["parameters"].items():
                 ssm.put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
+        if seeds.get("schedule_groups"):
+            scheduler = session.client("scheduler", endpoint_url=endpoint)
+            for group in seeds["schedule_groups"]:
+                scheduler.create_schedule_group(Name=group)
         print(json.dumps({"port": port, "endpoint": endpoint, "arns": arns}), flush=True)
         sys.stdin.read()  # until the parent closes the pipe (or dies)
     finally:
