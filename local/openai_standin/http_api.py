@@ -196,7 +196,10 @@ async def hangup(request: web.Request) -> web.Response:
     if _bearer(request) != standin.options.api_key:
         raise invalid_api_key()
     call = standin.calls.get(request.match_info["call_id"])
-    if call is None:
+    # An ended call is gone, as an unknown one is: 404 (a relay treats it as "already ended").
+    if call is None or call.state == "closed":
         raise ApiError(404, "Call not found.", param="call_id", code="not_found")
+    # Closes the peer connection: an SCTP ABORT (the browser's data channel closes) and a DTLS
+    # close_notify (its peer connection reads `closed`), through the relay before its sockets go.
     await call.end("hangup")
     return web.Response(status=200)

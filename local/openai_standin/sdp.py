@@ -26,6 +26,10 @@ def check_offer(sdp: str) -> None:
     ):
         if not any(line.startswith(attribute) and len(line) > len(attribute) for line in lines):
             raise InvalidSdp(f"Invalid SDP: the offer has no {what} ({attribute}).")
+    # An offerer must leave the DTLS role open (RFC 8842 section 5.3): anything else is an answer.
+    roles = {line.strip()[len("a=setup:") :] for line in lines if line.startswith("a=setup:")}
+    if roles - {"actpass"}:
+        raise InvalidSdp("Invalid SDP: this is not an offer (an offer has a=setup:actpass).")
 
 
 def without_candidates(sdp: str) -> str:
