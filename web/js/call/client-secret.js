@@ -28,8 +28,9 @@ const RETRYABLE_CODES = new Set([
   'temporarily_unavailable',
   'internal_error',
 ]);
-// Not retried on its own: quota_exceeded, daily_cap_reached and service_paused say when to come back,
-// and a page that retried would only spend the visitor's quota on refusals.
+// Not retried on its own: quota_exceeded, daily_cap_reached, concurrent_calls and service_paused say
+// when to come back, and a page that retried would only spend the visitor's quota on refusals;
+// invalid_offer and not_enabled will not change by asking again.
 /** API Gateway's throttle sends no Retry-After; this is how long a person should wait. */
 const THROTTLED_WAIT_SECONDS = 10;
 /**
@@ -64,7 +65,7 @@ export async function fetchClientSecret(sessionUrl, { signal } = {}) {
       cause: error,
     });
   }
-  if (!response.ok) throw await errorFromResponse(response);
+  if (!response.ok) throw await errorFromApiResponse(response);
 
   const body = await response.json().catch(() => null);
   if (typeof body?.value !== 'string' || !CLIENT_SECRET_PATTERN.test(body.value)) {
@@ -77,11 +78,11 @@ export async function fetchClientSecret(sessionUrl, { signal } = {}) {
 }
 
 /**
- * Turns an error response into a UserFacingError.
+ * Turns an error response of our API (/api/session or /api/call) into a UserFacingError.
  * @param {Response} response
  * @returns {Promise<UserFacingError>}
  */
-async function errorFromResponse(response) {
+export async function errorFromApiResponse(response) {
   const body = await response.json().catch(() => null);
   const retryAfter = response.headers.get('Retry-After');
   const retryAfterSeconds = parseRetryAfter(retryAfter);

@@ -9,18 +9,28 @@
  * second, within a budget (at most 3 new secrets per 5 minutes); a session lost soon after it
  * started counts as a failed attempt, so the delays grow. Out of budget, the call closes and says why.
  *
+ * Relay mode (config.negotiation 'relay'): each session is a call our API opened and will hang up at
+ * its cap. The call ends it with `DELETE <Location>` whenever it lets a session go (hang-up, a drop, a
+ * closing tab), so the visitor's slot is freed and the unused minutes refunded. A session lost at its
+ * cap rolls over into a new call with the conversation replayed, at once and outside the reconnect
+ * budget (the server's minutes bound it); if the server refuses the new call, the call closes with the
+ * server's sentence. Reconnects use the same mode as the first session.
+ *
  * Ownership: the call owns its sessions and timers; everything one call sets up hangs off one
  * AbortController, aborted when the call closes. It sends the Microphone's track but stops it only
  * when the call closes, since a reconnect reuses it.
  *
  * Other events: `remotestream` (detail: {stream}), `serverevent` (detail: the event),
  * `servererror` (detail: the error object of a non-fatal `error` event), `notice` (detail:
- * {message}) for something the user should know that does not change the state.
+ * {message}) for something the user should know that does not change the state, `deadline`
+ * (detail: {deadline}: when the server will end the current call, epoch ms, or null).
+ * `statechange` to 'reconnecting' carries `reason`: 'rollover' at the cap, else 'dropped'.
  */
 import { RemintBudget, retryDelayMs, sleep } from './backoff.js';
 import { clientSecretNegotiator } from './client-secret-negotiator.js';
 import { MARKS } from './marks.js';
 import { PeerSession } from './peer-session.js';
+import { hangUpCall, relayNegotiator } from './relay-negotiator.js';
 import { UserFacingError } from '../user-facing-error.js';
 
 /** @typedef {'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed'} CallState */
@@ -55,6 +65,11 @@ const DEFAULTS = {
   stableSessionMs: 20000,
 };
 
+/** A session lost this close to its call's cap (or later) was hung up by the server's schedule. */
+const CAP_SLACK_MS = 3000;
+/** How long a reconnect waits for the DELETE of the lost call before it asks for the next one. */
+const HANGUP_WAIT_MS = 3000;
+
 export class RealtimeCall extends EventTarget {
   /** @type {CallState} */
   #state = 'idle';
@@ -75,10 +90,16 @@ export class RealtimeCall extends EventTarget {
   #remoteStream = null;
   /** @type {string | undefined} */
   #preferredDeviceId;
+  /** The negotiator of the session being opened or open: in relay mode it names the call. */
+  /** @type {{call?: import('./relay-negotiator.js').RelayedCall | null} | null} */
+  #negotiator = null;
+  /** Relayed calls already ended with a DELETE (or being ended), so each gets one. */
+  /** @type {WeakMap<import('./relay-negotiator.js').RelayedCall, Promise<boolean>>} */
+  #hangups = new WeakMap();
 
   /**
    * @param {object} deps
-   * @param {{sessionUrl: string, realtimeCallsUrl: string}} deps.config
+   * @param {{negotiation?: string, sessionUrl: string, realtimeCallsUrl: string, callUrl?: string}} deps.config
    * @param {import('../microphone.js').Microphone} deps.microphone
    * @param {import('../conversation.js').Conversation} deps.conversation
    * @param {CallOptions} [deps.options]
@@ -99,6 +120,11 @@ export class RealtimeCall extends EventTarget {
   /** @returns {UserFacingError | null} why the call last ended, if it failed */
   get error() {
     return this.#error;
+  }
+
+  /** @returns {number | null} when the server will end the current relayed call (epoch ms) */
+  get deadline() {
+    return this.#negotiator?.call?.deadline ?? null;
   }
 
   /** @returns {RTCPeerConnection | null} the current peer connection (for stats) */
@@ -217,8 +243,11 @@ export class RealtimeCall extends EventTarget {
    * @param {AbortSignal} signal  the call's lifetime
    */
   async #openSession(replay, signal) {
+    const negotiator =
+      this.config.negotiation === 'relay' ? relayNegotiator({ callUrl: String(this.config.callUrl) }) : clientSecretNegotiator(this.config);
+    this.#negotiator = negotiator;
     const session = new PeerSession({
-      negotiator: clientSecretNegotiator(this.config),
+      negotiator,
       microphone: this.microphone,
       deviceId: this.#preferredDeviceId,
       sessionTimeoutMs: this.options.sessionTimeoutMs,
@@ -235,6 +264,7 @@ export class RealtimeCall extends EventTarget {
     } catch (error) {
       session.close();
       if (this.#session === session) this.#session = null;
+      this.#hangUp(negotiator);
       throw error;
     }
     if (replay) {
@@ -242,6 +272,27 @@ export class RealtimeCall extends EventTarget {
     }
     this.#connectedAt = performance.now();
     this.#setState('connected');
+    this.#announceDeadline();
+  }
+
+  /**
+   * Ends the relayed call a negotiator named, once; nothing in client-secret mode.
+   * @param {{call?: import('./relay-negotiator.js').RelayedCall | null} | null} negotiator
+   * @returns {Promise<boolean>} whether the server confirmed the call is over
+   */
+  #hangUp(negotiator) {
+    const call = negotiator?.call;
+    if (!call) return Promise.resolve(true);
+    let hangup = this.#hangups.get(call);
+    if (!hangup) {
+      hangup = hangUpCall(call.url);
+      this.#hangups.set(call, hangup);
+    }
+    return hangup;
+  }
+
+  #announceDeadline() {
+    this.dispatchEvent(new CustomEvent('deadline', { detail: { deadline: this.deadline } }));
   }
 
   /** @param {{type: string} & Record<string, any>} event */
@@ -260,21 +311,50 @@ export class RealtimeCall extends EventTarget {
     if (session !== this.#session || this.#state !== 'connected') return;
     session.close();
     this.#session = null;
+    const lost = this.#negotiator;
+    const deadline = lost?.call?.deadline;
+    const rollover = deadline !== undefined && Date.now() >= deadline - CAP_SLACK_MS;
+    // Ended at once: a relayed call's slot must be free before the next call is asked for.
+    const hangup = this.#hangUp(lost);
+    this.#negotiator = null;
+    this.#announceDeadline();
     // A session that died soon after it started is a failed attempt, not a fresh start.
     const shortLived = performance.now() - this.#connectedAt < this.options.stableSessionMs;
-    this.#failures = shortLived ? this.#failures + 1 : 0;
-    this.#setState('reconnecting');
-    void this.#reconnect(error, this.#lifetime.signal);
+    this.#failures = shortLived && !rollover ? this.#failures + 1 : 0;
+    this.#setState('reconnecting', rollover ? 'rollover' : 'dropped');
+    void this.#reconnect(error, this.#lifetime.signal, { lost, hangup, rollover });
   }
 
   /**
    * Re-mints and opens sessions until one works, the budget is spent, or a failure is final.
    * @param {UserFacingError} cause  why the last session ended
    * @param {AbortSignal} signal  the call's lifetime
+   * @param {object} previous
+   * @param {{call?: import('./relay-negotiator.js').RelayedCall | null} | null} previous.lost  the lost session's negotiator
+   * @param {Promise<boolean>} previous.hangup  its DELETE
+   * @param {boolean} previous.rollover  lost at its cap: the first attempt is at once and not budgeted
    */
-  async #reconnect(cause, signal) {
+  async #reconnect(cause, signal, { lost, hangup, rollover }) {
     /** @type {number | undefined} */
     let retryAfterSeconds;
+    let hungUp = await Promise.race([hangup, sleep(HANGUP_WAIT_MS, signal).then(() => false, () => false)]);
+    if (signal.aborted) return;
+    if (rollover) {
+      try {
+        await this.#openSession(true, signal);
+        return;
+      } catch (error) {
+        if (signal.aborted) return;
+        const failure = asUserFacing(error);
+        if (!failure.retryable && !(failure.code === 'concurrent_calls' && !hungUp)) {
+          this.#end(capReached(failure));
+          return;
+        }
+        cause = failure;
+        retryAfterSeconds = failure.code === 'concurrent_calls' ? undefined : failure.retryAfterSeconds;
+        this.#failures += 1;
+      }
+    }
     for (;;) {
       if (!this.#budget.take()) {
         const minutes = Math.round(this.options.remintWindowMs / 60000);
@@ -293,17 +373,24 @@ export class RealtimeCall extends EventTarget {
       });
       try {
         await sleep(delay, signal);
+        // The lost call's DELETE did not get through: try it again, or the server counts it as live.
+        if (!hungUp && lost?.call) {
+          this.#hangups.delete(lost.call);
+          hungUp = await this.#hangUp(lost);
+        }
         await this.#openSession(true, signal);
         return;
       } catch (error) {
         if (signal.aborted) return;
         const failure = asUserFacing(error);
-        if (!failure.retryable) {
+        // Our own lost call may still hold the visitor's slot until its DELETE arrives.
+        const ownSlot = failure.code === 'concurrent_calls' && !hungUp;
+        if (!failure.retryable && !ownSlot) {
           this.#end(failure);
           return;
         }
         cause = failure;
-        retryAfterSeconds = failure.retryAfterSeconds;
+        retryAfterSeconds = ownSlot ? undefined : failure.retryAfterSeconds;
         this.#failures += 1;
       }
     }
@@ -336,6 +423,10 @@ export class RealtimeCall extends EventTarget {
     this.#lifetime.abort();
     this.#session?.close();
     this.#session = null;
+    // Now, not after the session's own cleanup: the tab may be closing (the DELETE is keepalive).
+    void this.#hangUp(this.#negotiator);
+    this.#negotiator = null;
+    this.#announceDeadline();
     this.microphone.stop();
     this.#setRemoteStream(null);
     this.#setState('closed');
@@ -353,13 +444,16 @@ export class RealtimeCall extends EventTarget {
     this.dispatchEvent(new CustomEvent('remotestream', { detail: { stream } }));
   }
 
-  /** @param {CallState} state */
-  #setState(state) {
+  /**
+   * @param {CallState} state
+   * @param {'rollover' | 'dropped'} [reason]  why 'reconnecting'
+   */
+  #setState(state, reason) {
     if (!TRANSITIONS[this.#state].includes(state)) {
       throw new Error(`RealtimeCall: no transition from ${this.#state} to ${state}`);
     }
     this.#state = state;
-    this.dispatchEvent(new CustomEvent('statechange', { detail: { state, error: this.#error } }));
+    this.dispatchEvent(new CustomEvent('statechange', { detail: { state, error: this.#error, reason } }));
   }
 }
 
@@ -369,6 +463,21 @@ export class RealtimeCall extends EventTarget {
  */
 function detailOf(event) {
   return /** @type {CustomEvent} */ (event).detail;
+}
+
+/**
+ * Why a call that reached its cap could not go on: the server's refusal, said as the end of the call.
+ * The code and the moment stay the server's, so the page says when the visitor's budget resets.
+ * @param {UserFacingError} refusal
+ * @returns {UserFacingError}
+ */
+function capReached(refusal) {
+  return new UserFacingError(`The call reached its time limit. ${refusal.message}`, {
+    code: refusal.code,
+    retryAfterSeconds: refusal.retryAfterSeconds,
+    retryAt: refusal.retryAt,
+    cause: refusal,
+  });
 }
 
 /**
