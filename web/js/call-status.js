@@ -26,12 +26,19 @@ const HINTS = {
  */
 const HINTS_AFTER_ERROR = {
   reconnect_failed: 'Press Connect to continue the conversation.',
+  // The server could not use this browser's call setup: asking again sends the same offer.
+  invalid_offer: 'Reload the page and try again. If it happens again, try another browser.',
+  // The page asked for a way of calling the site has switched off: its config.json is out of date.
+  not_enabled: 'This site changed how it starts calls. Reload the page, then connect again.',
   // The API's own code for a stack whose OpenAI key has not been put in yet: no retry will help.
   key_not_stored: 'This site is not set up yet: its operator has to store the OpenAI API key first.',
 };
 
 /** Codes after which the hint names the moment to come back, from the server's Retry-After. */
-const COME_BACK_CODES = new Set(['quota_exceeded', 'daily_cap_reached', 'service_paused']);
+const COME_BACK_CODES = new Set(['quota_exceeded', 'daily_cap_reached', 'service_paused', 'concurrent_calls']);
+
+/** While 'reconnecting' at a relayed call's cap, instead of the dropped connection's hint. */
+const ROLLOVER_HINT = 'The call reached its time limit. Continuing in a new call; the conversation so far is kept.';
 
 /**
  * The hint for a call that ended with `error`, or undefined for the usual one.
@@ -68,11 +75,14 @@ export class CallStatus {
   /**
    * @param {string} state
    * @param {{message: string, code?: string, retryAt?: Date} | null} [error]
+   * @param {string} [reason]  why 'reconnecting': 'rollover' at a call's cap, else a dropped connection
    */
-  render(state, error = null) {
+  render(state, error = null, reason = undefined) {
     this.root.dataset.state = state;
     this.label.textContent = LABELS[state] ?? state;
-    this.hint.textContent = (state === 'closed' && hintAfter(error)) || (HINTS[state] ?? '');
+    const rollover = state === 'reconnecting' && reason === 'rollover';
+    this.hint.textContent =
+      (state === 'closed' && hintAfter(error)) || (rollover ? ROLLOVER_HINT : (HINTS[state] ?? ''));
     if (error) this.showError(error.message);
     else if (state === 'connecting' || state === 'connected') this.clearError();
   }

@@ -3,7 +3,9 @@
  * deciding which control is usable in which state.
  */
 import { AudioOutput } from './audio-output.js';
+import { CallPreparation } from './call/prepare.js';
 import { RealtimeCall } from './call/realtime-call.js';
+import { CallCountdown } from './call-countdown.js';
 import { CallStatus } from './call-status.js';
 import { loadConfig } from './config.js';
 import { Conversation } from './conversation.js';
@@ -43,6 +45,7 @@ const status = new CallStatus({
   alert: byId('call-error'),
 });
 status.render('idle');
+const countdown = new CallCountdown({ clock: byId('call-countdown'), announcer: byId('countdown-announcer') });
 
 const microphone = new Microphone();
 const conversation = new Conversation();
@@ -88,17 +91,24 @@ function showMicrophone() {
 
 try {
   const config = await loadConfig();
-  preconnect(config.realtimeCallsUrl);
+  // A relayed call's offer goes to our own origin: only client secrets need the realtime origin warm.
+  if (config.negotiation === 'client_secret') preconnect(config.realtimeCallsUrl);
+  else byId('privacy').textContent = 'Your voice goes straight from this browser to the voice service. This site sets up each call for you; your browser never holds a key.';
   const call = new RealtimeCall({ config, microphone, conversation });
+  const preparation = config.prepareOnIntent ? new CallPreparation({ config }) : null;
+  preparation?.arm(ui.connect);
 
   if (new URLSearchParams(location.search).has('debug')) {
     // Tests and the benchmark read stats through this; it exists only when asked for.
-    Object.defineProperty(window, '__realtimeVendDebug', { value: Object.freeze({ call, microphone, conversation }) });
+    Object.defineProperty(window, '__realtimeVendDebug', {
+      value: Object.freeze({ call, microphone, conversation, config, preparation }),
+    });
   }
 
+  call.addEventListener('deadline', (event) => countdown.set(/** @type {CustomEvent} */ (event).detail.deadline));
   call.addEventListener('statechange', (event) => {
-    const { state, error } = /** @type {CustomEvent} */ (event).detail;
-    status.render(state, error);
+    const { state, error, reason } = /** @type {CustomEvent} */ (event).detail;
+    status.render(state, error, reason);
     renderControls(state);
     if (state === 'connected') showMicrophone();
     if (state === 'closed') {
