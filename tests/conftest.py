@@ -74,6 +74,9 @@ REQUIRED_ENV = {
     "VISITOR_KEY_SECRET_ARN": "realtime-vend/visitor-key",
     "QUOTA_TABLE_NAME": "realtime-vend-quota",
     "PAUSE_PARAMETER_NAME": "/realtime-vend/paused",
+    "HANGUP_FUNCTION_ARN": "arn:aws:lambda:us-east-1:123456789012:function:realtime-vend-HangupFunction",
+    "SCHEDULER_ROLE_ARN": "arn:aws:iam::123456789012:role/realtime-vend-SchedulerRole",
+    "SCHEDULE_GROUP_NAME": "realtime-vend-calls",
 }
 
 

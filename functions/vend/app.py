@@ -1,7 +1,10 @@
 """The HTTP API: `POST /api/session` mints a short-lived OpenAI Realtime client secret.
 
     POST /api/session   {} | {"voice": "<allowed>"}   -> 200 {"value": "ek_…", "expires_at", "session"}
-    any other method                                   -> 405 (Allow: POST)
+    POST /api/call      application/sdp offer          -> 201 SDP answer, Location, Call-Ends-At
+    DELETE /api/call/{id}                              -> 204 (the page ends its own call)
+    an endpoint CallMode switches off                  -> 404 not_enabled
+    any other method                                   -> 405 (Allow)
     any other path under /api                          -> 404
     not through our CloudFront (any path)              -> 403 forbidden
     pause switch on (any path)                         -> 503 service_paused
@@ -24,13 +27,15 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Depends,
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
 from vend import observability
+from vend.edge.call_request import parse_call_id, parse_offer
 from vend.edge.identity import identify
 from vend.edge.mint_request import parse_mint_request
 from vend.edge.request_origin import require_cloudfront, require_own_page
-from vend.edge.responses import error_response, json_response, raw_response
+from vend.edge.responses import empty_response, error_response, json_response, raw_response, sdp_response
 from vend.edge.routes import refusal_for
-from vend.errors import Forbidden, VendError
+from vend.errors import Forbidden, NotEnabled, VendError
 from vend.logic.mint import ClientSecretVendor
+from vend.logic.relay import CallRelay
 from vend.logic.visitors import VisitorFingerprints
 from vend.observability import logger, metrics
 from vend.settings import Settings
@@ -60,6 +65,8 @@ def create_session(
     visitors: Annotated[VisitorFingerprints, Depends(providers.visitors)],
     until: Annotated[float, Depends(deadline)],
 ) -> Response[str]:
+    if not settings.calls.serves_client_secrets:
+        raise NotEnabled("client_secrets")
     event = app.current_event
     require_own_page(event.headers)
     request = parse_mint_request(
@@ -74,6 +81,49 @@ def create_session(
     observability.annotate(outcome="minted")
     observability.record_minted(minted.upstream_latency_ms)
     return json_response(200, minted.response_body())
+
+
+@app.post("/api/call")
+def start_call(
+    settings: Annotated[Settings, Depends(providers.settings)],
+    relay: Annotated[CallRelay, Depends(providers.call_relay)],
+    visitors: Annotated[VisitorFingerprints, Depends(providers.visitors)],
+    until: Annotated[float, Depends(deadline)],
+) -> Response[str]:
+    if not settings.calls.serves_calls:
+        raise NotEnabled("calls")
+    event = app.current_event
+    require_own_page(event.headers)
+    offer = parse_offer(
+        body=event.body,
+        is_base64=bool(event.is_base64_encoded),
+        content_type=event.headers.get("content-type"),
+    )
+    visitor = visitors.of(identify(event.headers, event.raw_event.get("requestContext") or {}))
+    observability.annotate(visitor=visitor)
+    started = relay.start(offer, visitor=visitor, deadline=until)
+    observability.annotate(outcome="call_started")
+    observability.record_call_started()
+    return sdp_response(started.answer_sdp, location=f"/api/call/{started.call_id}", ends_at=started.ends_at)
+
+
+@app.delete("/api/call/<call_id>")
+def end_call(
+    call_id: str,
+    settings: Annotated[Settings, Depends(providers.settings)],
+    relay: Annotated[CallRelay, Depends(providers.call_relay)],
+    visitors: Annotated[VisitorFingerprints, Depends(providers.visitors)],
+) -> Response[str]:
+    if not settings.calls.serves_calls:
+        raise NotEnabled("calls")
+    event = app.current_event
+    require_own_page(event.headers)
+    visitor = visitors.of(identify(event.headers, event.raw_event.get("requestContext") or {}))
+    observability.annotate(visitor=visitor)
+    relay.end(parse_call_id(call_id), visitor=visitor)
+    observability.annotate(outcome="call_ended")
+    observability.record_call_ended()
+    return empty_response(204)
 
 
 def unrouted(_: NotFoundError) -> Response[str]:

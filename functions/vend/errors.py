@@ -86,6 +86,44 @@ class CrossSiteRequest(VendError):
     message = "This API only serves its own page."
 
 
+class InvalidOffer(VendError):
+    status, code = 400, "invalid_offer"
+    message = "The request body must be a WebRTC SDP offer with one audio section and one data channel."
+
+
+class OfferTooLarge(VendError):
+    status, code = 413, "payload_too_large"
+    message = "The SDP offer must be at most 32768 bytes."
+
+
+class OfferNotSdp(VendError):
+    status, code = 415, "unsupported_media_type"
+    message = "Send the SDP offer as application/sdp."
+
+
+class NotEnabled(VendError):
+    """The endpoint exists but this stack's CallMode switches it off."""
+
+    status, code = 404, "not_enabled"
+
+    def __init__(self, endpoint: str) -> None:
+        super().__init__(f"not_enabled_{endpoint}")
+        self.endpoint = endpoint
+
+    @property
+    def public_message(self) -> str:
+        if self.endpoint == "calls":
+            return "This service does not relay calls: it hands out client secrets at POST /api/session."
+        return "This service does not hand out client secrets: it relays calls at POST /api/call."
+
+
+class CallNotFound(VendError):
+    """Unknown, or another visitor's: the same answer, so ids cannot be probed."""
+
+    status, code = 404, "call_not_found"
+    message = "There is no call of yours with that id."
+
+
 class MethodNotAllowed(VendError):
     status, code = 405, "method_not_allowed"
 
@@ -103,7 +141,10 @@ class MethodNotAllowed(VendError):
 
 class RouteNotFound(VendError):
     status, code = 404, "not_found"
-    message = "There is nothing at this path. The API serves POST /api/session."
+    message = (
+        "There is nothing at this path. The API serves POST /api/session, POST /api/call and "
+        "DELETE /api/call/{id}."
+    )
 
 
 # --- limits ------------------------------------------------------------------------------------
@@ -176,6 +217,69 @@ class QuotaUnavailable(_RetryLater):
             "This service cannot check its usage limits right now. "
             f"Please try again in {duration(self.retry_after_seconds)}."
         )
+
+
+class ConcurrentCalls(_RetryLater):
+    status, code = 429, "concurrent_calls"
+
+    def __init__(self, *, limit: int, retry_after_seconds: int) -> None:
+        super().__init__("concurrent_calls", retry_after_seconds)
+        self.limit = limit
+
+    @property
+    def public_message(self) -> str:
+        calls = "one call" if self.limit == 1 else f"{self.limit} calls"
+        return (
+            f"You already have {calls} open, the most this service allows at once. End it to start "
+            f"another, or wait: the oldest ends in {duration(self.retry_after_seconds)}."
+        )
+
+
+class CallMinutesSpent(_RetryLater):
+    """The visitor's call-minutes for today (code quota_exceeded, like the client-secret quota)."""
+
+    status, code = 429, "quota_exceeded"
+
+    def __init__(self, *, minutes: int, retry_after_seconds: int) -> None:
+        super().__init__("visitor_call_minutes_spent", retry_after_seconds)
+        self.minutes = minutes
+
+    @property
+    def public_message(self) -> str:
+        return (
+            f"You have used the {self.minutes} call-minutes this service allows you per day. They "
+            f"renew at 00:00 UTC, in {duration(self.retry_after_seconds)}."
+        )
+
+
+class CallMinutesCapReached(_RetryLater):
+    status, code = 429, "daily_cap_reached"
+
+    def __init__(self, *, minutes: int, retry_after_seconds: int) -> None:
+        super().__init__("stack_call_minutes_spent", retry_after_seconds)
+        self.minutes = minutes
+
+    @property
+    def public_message(self) -> str:
+        return (
+            f"This service has used all {self.minutes} call-minutes it allows per day. It starts new "
+            f"calls again at 00:00 UTC, in {duration(self.retry_after_seconds)}."
+        )
+
+
+class CallCapUnavailable(_RetryLater):
+    """The call's hangup could not be scheduled: without a server-enforced end, no call is started."""
+
+    status, code = 503, "call_cap_unavailable"
+    RETRY_AFTER_SECONDS = 5
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, self.RETRY_AFTER_SECONDS)
+
+    @property
+    def public_message(self) -> str:
+        wait = duration(self.retry_after_seconds)
+        return f"This service cannot start a call right now. Please try again in {wait}."
 
 
 class PauseStateUnavailable(_RetryLater):

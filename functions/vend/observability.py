@@ -97,6 +97,32 @@ def annotate(**fields: Any) -> None:
         record.update(fields)
 
 
+def logged_task(name: str) -> Callable[[_Handler], _Handler]:
+    """One structured line per invocation of a function that is not behind the API (the scheduled
+    hangup, the kill switch): what it did, with the fields `annotate` added, never the account id."""
+
+    def decorate(handler: _Handler) -> _Handler:
+        @functools.wraps(handler)
+        def wrapper(event: dict[str, Any], context: Any) -> Any:
+            logger.remove_keys(["function_arn"])
+            record: dict[str, Any] = {}
+            token = _request_record.set(record)
+            started = time.perf_counter()
+            outcome = "failed"
+            try:
+                result = handler(event, context)
+                outcome = "done"
+                return result
+            finally:
+                _request_record.reset(token)
+                duration = round((time.perf_counter() - started) * 1000, 2)
+                logger.info(name, extra={"outcome": outcome, "duration_ms": duration, **record})
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
 def logged_request(handler: _Handler) -> _Handler:
     """Emit exactly one structured line per invocation: route, status, outcome, upstream figures."""
 
@@ -154,6 +180,7 @@ _REFUSAL_METRICS = {
     "service_paused": "ServicePaused",
     "forbidden": "OriginRefused",
     "cross_site_request": "CrossSiteRefused",
+    "concurrent_calls": "CallsRefused_concurrent_calls",
 }
 
 
@@ -167,6 +194,20 @@ def record_failure(code: str, *, upstream: bool) -> None:
     if upstream:
         # one metric per upstream error code, so an alarm can watch quota or rate limiting alone
         metrics.add_metric(name=f"UpstreamError_{code}", unit=MetricUnit.Count, value=1)
+
+
+def record_call_started() -> None:
+    metrics.add_metric(name="CallsStarted", unit=MetricUnit.Count, value=1)
+
+
+def record_call_ended() -> None:
+    metrics.add_metric(name="CallsEnded", unit=MetricUnit.Count, value=1)
+
+
+def record_hangup(*, failed: bool) -> None:
+    metrics.add_metric(
+        name="HangupFailures" if failed else "ScheduledHangups", unit=MetricUnit.Count, value=1
+    )
 
 
 def record_request() -> None:

@@ -19,8 +19,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from vend.aws.call_ledger import CallLedger
 from vend.aws.parameters import ParameterUnavailable, SsmParameterReader
 from vend.aws.quota_table import QuotaTable
+from vend.aws.schedules import CallSchedules
 from vend.aws.secrets_manager import SecretsManagerReader
 from vend.errors import ServerMisconfigured, VendError
 from vend.logic.api_key import OpenAIApiKeySource
@@ -28,8 +30,10 @@ from vend.logic.mint import ClientSecretVendor
 from vend.logic.origin_verify import OriginVerifySource
 from vend.logic.pause import PauseSwitch
 from vend.logic.quota import MintQuota
+from vend.logic.relay import CallRelay
 from vend.logic.visitors import VisitorFingerprints
 from vend.observability import logger
+from vend.openai_api.calls import CallsApi
 from vend.openai_api.client_secrets import PATH as CLIENT_SECRETS_PATH
 from vend.openai_api.client_secrets import ClientSecretsApi
 from vend.openai_api.http import OpenAIHttp
@@ -48,6 +52,7 @@ class Providers:
     visitors: VisitorFingerprints
     pause: PauseSwitch
     quota_table: QuotaTable
+    relay: CallRelay
 
 
 def build(settings: Settings) -> Providers:
@@ -75,6 +80,17 @@ def build(settings: Settings) -> Providers:
             SsmParameterReader(), settings.pause_parameter_name, unavailable=ParameterUnavailable
         ),
         quota_table=quota_table,
+        relay=CallRelay(
+            settings,
+            api_key,
+            CallsApi(openai),
+            CallLedger(settings.quota.table_name, quota_table.client),
+            CallSchedules(
+                settings.calls.schedule_group_name,
+                settings.calls.hangup_function_arn,
+                settings.calls.scheduler_role_arn,
+            ),
+        ),
     )
 
 
@@ -201,6 +217,10 @@ def visitors() -> VisitorFingerprints:
 
 def pause_switch() -> PauseSwitch:
     return current().pause
+
+
+def call_relay() -> CallRelay:
+    return current().relay
 
 
 def tracing_enabled() -> bool:

@@ -26,10 +26,12 @@ DEFAULT_INSTRUCTIONS = (
 )
 
 TurnDetection = Literal["server_vad", "semantic_vad", "none"]
+CallMode = Literal["client_secret", "relay", "both"]
 OutputModality = Literal["audio", "text"]
 _T = TypeVar("_T")
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 _MODEL_ID = re.compile(r"[a-z0-9][a-z0-9.\-]{0,99}")
+_SCHEDULE_GROUP = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_.\-]{3,255}")
 _PARAMETER_NAME = re.compile(r"/?[A-Za-z0-9_.\-/]{1,1010}")
 
@@ -49,6 +51,28 @@ class QuotaLimits:
     per_visitor: int  # client secrets per visitor per window
     window_seconds: int
     daily_cap: int  # client secrets per UTC day for the whole stack
+
+
+@dataclass(frozen=True, slots=True)
+class CallLimits:
+    """Relayed calls: how long each may last and how many call-minutes a visitor and the stack get."""
+
+    mode: CallMode
+    max_call_seconds: int  # the server hangs every relayed call up at start + this
+    concurrent_per_visitor: int
+    minutes_per_visitor: int  # per UTC day
+    minutes_per_day: int  # per UTC day, the whole stack
+    hangup_function_arn: str
+    scheduler_role_arn: str
+    schedule_group_name: str
+
+    @property
+    def serves_client_secrets(self) -> bool:
+        return self.mode in {"client_secret", "both"}
+
+    @property
+    def serves_calls(self) -> bool:
+        return self.mode in {"relay", "both"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +97,7 @@ class Settings:
     visitor_key_secret_id: str
     quota: QuotaLimits
     pause_parameter_name: str
+    calls: CallLimits
 
     @property
     def default_voice(self) -> str:
@@ -116,6 +141,16 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             daily_cap=env.get("DAILY_CAP", _int_between(1, 1_000_000), default="200"),
         ),
         pause_parameter_name=env.get("PAUSE_PARAMETER_NAME", _parameter_name),
+        calls=CallLimits(
+            mode=env.get("CALL_MODE", _call_mode, default="client_secret"),
+            max_call_seconds=env.get("MAX_CALL_SECONDS", _int_between(10, 3600), default="600"),
+            concurrent_per_visitor=env.get("CONCURRENT_CALLS_PER_VISITOR", _int_between(1, 10), default="1"),
+            minutes_per_visitor=env.get("CALL_MINUTES_PER_VISITOR", _int_between(1, 1440), default="30"),
+            minutes_per_day=env.get("CALL_MINUTES_PER_DAY", _int_between(1, 1_000_000), default="600"),
+            hangup_function_arn=env.get("HANGUP_FUNCTION_ARN", _non_empty),
+            scheduler_role_arn=env.get("SCHEDULER_ROLE_ARN", _non_empty),
+            schedule_group_name=env.get("SCHEDULE_GROUP_NAME", _schedule_group),
+        ),
     )
 
 
@@ -136,6 +171,22 @@ class _Environment:
 
 
 def _non_empty(raw: str) -> str:
+    return raw
+
+
+def _call_mode(raw: str) -> CallMode:
+    if raw == "client_secret":
+        return "client_secret"
+    if raw == "relay":
+        return "relay"
+    if raw == "both":
+        return "both"
+    raise ValueError("must be 'client_secret', 'relay' or 'both'")
+
+
+def _schedule_group(raw: str) -> str:
+    if not _SCHEDULE_GROUP.fullmatch(raw):
+        raise ValueError("must be an EventBridge Scheduler group name (1-64 of A-Z a-z 0-9 _ . -)")
     return raw
 
 

@@ -27,6 +27,19 @@ SAMPLE_REF = {
     "AWS::SecretsManager::Secret": ANY_SECRET_ARN,
     "AWS::DynamoDB::Table": "realtime-vend-QuotaTable-1A2B3C4D5E6F",
     "AWS::SSM::Parameter": "/realtime-vend/paused",
+    "AWS::Scheduler::ScheduleGroup": "realtime-vend-calls",
+}
+SAMPLE_GETATT = {
+    "AWS::IAM::Role": "arn:aws:iam::123456789012:role/realtime-vend-SchedulerRole-1A2B3C",
+    "AWS::Serverless::Function": "arn:aws:lambda:us-east-1:123456789012:function:realtime-vend-hangup",
+    "AWS::Lambda::Function": "arn:aws:lambda:us-east-1:123456789012:function:realtime-vend-hangup",
+}
+PSEUDO_PARAMETERS = {
+    "AWS::Partition": "aws",
+    "AWS::Region": "us-east-1",
+    "AWS::AccountId": "123456789012",
+    "AWS::StackName": "realtime-vend",
+    "AWS::URLSuffix": "amazonaws.com",
 }
 
 
@@ -50,6 +63,8 @@ def resolve(value: Any, parameters: Mapping[str, str]) -> str:
         name = value["Ref"]
         if name in parameters:
             return parameters[name]
+        if name in PSEUDO_PARAMETERS:
+            return PSEUDO_PARAMETERS[name]
         return SAMPLE_REF[TEMPLATE["Resources"][name]["Type"]]
     if isinstance(value, dict) and "Fn::Join" in value:
         separator, items = value["Fn::Join"]
@@ -58,6 +73,12 @@ def resolve(value: Any, parameters: Mapping[str, str]) -> str:
         return separator.join(resolve(item, parameters) for item in items)
     if isinstance(value, dict) and "Fn::If" in value:
         return ANY_SECRET_ARN  # only the secret's ARN is conditional: created or existing
+    if isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str):
+        return re.sub(
+            r"\$\{([^}!]+)\}", lambda m: resolve({"Ref": m.group(1)}, parameters), value["Fn::Sub"]
+        )
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        return SAMPLE_GETATT[TEMPLATE["Resources"][value["Fn::GetAtt"][0]]["Type"]]
     raise AssertionError(f"the contract test cannot resolve {value!r}")
 
 

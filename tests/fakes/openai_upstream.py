@@ -23,6 +23,7 @@ from local.openai_standin.session_config import (
     apply_session_request,
     default_session,
     validate_client_secret_request,
+    validate_session_request,
 )
 from local.openai_standin.strict import StrictValidationError
 
@@ -101,3 +102,86 @@ class FakeClientSecrets:
 
 def mount(router: respx.MockRouter, fake: FakeClientSecrets) -> respx.Route:
     return router.post("/v1/realtime/client_secrets", name="client_secrets").mock(side_effect=fake)
+
+
+ANSWER_SDP = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
+
+
+@dataclass
+class FakeCalls:
+    """OpenAI's unified interface: `POST /v1/realtime/calls` (multipart sdp + session) and hangup.
+
+    Strict like the stand-in: the session part must be a valid realtime session object.
+    """
+
+    valid_keys: set[str]
+    offers: list[str] = field(default_factory=list)
+    sessions: list[dict[str, Any]] = field(default_factory=list)
+    safety_identifiers: list[str | None] = field(default_factory=list)
+    live: set[str] = field(default_factory=set)
+    hangups: list[str] = field(default_factory=list)
+    scripted: deque[httpx.Response | Exception] = field(default_factory=deque)
+
+    def then(self, *outcomes: httpx.Response | Exception) -> FakeCalls:
+        self.scripted.extend(outcomes)
+        return self
+
+    def create(self, request: httpx.Request) -> httpx.Response:
+        if request.headers.get("authorization", "").removeprefix("Bearer ") not in self.valid_keys:
+            return openai_error(401, "invalid_api_key", "Incorrect API key provided: sk-…xxxx.")
+        if self.scripted:
+            outcome = self.scripted.popleft()
+            if isinstance(outcome, Exception):
+                raise outcome
+            return outcome
+        parts = _multipart(request)
+        if set(parts) - {"sdp", "session"} or "sdp" not in parts:
+            return openai_error(400, "unknown_parameter", "Unknown parameter.")
+        self.safety_identifiers.append(request.headers.get("openai-safety-identifier"))
+        self.offers.append(parts["sdp"])
+        try:
+            session = json.loads(parts["session"])
+            validate_session_request(session, "session")
+        except (ValueError, StrictValidationError) as exc:
+            return openai_error(400, "invalid_value", str(exc))
+        self.sessions.append(session)
+        if not parts["sdp"].startswith("v=0"):
+            return httpx.Response(
+                400, json={"error": {"message": "Invalid SDP.", "param": "sdp", "code": "invalid_offer"}}
+            )
+        call_id = "rtc_" + secrets.token_hex(16)
+        self.live.add(call_id)
+        return httpx.Response(
+            201,
+            text=ANSWER_SDP,
+            headers={"Content-Type": "application/sdp", "Location": f"/v1/realtime/calls/{call_id}"},
+        )
+
+    def hangup(self, request: httpx.Request, call_id: str) -> httpx.Response:
+        self.hangups.append(call_id)
+        if call_id not in self.live:
+            return openai_error(404, "not_found", "Call not found.")
+        self.live.discard(call_id)
+        return httpx.Response(200, json={})
+
+
+def _multipart(request: httpx.Request) -> dict[str, str]:
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    head = f"Content-Type: {request.headers['content-type']}\r\n\r\n".encode()
+    message = BytesParser(policy=HTTP).parsebytes(head + request.content)
+    parts: dict[str, str] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        if isinstance(name, str) and isinstance(payload, bytes):
+            parts[name] = payload.decode()
+    return parts
+
+
+def mount_calls(router: respx.MockRouter, fake: FakeCalls) -> None:
+    router.post("/v1/realtime/calls", name="calls").mock(side_effect=fake.create)
+    router.post(path__regex=r"^/v1/realtime/calls/(?P<call_id>rtc_\w+)/hangup$", name="hangup").mock(
+        side_effect=fake.hangup
+    )

@@ -27,7 +27,7 @@ from moto import mock_aws
 
 from template_contract.reader import load_template
 from tests.conftest import REQUIRED_ENV, FakeLambdaContext, load_event
-from tests.fakes.openai_upstream import BASE_URL, FakeClientSecrets, mount
+from tests.fakes.openai_upstream import BASE_URL, FakeCalls, FakeClientSecrets, mount, mount_calls
 
 # Canary keys: scanner-shaped but obviously fake; the leak guard looks for exactly this shape.
 KEY = "sk-test-canary-AAAAAAAAAAAAAAAAAAAAAAAAAAAA"
@@ -98,6 +98,7 @@ def create_edge_resources() -> EdgeResources:
     )["ARN"]
     create_quota_table(boto3.client("dynamodb"))
     boto3.client("ssm").put_parameter(Name=PAUSE_PARAMETER, Value="false", Type="String")
+    boto3.client("scheduler").create_schedule_group(Name=REQUIRED_ENV["SCHEDULE_GROUP_NAME"])
     return EdgeResources(origin, visitor_key)
 
 
@@ -117,11 +118,22 @@ def set_paused(value: str) -> None:
 
 
 @pytest.fixture
-def upstream() -> Iterator[FakeClientSecrets]:
-    fake = FakeClientSecrets(valid_keys={KEY})
+def openai_fakes() -> Iterator[tuple[FakeClientSecrets, FakeCalls]]:
+    fake, calls = FakeClientSecrets(valid_keys={KEY}), FakeCalls(valid_keys={KEY})
     with respx.mock(base_url=BASE_URL, assert_all_called=False) as router:
         mount(router, fake)
-        yield fake
+        mount_calls(router, calls)
+        yield fake, calls
+
+
+@pytest.fixture
+def upstream(openai_fakes: tuple[FakeClientSecrets, FakeCalls]) -> FakeClientSecrets:
+    return openai_fakes[0]
+
+
+@pytest.fixture
+def calls(openai_fakes: tuple[FakeClientSecrets, FakeCalls]) -> FakeCalls:
+    return openai_fakes[1]
 
 
 @dataclass
@@ -211,7 +223,9 @@ def invoke(module: ModuleType, event: dict[str, Any] | str, timeout_ms: int = 10
         event = load_event(event)
     raw = module.lambda_handler(event, FakeLambdaContext(timeout_ms))
     headers = {k.lower(): v for k, v in raw.get("headers", {}).items()}
-    return Reply(raw["statusCode"], headers, json.loads(raw["body"]) if raw.get("body") else {}, raw)
+    is_json = headers.get("content-type", "").startswith("application/json")
+    body = json.loads(raw["body"]) if raw.get("body") and is_json else {}
+    return Reply(raw["statusCode"], headers, body, raw)
 
 
 def post_session(module: ModuleType, body: str | None = "", content_type: str = "application/json") -> Reply:

@@ -49,11 +49,13 @@ class Counter:
 
 
 class CounterFull(Exception):
-    """The transaction was cancelled because `counters[index]` had reached its limit."""
+    """The transaction was cancelled because item `index`'s condition failed (a counter at its limit,
+    a lease still held…); `old_item` is that item as it was, when the request asked for it."""
 
-    def __init__(self, index: int) -> None:
-        super().__init__(f"counter {index} full")
+    def __init__(self, index: int, old_item: dict[str, Any] | None = None) -> None:
+        super().__init__(f"condition {index} failed")
         self.index = index
+        self.old_item = old_item
 
 
 class QuotaTable:
@@ -68,6 +70,11 @@ class QuotaTable:
         self._client = client or boto3.client("dynamodb", config=_CLIENT_CONFIG)
         self._sleep = sleep
 
+    @property
+    def client(self) -> DynamoDBClient:
+        """The one DynamoDB client of the environment (the call ledger shares it)."""
+        return self._client
+
     def connect(self) -> None:
         """Open the TLS connection at init (one GetItem of a key that never exists), so the first
         request's transaction does not pay the handshake on a fraction of a vCPU. Raises on failure."""
@@ -76,17 +83,15 @@ class QuotaTable:
                 TableName=self._table, Key={"pk": {"S": PREFETCH_KEY}}, ProjectionExpression="pk"
             )
         except Exception as exc:
-            raise _classify(exc) from exc
+            raise classify_error(exc) from exc
 
     def increment(self, counters: Sequence[Counter]) -> None:
         """Add one to every counter, or to none: raises CounterFull naming the first full one."""
-        items = [self._update(counter, +1, bounded=True) for counter in counters]
-        self._transact(items, counters)
+        self.transact([self._update(counter, +1, bounded=True) for counter in counters])
 
     def decrement(self, counters: Sequence[Counter]) -> None:
         """Give back what `increment` took (a mint that OpenAI then failed)."""
-        items = [self._update(counter, -1, bounded=False) for counter in counters]
-        self._transact(items, counters)
+        self.transact([self._update(counter, -1, bounded=False) for counter in counters])
 
     def _update(self, counter: Counter, step: int, *, bounded: bool) -> dict[str, Any]:
         update: dict[str, Any] = {
@@ -108,24 +113,29 @@ class QuotaTable:
             update["ExpressionAttributeValues"][":zero"] = {"N": "0"}
         return {"Update": update}
 
-    def _transact(self, items: list[dict[str, Any]], counters: Sequence[Counter]) -> None:
+    def transact(self, items: list[dict[str, Any]]) -> None:
+        """One TransactWriteItems, retried on conflicts; raises CounterFull naming the first failed
+        condition, or QuotaUnavailable / ServerMisconfigured."""
         for attempt in range(CONFLICT_RETRIES + 1):
             try:
                 self._client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
                 return
             except Exception as exc:
-                reasons = _cancellation_codes(exc)
-                if reasons is None:
-                    raise _classify(exc) from exc
+                cancelled = cancellation_reasons(exc)
+                if cancelled is None:
+                    raise classify_error(exc) from exc
+                reasons = [code for code, _ in cancelled]
                 if "ConditionalCheckFailed" in reasons:
-                    raise CounterFull(reasons.index("ConditionalCheckFailed")) from None
+                    index = reasons.index("ConditionalCheckFailed")
+                    raise CounterFull(index, cancelled[index][1]) from None
                 if "TransactionConflict" not in reasons or attempt == CONFLICT_RETRIES:
                     raise QuotaUnavailable(f"dynamodb_cancelled_{_first_other(reasons)}") from None
                 self._sleep((0.005 + 0.02 * random.random()) * (attempt + 1))  # noqa: S311 - jitter
         raise QuotaUnavailable("dynamodb_conflict")  # unreachable: the loop returns or raises
 
 
-def _cancellation_codes(exc: Exception) -> list[str] | None:
+def cancellation_reasons(exc: Exception) -> list[tuple[str, dict[str, Any] | None]] | None:
+    """(code, old item) per transaction item, or None if `exc` is not a cancelled transaction."""
     response = getattr(exc, "response", None)
     if not isinstance(response, dict):
         return None
@@ -134,14 +144,21 @@ def _cancellation_codes(exc: Exception) -> list[str] | None:
     reasons = response.get("CancellationReasons")
     if not isinstance(reasons, list):
         return []
-    return [str(reason.get("Code", "None")) if isinstance(reason, dict) else "None" for reason in reasons]
+    result: list[tuple[str, dict[str, Any] | None]] = []
+    for reason in reasons:
+        if isinstance(reason, dict):
+            item = reason.get("Item")
+            result.append((str(reason.get("Code", "None")), item if isinstance(item, dict) else None))
+        else:
+            result.append(("None", None))
+    return result
 
 
 def _first_other(reasons: list[str]) -> str:
     return next((code for code in reasons if code != "None"), "unknown")
 
 
-def _classify(exc: Exception) -> Exception:
+def classify_error(exc: Exception) -> Exception:
     response = getattr(exc, "response", None)
     code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
     if isinstance(code, str):

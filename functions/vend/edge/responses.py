@@ -21,6 +21,20 @@ def json_response(status: int, body: dict[str, Any], headers: dict[str, str] | N
     )
 
 
+def sdp_response(answer: str, *, location: str, ends_at: int) -> Response[str]:
+    """201 with the SDP answer; `Call-Ends-At` (unix seconds) is when the server hangs the call up."""
+    return Response(
+        status_code=201,
+        content_type="application/sdp",
+        body=answer,
+        headers={**_JSON_HEADERS, "Location": location, "Call-Ends-At": str(ends_at)},
+    )
+
+
+def empty_response(status: int) -> Response[str]:
+    return Response(status_code=status, body="", headers=dict(_JSON_HEADERS))
+
+
 def error_response(error: VendError) -> Response[str]:
     body = {"error": {"code": error.code, "message": error.public_message}}
     return json_response(error.status, body, error.headers())

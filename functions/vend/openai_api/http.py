@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from vend.errors import (
+    InvalidOffer,
     ServerMisconfigured,
     UpstreamQuotaExhausted,
     UpstreamRateLimited,
@@ -89,10 +90,15 @@ class OpenAIHttp:
         api_key: OpenAIApiKey,
         *,
         deadline: float,
-        json_body: Mapping[str, Any],
+        json_body: Mapping[str, Any] | None = None,
+        files: Mapping[str, tuple[str | None, bytes, str]] | None = None,
         safety_identifier: str | None = None,
+        also_fine: frozenset[int] = frozenset(),
     ) -> UpstreamReply:
         """POST with the key, or raise a VendError. `deadline` is a `clock()` instant.
+
+        The body is JSON, or multipart `files` (httpx's form: name → (filename, bytes, content type)).
+        Statuses in `also_fine` come back as replies instead of errors (a hangup's 404: already over).
 
         `safety_identifier` (a keyed hash of the visitor) lets OpenAI attribute abuse to one visitor
         rather than to the whole organisation; it is bound to the client secret minted with it.
@@ -105,7 +111,7 @@ class OpenAIHttp:
         while True:
             attempts += 1
             try:
-                response = self._attempt(path, headers, json_body, deadline)
+                response = self._attempt(path, headers, _Body(json_body, files), deadline, also_fine)
                 return UpstreamReply(response, (self._clock() - started) * 1000, attempts)
             except _Retryable as retryable:
                 remaining = deadline - self._clock()
@@ -128,7 +134,12 @@ class OpenAIHttp:
         return True
 
     def _attempt(
-        self, path: str, headers: Mapping[str, str], json_body: Mapping[str, Any], deadline: float
+        self,
+        path: str,
+        headers: Mapping[str, str],
+        body: _Body,
+        deadline: float,
+        also_fine: frozenset[int],
     ) -> httpx.Response:
         remaining = deadline - self._clock()
         if remaining < MIN_ATTEMPT_SECONDS:
@@ -140,7 +151,8 @@ class OpenAIHttp:
         try:
             response = self._http.post(
                 path,
-                json=json_body,
+                json=body.json,
+                files=body.files,
                 headers=headers,
                 timeout=timeout,
             )
@@ -152,7 +164,8 @@ class OpenAIHttp:
         except httpx.TransportError as exc:
             error = UpstreamUnavailable(f"network_{type(exc).__name__}")
             raise _Retryable(self._chain(error, exc), self._backoff()) from exc
-        self._raise_for_status(response)
+        if response.status_code not in also_fine:
+            self._raise_for_status(response)
         return response
 
     def _raise_for_status(self, response: httpx.Response) -> None:
@@ -172,6 +185,9 @@ class OpenAIHttp:
         if status >= 500 or status == 408:
             unavailable = UpstreamUnavailable(f"openai_{status}_{code}", upstream_status=status)
             raise _Retryable(unavailable, self._backoff())
+        if status == 400 and _error_param(response) == "sdp":
+            # The browser's offer, not our configuration: the caller can fix it.
+            raise InvalidOffer(f"openai_400_{code}", upstream_status=status)
         # 400/403/404/422…: OpenAI refuses the session *we* configured (model, voice, bounds). An operator
         # fixes that; the caller cannot.
         raise ServerMisconfigured(f"openai_rejected_config_{status}_{code}", upstream_status=status)
@@ -186,6 +202,20 @@ class OpenAIHttp:
 
     def close(self) -> None:
         self._http.close()
+
+
+@dataclass(frozen=True, slots=True)
+class _Body:
+    json: Mapping[str, Any] | None
+    files: Mapping[str, tuple[str | None, bytes, str]] | None
+
+
+def _error_param(response: httpx.Response) -> str | None:
+    try:
+        param = json.loads(response.content).get("error", {}).get("param")
+    except (ValueError, AttributeError, UnicodeDecodeError):
+        return None
+    return param if isinstance(param, str) else None
 
 
 def _error_code(response: httpx.Response) -> str:

@@ -1,0 +1,294 @@
+"""Relayed calls in the quota table: leases, call-second budgets and one record per call.
+
+Nothing tells us when a WebRTC call ends, so a visitor's concurrent-call slot is a *lease* that
+lasts until the call's cap, and a call is charged its whole cap when it starts; ending it early
+through our API frees the lease and refunds the unused seconds. Each step is one transaction:
+
+    start: lease slot (free or expired) + visitor's seconds + stack's seconds + the call's record
+    end:   the record (live → ended) + the lease (if still this call's) + the refund
+
+Items (partition key `pk`, TTL `expires_at`):
+    lease#<visitor>#<slot>         call_id, ends_at
+    callsec#<visitor>#<day>        count (charged call-seconds)
+    callsec#day#<day>              count
+    call#<call id>                 visitor, slot, day, started_at, ends_at, charged_seconds, state,
+                                   openai_call_id
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import boto3
+
+from vend.aws.quota_table import _CLIENT_CONFIG, CounterFull, QuotaTable, classify_error
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+CallState = Literal["pending", "live", "ended"]
+RECORD_SLACK_SECONDS = 86_400  # keep a call's record a day past its end (DELETE stays idempotent)
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    call_id: str
+    visitor: str
+    slot: int
+    day: str
+    started_at: int
+    ends_at: int
+    charged_seconds: int
+    state: CallState
+    openai_call_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Budgets:
+    visitor_seconds: int
+    stack_seconds: int
+
+
+class SlotTaken(Exception):
+    """The lease slot holds a call that has not reached its end; `ends_at` says when it will."""
+
+    def __init__(self, ends_at: int | None) -> None:
+        super().__init__("slot taken")
+        self.ends_at = ends_at
+
+
+class CallLedger:
+    def __init__(
+        self,
+        table_name: str,
+        client: DynamoDBClient | None = None,
+        *,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        self._table = table_name
+        self._client = client or boto3.client("dynamodb", config=_CLIENT_CONFIG)
+        # Transactions (with their conflict retries) go through the quota table's one implementation.
+        self._transactions = QuotaTable(table_name, self._client, **({"sleep": sleep} if sleep else {}))
+
+    def start(self, call: CallRecord, budgets: Budgets, *, now: int) -> None:
+        """Take the lease and charge the cap, or raise SlotTaken / CounterFull(1 visitor, 2 stack)."""
+        expires = call.ends_at + RECORD_SLACK_SECONDS
+        items: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": {
+                        "pk": {"S": _lease_key(call.visitor, call.slot)},
+                        "call_id": {"S": call.call_id},
+                        "ends_at": {"N": str(call.ends_at)},
+                        "expires_at": {"N": str(expires)},
+                    },
+                    "ConditionExpression": "attribute_not_exists(pk) OR ends_at <= :now",
+                    "ExpressionAttributeValues": {":now": {"N": str(now)}},
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            },
+            self._charge(_seconds_key(call.visitor, call.day), call.charged_seconds, budgets.visitor_seconds),
+            self._charge(_seconds_key("day", call.day), call.charged_seconds, budgets.stack_seconds),
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": _record_item(call, expires),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+        ]
+        try:
+            self._transactions.transact(items)
+        except CounterFull as full:
+            if full.index == 0:
+                raise SlotTaken(_old_ends_at(full.old_item)) from None
+            raise
+
+    def mark_live(self, call_id: str, openai_call_id: str) -> None:
+        self._client.update_item(
+            TableName=self._table,
+            Key={"pk": {"S": _call_key(call_id)}},
+            UpdateExpression="SET #state = :live, openai_call_id = :openai",
+            ConditionExpression="#state = :pending",
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues={
+                ":live": {"S": "live"},
+                ":pending": {"S": "pending"},
+                ":openai": {"S": openai_call_id},
+            },
+        )
+
+    def get(self, call_id: str) -> CallRecord | None:
+        try:
+            item = self._client.get_item(
+                TableName=self._table, Key={"pk": {"S": _call_key(call_id)}}, ConsistentRead=True
+            ).get("Item")
+        except Exception as exc:
+            raise classify_error(exc) from exc
+        return _record(item) if item else None
+
+    def end(self, call: CallRecord, *, refund_seconds: int) -> bool:
+        """Mark the call ended, free its lease, refund; False if it had already ended (nothing done)."""
+        items: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": {"pk": {"S": _call_key(call.call_id)}},
+                    "UpdateExpression": "SET #state = :ended",
+                    "ConditionExpression": "attribute_exists(pk) AND #state <> :ended",
+                    "ExpressionAttributeNames": {"#state": "state"},
+                    "ExpressionAttributeValues": {":ended": {"S": "ended"}},
+                }
+            },
+            {
+                "Delete": {
+                    "TableName": self._table,
+                    "Key": {"pk": {"S": _lease_key(call.visitor, call.slot)}},
+                    # Only this call's lease: after its cap the slot may belong to a newer call.
+                    "ConditionExpression": "attribute_not_exists(pk) OR call_id = :call",
+                    "ExpressionAttributeValues": {":call": {"S": call.call_id}},
+                }
+            },
+        ]
+        if refund_seconds > 0:
+            for key in (_seconds_key(call.visitor, call.day), _seconds_key("day", call.day)):
+                items.append(self._refund(key, refund_seconds))
+        try:
+            self._transactions.transact(items)
+        except CounterFull as full:
+            if full.index == 0:
+                return False  # already ended: idempotent
+            if full.index == 1:  # the slot moved on to a newer call: end the record and refund only
+                return self.end_without_lease(call, refund_seconds=refund_seconds)
+            raise
+        return True
+
+    def end_without_lease(self, call: CallRecord, *, refund_seconds: int) -> bool:
+        items = [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": {"pk": {"S": _call_key(call.call_id)}},
+                    "UpdateExpression": "SET #state = :ended",
+                    "ConditionExpression": "attribute_exists(pk) AND #state <> :ended",
+                    "ExpressionAttributeNames": {"#state": "state"},
+                    "ExpressionAttributeValues": {":ended": {"S": "ended"}},
+                }
+            }
+        ]
+        if refund_seconds > 0:
+            for key in (_seconds_key(call.visitor, call.day), _seconds_key("day", call.day)):
+                items.append(self._refund(key, refund_seconds))
+        try:
+            self._transactions.transact(items)
+        except CounterFull:
+            return False
+        return True
+
+    def live_calls(self) -> Iterator[CallRecord]:
+        """Every call not ended yet (a Scan: the kill switch's, an operator's rare action)."""
+        paginator = self._client.get_paginator("scan")
+        pages = paginator.paginate(
+            TableName=self._table,
+            FilterExpression="begins_with(pk, :call) AND #state <> :ended",
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues={":call": {"S": "call#"}, ":ended": {"S": "ended"}},
+            ConsistentRead=True,
+        )
+        try:
+            for page in pages:
+                for item in page.get("Items", []):
+                    yield _record(item)
+        except Exception as exc:
+            raise classify_error(exc) from exc
+
+    def _charge(self, key: str, seconds: int, budget: int) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": {"pk": {"S": key}},
+                "UpdateExpression": (
+                    "ADD #count :seconds SET expires_at = if_not_exists(expires_at, :expires)"
+                ),
+                # The whole cap must fit in what is left of the budget.
+                "ConditionExpression": "attribute_not_exists(#count) OR #count <= :most",
+                "ExpressionAttributeNames": {"#count": "count"},
+                "ExpressionAttributeValues": {
+                    ":seconds": {"N": str(seconds)},
+                    ":most": {"N": str(budget - seconds)},
+                    ":expires": {"N": str(_day_end(key) + RECORD_SLACK_SECONDS)},
+                },
+            }
+        }
+
+    def _refund(self, key: str, seconds: int) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": {"pk": {"S": key}},
+                "UpdateExpression": "ADD #count :minus",
+                "ConditionExpression": "attribute_exists(#count)",
+                "ExpressionAttributeNames": {"#count": "count"},
+                "ExpressionAttributeValues": {":minus": {"N": str(-seconds)}},
+            }
+        }
+
+
+def _lease_key(visitor: str, slot: int) -> str:
+    return f"lease#{visitor}#{slot}"
+
+
+def _seconds_key(visitor: str, day: str) -> str:
+    return f"callsec#{visitor}#{day}"
+
+
+def _call_key(call_id: str) -> str:
+    return f"call#{call_id}"
+
+
+def _day_end(key: str) -> int:
+    import datetime as dt  # noqa: PLC0415 - only for the counters' expiry
+
+    day = dt.date.fromisoformat(key.rsplit("#", 1)[1])
+    return int(dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC).timestamp())
+
+
+def _record_item(call: CallRecord, expires: int) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "pk": {"S": _call_key(call.call_id)},
+        "visitor": {"S": call.visitor},
+        "slot": {"N": str(call.slot)},
+        "day": {"S": call.day},
+        "started_at": {"N": str(call.started_at)},
+        "ends_at": {"N": str(call.ends_at)},
+        "charged_seconds": {"N": str(call.charged_seconds)},
+        "state": {"S": call.state},
+        "expires_at": {"N": str(expires)},
+    }
+    if call.openai_call_id:
+        item["openai_call_id"] = {"S": call.openai_call_id}
+    return item
+
+
+def _record(item: dict[str, Any]) -> CallRecord:
+    state = item["state"]["S"]
+    return CallRecord(
+        call_id=item["pk"]["S"].removeprefix("call#"),
+        visitor=item["visitor"]["S"],
+        slot=int(item["slot"]["N"]),
+        day=item["day"]["S"],
+        started_at=int(item["started_at"]["N"]),
+        ends_at=int(item["ends_at"]["N"]),
+        charged_seconds=int(item["charged_seconds"]["N"]),
+        state="live" if state == "live" else "ended" if state == "ended" else "pending",
+        openai_call_id=item.get("openai_call_id", {}).get("S"),
+    )
+
+
+def _old_ends_at(old_item: dict[str, Any] | None) -> int | None:
+    if not old_item or "ends_at" not in old_item:
+        return None
+    return int(old_item["ends_at"]["N"])

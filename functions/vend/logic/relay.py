@@ -1,0 +1,186 @@
+"""Relayed calls: the server opens each call with the real key, knows its id, and ends it at its cap.
+
+Start: take a lease slot and charge the whole cap (one transaction), post the offer to OpenAI, then
+schedule the hangup. If OpenAI fails, the charge is given back; if the hangup cannot be scheduled,
+the call is hung up at once, since a call without a server-enforced end is what relay exists to
+prevent. End (the page, the schedule, the kill switch): hang up upstream (404 = already over), drop
+the schedule, mark the record ended, free the lease, refund what is left of the cap. All idempotent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from vend.aws.call_ledger import Budgets, CallLedger, CallRecord, SlotTaken
+from vend.aws.quota_table import CounterFull
+from vend.aws.schedules import CallSchedules
+from vend.errors import (
+    CallMinutesCapReached,
+    CallMinutesSpent,
+    CallNotFound,
+    ConcurrentCalls,
+    ServerMisconfigured,
+    UpstreamUnauthorized,
+    VendError,
+)
+from vend.logic.api_key import OpenAIApiKeySource
+from vend.logic.session_config import client_secret_request
+from vend.observability import annotate, logger, upstream_span
+from vend.openai_api.calls import CallsApi, OpenedCall
+from vend.settings import Settings
+
+HANGUP_SECONDS = 10.0  # budget for one upstream hangup outside a request (schedule, kill switch)
+
+
+@dataclass(frozen=True, slots=True)
+class StartedCall:
+    call_id: str
+    answer_sdp: str
+    ends_at: int
+
+
+class CallRelay:
+    def __init__(
+        self,
+        settings: Settings,
+        api_key: OpenAIApiKeySource,
+        api: CallsApi,
+        ledger: CallLedger,
+        schedules: CallSchedules,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._settings = settings
+        self._limits = settings.calls
+        self._api_key = api_key
+        self._api = api
+        self._ledger = ledger
+        self._schedules = schedules
+        self._clock = clock
+
+    def start(self, offer_sdp: str, *, visitor: str, deadline: float) -> StartedCall:
+        now = int(self._clock())
+        call = self._admit(visitor, now)
+        annotate(call_id=call.call_id, call_slot=call.slot)
+        try:
+            opened = self._open(offer_sdp, visitor, deadline)
+        except Exception:
+            annotate(call_refunded=self._ledger.end(call, refund_seconds=call.charged_seconds))
+            raise
+        try:
+            self._schedules.create(call.call_id, call.ends_at)
+        except VendError:
+            # No server-enforced end: do not let the call run. The browser's answer is never sent.
+            self._hang_up(opened.openai_call_id)
+            self._ledger.end(call, refund_seconds=call.charged_seconds)
+            raise
+        self._ledger.mark_live(call.call_id, opened.openai_call_id)
+        annotate(upstream_latency_ms=round(opened.upstream_latency_ms, 2), upstream_attempts=opened.attempts)
+        return StartedCall(call.call_id, opened.answer_sdp, call.ends_at)
+
+    def end(self, call_id: str, *, visitor: str) -> None:
+        """The page ends its own call (idempotent); another visitor's call is simply not found."""
+        record = self._ledger.get(call_id)
+        if record is None or record.visitor != visitor:
+            raise CallNotFound("call_unknown_or_not_yours")
+        if record.state == "ended":
+            annotate(call_already_ended=True)
+            return
+        self._finish(record, refund=True, drop_schedule=True)
+
+    def end_scheduled(self, call_id: str) -> bool:
+        """The schedule fired: the cap is reached. False if the call had ended already."""
+        record = self._ledger.get(call_id)
+        if record is None or record.state == "ended":
+            return False
+        self._finish(record, refund=False, drop_schedule=False)
+        return True
+
+    def end_all(self) -> int:
+        """The kill switch: every call not ended yet, hung up now."""
+        ended = 0
+        for record in self._ledger.live_calls():
+            try:
+                self._finish(record, refund=False, drop_schedule=True)
+                ended += 1
+            except VendError as error:  # one stuck call must not keep the others running
+                logger.error(
+                    "kill switch could not end a call",
+                    extra={"call_id": record.call_id, "reason": error.reason},
+                )
+        return ended
+
+    def _admit(self, visitor: str, now: int) -> CallRecord:
+        cap = self._limits.max_call_seconds
+        day = dt.datetime.fromtimestamp(now, dt.UTC).date()
+        budgets = Budgets(self._limits.minutes_per_visitor * 60, self._limits.minutes_per_day * 60)
+        call_id = f"call_{secrets.token_hex(16)}"
+        earliest_end: int | None = None
+        for slot in range(self._limits.concurrent_per_visitor):
+            call = CallRecord(
+                call_id=call_id,
+                visitor=visitor,
+                slot=slot,
+                day=day.isoformat(),
+                started_at=now,
+                ends_at=now + cap,
+                charged_seconds=cap,
+                state="pending",
+            )
+            try:
+                self._ledger.start(call, budgets, now=now)
+            except SlotTaken as taken:
+                if taken.ends_at is not None:
+                    earliest_end = taken.ends_at if earliest_end is None else min(earliest_end, taken.ends_at)
+                continue
+            except CounterFull as full:
+                midnight = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC).timestamp()
+                wait = math.ceil(midnight - now)
+                if full.index == 1:
+                    raise CallMinutesSpent(
+                        minutes=self._limits.minutes_per_visitor, retry_after_seconds=wait
+                    ) from None
+                raise CallMinutesCapReached(
+                    minutes=self._limits.minutes_per_day, retry_after_seconds=wait
+                ) from None
+            return call
+        raise ConcurrentCalls(
+            limit=self._limits.concurrent_per_visitor,
+            retry_after_seconds=max(1, (earliest_end or now + cap) - now),
+        )
+
+    def _open(self, offer_sdp: str, visitor: str, deadline: float) -> OpenedCall:
+        session = client_secret_request(self._settings, None)["session"]
+        key = self._api_key.current()
+        try:
+            with upstream_span("openai.calls"):
+                return self._api.create(key, offer_sdp, session, deadline=deadline, safety_identifier=visitor)
+        except UpstreamUnauthorized:
+            fresh = self._api_key.refreshed()  # a rotated key: re-read once, as for client secrets
+            annotate(key_refreshed=True)
+            if fresh == key:
+                raise ServerMisconfigured("openai_rejected_key", upstream_status=401) from None
+            with upstream_span("openai.calls"):
+                return self._api.create(
+                    fresh, offer_sdp, session, deadline=deadline, safety_identifier=visitor
+                )
+
+    def _finish(self, record: CallRecord, *, refund: bool, drop_schedule: bool) -> None:
+        if record.openai_call_id:
+            self._hang_up(record.openai_call_id)
+        if drop_schedule:
+            self._schedules.delete(record.call_id)
+        unused = max(0, record.ends_at - int(self._clock())) if refund else 0
+        self._ledger.end(record, refund_seconds=unused)
+        annotate(call_id=record.call_id, refunded_seconds=unused)
+
+    def _hang_up(self, openai_call_id: str) -> None:
+        deadline = time.monotonic() + HANGUP_SECONDS
+        with upstream_span("openai.calls.hangup"):
+            live = self._api.hangup(self._api_key.current(), openai_call_id, deadline=deadline)
+        annotate(upstream_hangup="ended" if live else "already_over")
