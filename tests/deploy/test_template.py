@@ -151,6 +151,7 @@ def test_the_publisher_is_told_the_bucket_distribution_origin_and_a_version_of_w
         "BucketName": {"Ref": "SiteBucket"},
         "DistributionId": {"Ref": "Distribution"},
         "RealtimeOrigin": {"Ref": "RealtimeOrigin"},
+        "CallMode": {"Ref": "CallMode"},
         "SiteVersion": {"Ref": "PublisherFunction.Version"},
     }
     assert resources["PublisherFunction"]["Properties"]["CodeUri"] == "publisher/"
@@ -181,8 +182,9 @@ class NoManagedPolicies:
         return {{}}
 
 template = load_template()
+for name in ("VendFunction", "HangupFunction", "OperatorFunction"):
+    template["Resources"][name]["Properties"]["CodeUri"] = "s3://artifacts/vend"
 template["Resources"]["PublisherFunction"]["Properties"]["CodeUri"] = "s3://artifacts/{package_key}"
-template["Resources"]["VendFunction"]["Properties"]["CodeUri"] = "s3://artifacts/vend"
 resources = transform(template, {{}}, NoManagedPolicies())["Resources"]
 publication = resources["SitePublication"]["Properties"]
 version = publication["SiteVersion"]
@@ -228,7 +230,7 @@ def test_samconfig_makes_the_readme_commands_work_without_pinning_a_region() -> 
     assert all("region" not in section.get("parameters", {}) for section in config["default"].values())
 
 
-def test_both_functions_take_their_architecture_from_one_parameter_arm64_by_default() -> None:
+def test_every_function_takes_its_architecture_from_one_parameter_arm64_by_default() -> None:
     template = load_template()
     parameter = template["Parameters"]["Architecture"]
     architectures = {
@@ -240,6 +242,8 @@ def test_both_functions_take_their_architecture_from_one_parameter_arm64_by_defa
     assert (parameter["Default"], sorted(parameter["AllowedValues"])) == ("arm64", ["arm64", "x86_64"])
     assert architectures == {
         "VendFunction": [{"Ref": "Architecture"}],
+        "HangupFunction": [{"Ref": "Architecture"}],
+        "OperatorFunction": [{"Ref": "Architecture"}],
         "PublisherFunction": [{"Ref": "Architecture"}],
     }
 

@@ -32,6 +32,12 @@ CONTRACT_METRICS = {
     "ServicePaused",
     "OriginRefused",
     "CrossSiteRefused",
+    # issue 11: relayed calls (the vend and hangup functions)
+    "CallsStarted",
+    "CallsEnded",
+    "CallsRefused_concurrent_calls",
+    "ScheduledHangups",
+    "HangupFailures",
 }
 UPSTREAM_ERROR = re.compile(r"UpstreamError_[a-z_]+")
 # What AWS publishes for the resources we alarm on (Lambda, HTTP API, DynamoDB metric pages).
@@ -44,6 +50,7 @@ AWS_METRICS = {
         "ThrottledRequests",
         "ConsumedWriteCapacityUnits",
     },
+    "AWS/Scheduler": {"InvocationAttemptCount", "TargetErrorCount", "InvocationDroppedCount"},
 }
 
 
@@ -235,15 +242,19 @@ def test_the_pause_switch_is_created_serving_and_the_outputs_say_how_to_flip_it(
 # Least privilege
 
 
-def test_the_function_may_count_only_in_its_table_and_read_only_its_pause_switch() -> None:
+def test_the_function_may_use_only_its_table_and_read_only_its_pause_switch() -> None:
     statements = _statements()
     dynamodb = [s for s in statements if any(a.startswith("dynamodb:") for a in _actions(s))]
     ssm = [s for s in statements if any(a.startswith("ssm:") for a in _actions(s))]
 
-    # a transaction's Update needs UpdateItem (DynamoDB's transactions IAM page); GetItem is init's
-    # connection warm-up. Nothing that deletes, scans or reaches another table.
-    assert [(_actions(s), s["Resource"]) for s in dynamodb] == [
-        (["dynamodb:UpdateItem", "dynamodb:GetItem"], {"Fn::GetAtt": ["QuotaTable", "Arn"]})
+    # each operation of a transaction needs its single-item twin (DynamoDB's transactions IAM page):
+    # Update for counters, Put for a call's lease and record, Delete to free a lease; GetItem reads a
+    # call and is init's connection warm-up. Nothing that scans or reaches another table.
+    assert [(sorted(_actions(s)), s["Resource"]) for s in dynamodb] == [
+        (
+            ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+            {"Fn::GetAtt": ["QuotaTable", "Arn"]},
+        )
     ]
     assert [_actions(s) for s in ssm] == [["ssm:GetParameter"]]
     assert ssm[0]["Resource"]["Fn::Sub"].endswith(":parameter${PauseParameter}")
@@ -266,7 +277,7 @@ class NoManagedPolicies:
     def load(self):
         return {{}}
 template = load_template()
-for name in ("VendFunction", "PublisherFunction"):
+for name in ("VendFunction", "HangupFunction", "OperatorFunction", "PublisherFunction"):
     template["Resources"][name]["Properties"]["CodeUri"] = "s3://artifacts/" + name
 resources = transform(template, {{}}, NoManagedPolicies())["Resources"]
 print(json.dumps(resources))
@@ -277,15 +288,19 @@ print(json.dumps(resources))
     )
     assert result.returncode == 0, result.stderr[-2000:]
     translated = json.loads(result.stdout.strip().splitlines()[-1])
-    function = next(
-        r["Properties"]
+    roles = {
+        r["Properties"]["Handler"]: r["Properties"]["Role"]
         for r in translated.values()
-        if r["Type"] == "AWS::Lambda::Function"
-        and r["Properties"].get("Handler") == "vend.app.lambda_handler"
-    )
+        if r["Type"] == "AWS::Lambda::Function" and r["Properties"]["Handler"].startswith("vend.")
+    }
 
-    assert function["Role"] == {"Fn::GetAtt": ["VendFunctionRole", "Arn"]}
-    assert "ManagedPolicyArns" not in translated["VendFunctionRole"]["Properties"]
+    assert roles == {
+        "vend.app.lambda_handler": {"Fn::GetAtt": ["VendFunctionRole", "Arn"]},
+        "vend.hangup.lambda_handler": {"Fn::GetAtt": ["HangupFunctionRole", "Arn"]},
+        "vend.operator.lambda_handler": {"Fn::GetAtt": ["OperatorFunctionRole", "Arn"]},
+    }
+    for role in ("VendFunctionRole", "HangupFunctionRole", "OperatorFunctionRole"):
+        assert "ManagedPolicyArns" not in translated[role]["Properties"], role
 
 
 def test_an_existing_secret_is_granted_by_full_or_partial_arn() -> None:
@@ -392,6 +407,7 @@ def test_the_issues_alarms_are_all_there() -> None:
         "QuotaRejected",
         "DailyCapReached",
         "QuotaUnavailable",
+        "HangupFailures",
     } <= watched
     assert {"Count", "Invocations", "Errors", "Throttles", "WriteThrottleEvents"} <= watched
 
