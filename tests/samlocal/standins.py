@@ -81,6 +81,10 @@ class Standins:
                 # The longest window the template allows: a test never straddles two windows in practice.
                 "QUOTA_WINDOW_SECONDS": "86400",
                 "DAILY_CAP": str(daily_cap),
+                # Read at init whatever the CallMode; sam local cannot resolve the template's !GetAtt.
+                "HANGUP_FUNCTION_ARN": "arn:aws:lambda:us-east-1:123456789012:function:realtime-vend-hangup",
+                "SCHEDULER_ROLE_ARN": "arn:aws:iam::123456789012:role/realtime-vend-SchedulerRole",
+                "SCHEDULE_GROUP_NAME": "realtime-vend-calls",
             }
         }
 
