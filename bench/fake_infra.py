@@ -301,7 +301,13 @@ class Infra:
         """What `Ref` to each resource the function's environment names returns here (an ARN for a
         secret, the name for a table or a parameter), as CloudFormation returns them."""
         refs = {resource: _arn(name) for name, (resource, _) in SECRETS.items()}
-        return {**refs, "QuotaTable": QUOTA_TABLE, "PauseParameter": PAUSE_PARAMETER}
+        # The schedule group is never called in client-secret mode (the bench's): any name will do.
+        return {
+            **refs,
+            "QuotaTable": QUOTA_TABLE,
+            "PauseParameter": PAUSE_PARAMETER,
+            "CallScheduleGroup": "realtime-vend-calls",
+        }
 
     def env(self) -> dict[str, str]:
         """Where the services are, fake credentials, and where to find the CA."""

@@ -7,6 +7,7 @@ billed like the handler, per GB-second. The memory is the template's, read from 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -67,10 +68,16 @@ def function_env(resources: Mapping[str, str], template: Path = TEMPLATE) -> dic
     resolved against the parameters' defaults (what a deploy with no overrides sets)."""
     document = load_template(template)
     parameters = {name: spec.get("Default", "") for name, spec in document["Parameters"].items()}
-    parameters |= {"AWS::Region": "us-east-1", "AWS::StackName": "realtime-vend"}
+    parameters |= {
+        "AWS::Region": "us-east-1",
+        "AWS::StackName": "realtime-vend",
+        "AWS::Partition": "aws",
+        "AWS::AccountId": "123456789012",
+        "AWS::URLSuffix": "amazonaws.com",
+    }
     conditions = document.get("Conditions", {})
 
-    def value(node: Any) -> Any:
+    def value(node: Any) -> Any:  # noqa: PLR0911 - one return per intrinsic function
         if isinstance(node, str | int | float) and not isinstance(node, bool):
             return str(node)
         if isinstance(node, list):
@@ -90,6 +97,13 @@ def function_env(resources: Mapping[str, str], template: Path = TEMPLATE) -> dic
         if function == "Fn::If":
             name, when_true, when_false = argument
             return value(when_true if holds(conditions[name]) else when_false)
+        if function == "Fn::Sub" and isinstance(argument, str):
+            return re.sub(r"\$\{([^}!]+)\}", lambda m: str(value({"Ref": m.group(1)})), argument)
+        if function == "Fn::GetAtt":
+            resource, attribute = argument
+            # An ARN-shaped stand-in: the function only passes these on (e.g. to Scheduler).
+            stand_in = f"arn:aws:bench:us-east-1:123456789012:{resource}"
+            return resources.get(f"{resource}.{attribute}", stand_in)
         raise SystemExit(f"template.yaml: the bench cannot resolve {function} in {FUNCTION}'s environment")
 
     def holds(node: Any) -> bool:
