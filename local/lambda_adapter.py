@@ -18,11 +18,12 @@ import time
 import uuid
 from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
 LambdaHandler = Callable[[dict[str, Any], Any], Mapping[str, Any]]
+_T = TypeVar("_T")
 
 # API Gateway passes these as text; anything else arrives base64-encoded with isBase64Encoded.
 _TEXT_TYPES = (
@@ -254,6 +255,11 @@ class LambdaAdapter:
         if "$default" in self._route_keys:
             return "$default", {}
         return None
+
+    def run_exclusively(self, work: Callable[[], _T]) -> _T:
+        """Runs `work` in the execution environment, between invocations (another function's handler)."""
+        with self._environment:
+            return work()
 
     def _invoke(self, event: dict[str, Any], context: Any) -> Any:
         with self._environment:

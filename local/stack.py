@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib
 import json
 import os
 import queue
@@ -33,6 +34,8 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +45,8 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from local.cloudfront import CloudFrontStandin
-from local.lambda_adapter import LambdaAdapter, gateway_error
+from local.lambda_adapter import LambdaAdapter, LambdaContext, gateway_error
+from local.scheduler import ScheduleRunner
 from local.secrets_manager import REGION, SeededSecretsManager
 from local.standin_process import StandinProcess
 from template_contract.page_headers import page_headers
@@ -62,6 +66,13 @@ VISITOR_KEY_SECRET_NAME = "realtime-vend/local/visitor-key"  # noqa: S105 - a na
 PAUSE_PARAMETER = "/realtime-vend-local/paused"  # the template's `/<stack name>/paused`
 QUOTA_TABLE = "realtime-vend-local-quota"
 FUNCTION = "VendFunction"
+# Relayed calls: the template's `<stack>-calls` group, and ARNs of the right shape for the schedules'
+# target and role (moto stores them; local.scheduler invokes the hangup handler in this process).
+SCHEDULE_GROUP = "realtime-vend-local-calls"
+HANGUP_FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:realtime-vend-local-HangupFunction"
+SCHEDULER_ROLE_ARN = "arn:aws:iam::123456789012:role/realtime-vend-local-SchedulerRole"
+CALL_MODES = ("client_secret", "relay", "both")
+CALL_URL = "/api/call"
 # Anything else under /api is the handler's to answer (404/405), as with the template's routes.
 DEFAULT_ROUTE_KEYS = ("POST /api/session", "ANY /api/session", "$default")
 
@@ -88,6 +99,14 @@ class StackOptions:
     quota_window_seconds: int | None = None
     daily_cap: int | None = None
     paused: bool = False  # the pause switch's value at start (tests flip it in SSM mid-run)
+    # Relayed calls; None: the template's default.
+    mode: str | None = None  # CALL_MODE: client_secret | relay | both
+    concurrent_calls: int | None = None
+    max_call_seconds: int | None = None
+    call_minutes_per_visitor: int | None = None
+    call_minutes_per_day: int | None = None
+    # How often the local scheduler looks for due schedules.
+    scheduler_interval: float = 0.5
 
 
 def _route_keys_from_template(template: Path) -> tuple[str, ...]:
@@ -166,6 +185,8 @@ class LocalStack:
         self._template: dict[str, Any] = {}
         self._route_keys: tuple[str, ...] = DEFAULT_ROUTE_KEYS
         self._standin: StandinProcess | None = None
+        self._scheduler: ScheduleRunner | None = None
+        self._call_mode = "client_secret"
 
     @property
     def uses_openai(self) -> bool:
@@ -182,6 +203,10 @@ class LocalStack:
             "pause_parameter": PAUSE_PARAMETER,
             "dynamodb_endpoint": self.dynamodb_endpoint,
             "quota_table": QUOTA_TABLE,
+            "call_mode": self._call_mode,
+            "schedule_group": SCHEDULE_GROUP,
+            # POST a JSON event: the operator function's answer (the kill switch: end_all_calls).
+            "operator_url": f"{self.url}__local/operator" if self.url else "",
         }
 
     async def __aenter__(self) -> LocalStack:
@@ -210,6 +235,7 @@ class LocalStack:
                 VISITOR_KEY_SECRET_NAME: secrets.token_urlsafe(48),  # 64 characters
             },
             parameters={PAUSE_PARAMETER: "true" if opts.paused else "false"},
+            schedule_groups=[SCHEDULE_GROUP],
         )
         from local.dynamodb import Dynalite, create_table_from_template  # noqa: PLC0415
 
@@ -242,8 +268,18 @@ class LocalStack:
         base_url = self.standin_url or OPENAI_ORIGIN
 
         # In a thread, as the stand-in's start was: this loop stays free for the servers' signals.
-        handler = await asyncio.to_thread(self._import_handler, self._handler_env(self._secrets, base_url))
+        env = self._handler_env(self._secrets, base_url)
+        self._call_mode = env.get("CALL_MODE") or "client_secret"
+        handler = await asyncio.to_thread(self._import_handler, env)
         self.adapter = LambdaAdapter(handler, self._route_keys, latency_ms=opts.api_latency_ms)
+        # The schedules' hangups run in this process, in the one execution environment (see invoke()).
+        self._scheduler = ScheduleRunner(
+            self._secrets.endpoint,
+            SCHEDULE_GROUP,
+            lambda event: self.invoke("hangup", event),
+            interval=opts.scheduler_interval,
+        )
+        self._scheduler.start()
         origin_host = await self._start_execute_api(self.adapter)
         self.cloudfront = CloudFrontStandin(
             self.adapter.handle, origin_host=origin_host, origin_verify=origin_verify
@@ -256,6 +292,11 @@ class LocalStack:
             "QUOTA_PER_VISITOR": opts.quota_per_visitor,
             "QUOTA_WINDOW_SECONDS": opts.quota_window_seconds,
             "DAILY_CAP": opts.daily_cap,
+            "CALL_MODE": opts.mode,
+            "MAX_CALL_SECONDS": opts.max_call_seconds,
+            "CONCURRENT_CALLS_PER_VISITOR": opts.concurrent_calls,
+            "CALL_MINUTES_PER_VISITOR": opts.call_minutes_per_visitor,
+            "CALL_MINUTES_PER_DAY": opts.call_minutes_per_day,
         }
         env = {
             "OPENAI_API_KEY_SECRET_ARN": aws.arn,
@@ -267,6 +308,10 @@ class LocalStack:
             "VISITOR_KEY_SECRET_ARN": aws.arns[VISITOR_KEY_SECRET_NAME],
             "QUOTA_TABLE_NAME": QUOTA_TABLE,
             "PAUSE_PARAMETER_NAME": PAUSE_PARAMETER,
+            "HANGUP_FUNCTION_ARN": HANGUP_FUNCTION_ARN,
+            "SCHEDULER_ROLE_ARN": SCHEDULER_ROLE_ARN,
+            "SCHEDULE_GROUP_NAME": SCHEDULE_GROUP,
+            "AWS_ENDPOINT_URL_SCHEDULER": aws.endpoint,
         }
         for variable, value in limits.items():
             chosen = str(value) if value is not None else template_default(self._template, variable)
@@ -280,7 +325,25 @@ class LocalStack:
         self._route_keys = _route_keys_from_template(self.options.template)
         import boto3  # noqa: F401, PLC0415
 
+    def invoke(self, module: str, event: Any) -> Any:
+        """Runs `vend.<module>.lambda_handler(event, context)` here, as Lambda would run that function.
+
+        `hangup` (what the schedules invoke) and `operator` (the kill switch) share the environment
+        the API handler reads, and its one-at-a-time lock: in AWS each function has execution
+        environments of its own, here they share module state, which must not be used by two at once.
+        Blocking: call it from a thread.
+        """
+        if self.adapter is None:
+            raise RuntimeError("the stack is not running")
+        # Imported on first use: the stack starts as fast as before, and without these modules.
+        handler = importlib.import_module(f"vend.{module}").lambda_handler
+        context = LambdaContext(f"{module.capitalize()}Function", timeout_seconds=60.0)
+        return self.adapter.run_exclusively(lambda: handler(event, context))
+
     async def stop(self) -> None:
+        if self._scheduler is not None:
+            await asyncio.to_thread(self._scheduler.stop)
+            self._scheduler = None
         for runner in reversed(self._runners):
             await runner.cleanup()
         self._runners.clear()
@@ -333,7 +396,12 @@ class LocalStack:
         self, adapter: LambdaAdapter, cloudfront: CloudFrontStandin, calls_url: str
     ) -> None:
         headers = page_headers(self.realtime_origin, self.options.template)
-        config = {"sessionUrl": "/api/session", "realtimeCallsUrl": calls_url}
+        config = {
+            "sessionUrl": "/api/session",
+            "realtimeCallsUrl": calls_url,
+            "callMode": self._call_mode,
+            "callUrl": CALL_URL,
+        }
 
         async def config_json(_: web.Request) -> web.Response:
             return web.json_response(config)
@@ -352,11 +420,23 @@ class LocalStack:
                 adapter.reset_faults()
             return web.json_response({"ok": True})
 
+        async def control_operator(request: web.Request) -> web.Response:
+            event = await request.json() if request.can_read_body else {"action": "end_all_calls"}
+            try:
+                result = await asyncio.to_thread(self.invoke, "operator", event)
+            except Exception as exc:  # the function's failure, as `aws lambda invoke` reports one
+                return web.json_response(
+                    {"errorType": type(exc).__name__, "errorMessage": str(exc)}, status=500
+                )
+            return web.json_response(result)
+
         app = web.Application(middlewares=[_security_headers_middleware(headers)])
         app.router.add_get("/config.json", config_json)
         app.router.add_route("*", "/api/{tail:.*}", cloudfront.handle)
         # Fault injection for tests: API Gateway throttles and crashed invocations on demand.
         app.router.add_post("/__local/faults", control_faults)
+        # The kill switch, as `aws lambda invoke --function-name <OperatorFunction>` runs it deployed.
+        app.router.add_post("/__local/operator", control_operator)
         for prefix, folder in self.options.extra_static.items():
             if (folder / "index.html").is_file():
                 app.router.add_get(prefix.rstrip("/") + "/", _file_handler(folder / "index.html"))
@@ -381,7 +461,8 @@ class StackProcess:
 
     For synchronous callers (pytest fixtures, the benchmark). Faults are injected over HTTP:
     `POST {url}__local/faults` here and `{standin_url}/__standin/...` on the stand-in. `ready` is the
-    whole ready line (`--ready-json`): the pause switch is `pause_parameter` in SSM at `aws_endpoint`.
+    whole ready line (`--ready-json`): the pause switch is `pause_parameter` in SSM at `aws_endpoint`,
+    the calls' schedules are in `schedule_group` there, and `kill_switch()` ends every live call.
     """
 
     def __init__(
@@ -393,12 +474,22 @@ class StackProcess:
         quota_window_seconds: int | None = None,
         daily_cap: int | None = None,
         paused: bool = False,
+        mode: str | None = None,
+        concurrent_calls: int | None = None,
+        max_call_seconds: int | None = None,
+        call_minutes_per_visitor: int | None = None,
+        call_minutes_per_day: int | None = None,
     ) -> None:
         self._args = list(args)
         for flag, value in (
             ("--quota-per-visitor", quota_per_visitor),
             ("--quota-window-seconds", quota_window_seconds),
             ("--daily-cap", daily_cap),
+            ("--mode", mode),
+            ("--concurrent-calls", concurrent_calls),
+            ("--max-call-seconds", max_call_seconds),
+            ("--call-minutes-per-visitor", call_minutes_per_visitor),
+            ("--call-minutes-per-day", call_minutes_per_day),
         ):
             if value is not None:
                 self._args += [flag, str(value)]
@@ -459,6 +550,31 @@ class StackProcess:
         self.stop()
         raise RuntimeError(f"the local stack did not start:\n{tail}")
 
+    def kill_switch(self, timeout: float = 60.0) -> dict[str, Any]:
+        """Ends every live call: the operator function's `end_all_calls` (`{"ended": N}`), run in the stack.
+
+        The same as `POST {ready["operator_url"]}` with `{"action": "end_all_calls"}`, which is what
+        `aws lambda invoke --function-name <OperatorFunction>` does deployed.
+        """
+        return self.invoke_operator({"action": "end_all_calls"}, timeout=timeout)
+
+    def invoke_operator(self, event: Mapping[str, Any], timeout: float = 60.0) -> dict[str, Any]:
+        """The operator function's answer to `event`; RuntimeError with its error if it failed."""
+        request = urllib.request.Request(  # noqa: S310 - our own loopback URL
+            self.ready["operator_url"],
+            data=json.dumps(event).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+                answer: dict[str, Any] = json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            raise RuntimeError(
+                f"the operator function failed: {exc.read().decode(errors='replace')}"
+            ) from exc
+        return answer
+
     @property
     def stderr_tail(self) -> str:
         """The end of the child's stderr, for error reports."""
@@ -513,6 +629,25 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     limits.add_argument("--quota-window-seconds", type=int, metavar="S", help="the per-visitor window")
     limits.add_argument("--daily-cap", type=int, metavar="N", help="client secrets per UTC day, all visitors")
+    calls = parser.add_argument_group("relayed calls (default: the template's)")
+    calls.add_argument(
+        "--mode",
+        choices=CALL_MODES,
+        help="client_secret: /api/session only; relay: /api/call only; both (CallMode)",
+    )
+    calls.add_argument("--concurrent-calls", type=int, metavar="N", help="live calls per visitor at once")
+    calls.add_argument(
+        "--max-call-seconds",
+        type=int,
+        metavar="S",
+        help="every relayed call is hung up S seconds after it starts (10 lets a test see it)",
+    )
+    calls.add_argument(
+        "--call-minutes-per-visitor", type=int, metavar="N", help="call-minutes per visitor per UTC day"
+    )
+    calls.add_argument(
+        "--call-minutes-per-day", type=int, metavar="N", help="call-minutes per UTC day, all visitors"
+    )
     limits.add_argument(
         "--paused",
         action="store_true",
@@ -567,6 +702,11 @@ async def _serve_until_stopped(args: argparse.Namespace) -> None:
         quota_window_seconds=args.quota_window_seconds,
         daily_cap=args.daily_cap,
         paused=args.paused,
+        mode=args.mode,
+        concurrent_calls=args.concurrent_calls,
+        max_call_seconds=args.max_call_seconds,
+        call_minutes_per_visitor=args.call_minutes_per_visitor,
+        call_minutes_per_day=args.call_minutes_per_day,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -588,6 +728,9 @@ async def _serve_until_stopped(args: argparse.Namespace) -> None:
             )
             print(f"  execute-api: {stack.execute_api}  (API Gateway without CloudFront: 403)", flush=True)
             print(f"  realtime:    {target}", flush=True)
+            print(f"  call mode:   {stack.describe()['call_mode']}", flush=True)
+            operator = f"{stack.url}__local/operator"
+            print(f"  kill switch: curl -X POST {operator}  (ends every live call)", flush=True)
             print(
                 f"  aws:         {stack.aws_endpoint}  (Secrets Manager, SSM: {PAUSE_PARAMETER})", flush=True
             )

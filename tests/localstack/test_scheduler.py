@@ -37,8 +37,12 @@ def moto_endpoint() -> Iterator[str]:
 
 @pytest.fixture
 def scheduler(moto_endpoint: str) -> Iterator[Any]:
-    client = boto3.session.Session(region_name=REGION, **FAKE_CREDENTIALS).client(
-        "scheduler", endpoint_url=moto_endpoint
+    client = boto3.client(
+        "scheduler",
+        endpoint_url=moto_endpoint,
+        region_name=REGION,
+        aws_access_key_id=FAKE_CREDENTIALS["aws_access_key_id"],
+        aws_secret_access_key=FAKE_CREDENTIALS["aws_secret_access_key"],
     )
     yield client
     for schedule in client.list_schedules(GroupName=GROUP)["Schedules"]:
