@@ -22,7 +22,7 @@ from typing import Any
 import respx
 
 from tests.conftest import FakeLambdaContext, load_event
-from tests.fakes.openai_upstream import BASE_URL, FakeClientSecrets, mount
+from tests.fakes.openai_upstream import BASE_URL, FakeCalls, FakeClientSecrets, mount, mount_calls
 
 KEY = "sk-test-canary-AAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 
@@ -34,13 +34,33 @@ def visitor_event(address: str) -> dict[str, Any]:
     return event
 
 
+OFFER = (
+    "v=0\r\no=- 46117 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1\r\n"
+    "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=sendrecv\r\n"
+    "a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\n"
+    "a=fingerprint:sha-256 AA:BB:CC\r\na=setup:actpass\r\na=rtpmap:111 opus/48000/2\r\n"
+    "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\n"
+    "a=sctp-port:5000\r\na=setup:actpass\r\n"
+)
+
+
+def call_event(address: str) -> dict[str, Any]:
+    """A relayed call's offer from a viewer at `address`."""
+    event = visitor_event(address)
+    event["rawPath"] = event["requestContext"]["http"]["path"] = "/api/call"
+    event["headers"]["content-type"] = "application/sdp"
+    event["body"] = OFFER
+    return event
+
+
 def _environment_main(
     env: Mapping[str, str], inbox: Any, outbox: Any, barrier: Barrier
 ) -> None:  # pragma: no cover - runs in the child
     os.environ.update(env)
-    fake = FakeClientSecrets(valid_keys={KEY})
+    fake, calls = FakeClientSecrets(valid_keys={KEY}), FakeCalls(valid_keys={KEY})
     with respx.mock(base_url=BASE_URL, assert_all_called=False) as router:
         mount(router, fake)
+        mount_calls(router, calls)
         import vend.app
 
         outbox.put("ready")
@@ -52,7 +72,8 @@ def _environment_main(
             results = []
             for event in batch:
                 reply = vend.app.lambda_handler(event, FakeLambdaContext())
-                body = json.loads(reply.get("body") or "{}")
+                is_json = reply.get("headers", {}).get("Content-Type", "").startswith("application/json")
+                body = json.loads(reply.get("body") or "{}") if is_json else {}
                 code = body.get("error", {}).get("code") if isinstance(body.get("error"), dict) else None
                 results.append((reply["statusCode"], code, reply.get("headers", {})))
             outbox.put(results)
@@ -118,6 +139,7 @@ def handler_environment(
         "AWS_ENDPOINT_URL_DYNAMODB": dynamodb,
         "AWS_ENDPOINT_URL_SECRETS_MANAGER": aws,
         "AWS_ENDPOINT_URL_SSM": aws,
+        "AWS_ENDPOINT_URL_SCHEDULER": aws,
         "OPENAI_API_KEY_SECRET_ARN": arns["key"],
         "ORIGIN_VERIFY_SECRET_ARN": arns["origin"],
         "VISITOR_KEY_SECRET_ARN": arns["visitor"],

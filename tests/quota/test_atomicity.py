@@ -12,17 +12,20 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 
+import boto3
 import pytest
 
 from local.dynamodb import Dynalite, create_table_from_template, template_table_properties
-from local.secrets_manager import SeededSecretsManager
-from tests.quota.environments import KEY, Environments, handler_environment, visitor_event
+from local.secrets_manager import FAKE_CREDENTIALS, SeededSecretsManager
+from tests.quota.environments import KEY, Environments, call_event, handler_environment, visitor_event
 
 ORIGIN_VERIFY = "events-origin-verify-not-a-real-secret-0123456789abcdef"  # the events' header
 REPETITIONS = 5
 ENVIRONMENTS = 6
 DAILY_CAP = 1000
 TABLE = "quota"
+CALL_SECONDS = 60
+CALL_MINUTES_PER_DAY = 1000
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +70,15 @@ def pool(dynamodb: Dynalite, aws: SeededSecretsManager, quota_table: str) -> Ite
         table=quota_table,
         QUOTA_PER_VISITOR="10",
         DAILY_CAP=str(DAILY_CAP),
+        CALL_MODE="both",
+        MAX_CALL_SECONDS=str(CALL_SECONDS),
+        CONCURRENT_CALLS_PER_VISITOR="2",
+        CALL_MINUTES_PER_VISITOR="1440",
+        CALL_MINUTES_PER_DAY=str(CALL_MINUTES_PER_DAY),
     )
+    boto3.client(
+        "scheduler", endpoint_url=aws.endpoint, region_name="us-east-1", **FAKE_CREDENTIALS
+    ).create_schedule_group(Name=env["SCHEDULE_GROUP_NAME"])
     environments = Environments(env, ENVIRONMENTS)
     yield environments
     environments.close()
@@ -123,3 +134,34 @@ def test_the_daily_cap_binds_across_visitors(pool: Environments, dynamodb: Dynal
     [(status, code, headers)] = pool.invoke_all([visitor_event("192.0.2.99")])
     assert (status, code) == (429, "daily_cap_reached")
     assert 1 <= int(headers["Retry-After"]) <= 86_400
+
+
+def set_counter(dynamodb: Dynalite, key: str, count: int) -> None:
+    dynamodb.client().put_item(
+        TableName=TABLE, Item={"pk": {"S": key}, "count": {"N": str(count)}, "expires_at": {"N": "0"}}
+    )
+
+
+def test_concurrent_call_leases_hold_under_a_burst(pool: Environments, dynamodb: Dynalite) -> None:
+    day = dt.datetime.now(dt.UTC).date().isoformat()
+    set_counter(dynamodb, f"callsec#day#{day}", 0)
+    for repetition in range(REPETITIONS):
+        # 30 offers at once from one visitor allowed 2 concurrent calls: exactly 2 calls start
+        results = pool.invoke_all([call_event(f"198.51.100.{100 + repetition}") for _ in range(30)])
+
+        assert Counter(status for status, _, _ in results) == {201: 2, 429: 28}, repetition
+        assert {code for status, code, _ in results if status == 429} == {"concurrent_calls"}
+
+
+def test_the_stacks_call_minutes_bind_across_visitors_under_a_burst(
+    pool: Environments, dynamodb: Dynalite
+) -> None:
+    day = dt.datetime.now(dt.UTC).date().isoformat()
+    budget = CALL_MINUTES_PER_DAY * 60
+    set_counter(dynamodb, f"callsec#day#{day}", budget - 5 * CALL_SECONDS)  # room for exactly 5 calls
+
+    # 12 visitors, 2 offers each, at once: each visitor could have 2 calls, the stack only 5
+    results = pool.invoke_all([call_event(f"203.0.113.{100 + n % 12}") for n in range(24)])
+
+    assert Counter(status for status, _, _ in results) == {201: 5, 429: 19}
+    assert {code for status, code, _ in results if status == 429} == {"daily_cap_reached"}
