@@ -11,7 +11,8 @@ import json
 import re
 import shutil
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,14 +95,33 @@ class Stack:
     def faults(self, **patch: Any) -> None:
         _http("POST", f"{self.url}__local/faults", patch)
 
+    def kill_switch(self) -> dict[str, Any]:
+        """The operator function's end_all_calls, as `aws lambda invoke` runs it deployed."""
+        return _http("POST", self.ready["operator_url"], {"action": "end_all_calls"})  # type: ignore[no-any-return]
 
-@pytest.fixture(scope="session")
-def stack() -> Iterator[Stack]:
+    def set_paused(self, paused: bool) -> None:
+        """Flips the pause switch (the SSM parameter the function reads, at most 5 s stale)."""
+        import boto3  # only the tests that pause need it, and its import takes a while
+
+        ssm = boto3.client(
+            "ssm",
+            endpoint_url=self.ready["aws_endpoint"],
+            region_name=self.ready["region"],
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # moto's fake credentials
+        )
+        ssm.put_parameter(
+            Name=self.ready["pause_parameter"], Value=str(paused).lower(), Type="String", Overwrite=True
+        )
+
+
+@contextmanager
+def running_stack(**limits: Any) -> Iterator[Stack]:
+    """A local stack with these StackProcess keywords, on the stand-in."""
     # The suite mints hundreds of times from one address in one window: limits no test here is about
     # (tests/localstack starts stacks with small ones).
-    with StackProcess(
-        "--port", "0", env=_stack_env(), quota_per_visitor=10_000, daily_cap=1_000_000
-    ) as process:
+    limits = {"quota_per_visitor": 10_000, "daily_cap": 1_000_000, **limits}
+    with StackProcess("--port", "0", env=_stack_env(), **limits) as process:
         assert process.standin_url, "the browser suite runs against the stand-in"
         yield Stack(
             url=process.url,
@@ -109,6 +129,49 @@ def stack() -> Iterator[Stack]:
             execute_api=process.execute_api,
             ready=process.ready,
         )
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    with running_stack() as running:
+        yield running
+
+
+# Relayed calls (tests/browser/test_relay.py): one visitor (every page is 127.0.0.1) with one call at a
+# time, and call-minutes no test spends unless it is about them.
+RELAY_LIMITS: dict[str, Any] = {
+    "mode": "relay",
+    "concurrent_calls": 1,
+    "call_minutes_per_visitor": 1440,
+    "call_minutes_per_day": 1_000_000,
+}
+
+
+@pytest.fixture(scope="session")
+def relay_stack() -> Iterator[Stack]:
+    """Relay mode with calls long enough that no test meets their cap."""
+    with running_stack(**RELAY_LIMITS, max_call_seconds=600) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def short_call_stack() -> Iterator[Stack]:
+    """Relay mode with 10-second calls (the shortest the function allows): the scheduled hangup comes
+    within a test."""
+    with running_stack(**RELAY_LIMITS, max_call_seconds=10) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def spent_budget_stack() -> Iterator[Stack]:
+    """Relay mode where a visitor's minute a day holds one 35-second call but not a second."""
+    limits = {**RELAY_LIMITS, "call_minutes_per_visitor": 1}
+    with running_stack(**limits, max_call_seconds=35) as running:
+        yield running
+
+
+# The stacks whose fixtures reset the stand-in before each test that uses them.
+STACK_FIXTURES = ("stack", "relay_stack", "short_call_stack", "spent_budget_stack")
 
 
 def _stack_env() -> dict[str, str]:
@@ -169,10 +232,11 @@ def page_record() -> PageRecord:
 
 @pytest.fixture(autouse=True)
 def _fresh_stand_in(request: pytest.FixtureRequest) -> Iterator[None]:
-    if "stack" not in request.fixturenames:
+    name = next((name for name in STACK_FIXTURES if name in request.fixturenames), None)
+    if name is None:
         yield
         return
-    current: Stack = request.getfixturevalue("stack")
+    current: Stack = request.getfixturevalue(name)
     current.standin.reset()
     # reset ends calls but keeps options: put back every knob a test may have turned
     current.standin.patch(
@@ -217,6 +281,27 @@ def page(context: BrowserContext, page_record: PageRecord, stack: Stack) -> Iter
     page.goto(f"{stack.url}?debug")
     yield page
     errors = page_record.unexpected_console_errors()
+    assert errors == [], f"the page logged errors: {errors}"
+
+
+@pytest.fixture
+def open_page(browser: Browser, page_record: PageRecord) -> Iterator[Callable[..., Page]]:
+    """Opens the page of a given stack, in a context of its own unless one is given (a second visitor
+    tab, say); every page it opened is checked for console errors at the end."""
+    contexts: list[BrowserContext] = []
+
+    def opener(stack: Stack, query: str = "debug", context: BrowserContext | None = None) -> Page:
+        if context is None:
+            context = browser.new_context(viewport={"width": 1280, "height": 800})
+            contexts.append(context)
+        page = _open_page(context, page_record)
+        page.goto(f"{stack.url}?{query}")
+        return page
+
+    yield opener
+    errors = page_record.unexpected_console_errors()
+    for context in contexts:
+        context.close()
     assert errors == [], f"the page logged errors: {errors}"
 
 
