@@ -1,37 +1,48 @@
 """Measures how fast a call gets going, in Chromium against the local stack, with network latency.
 
-    .venv/bin/python -m bench.connect [--runs 10] [--drop-runs 10]
+    .venv/bin/python -m bench.connect [--runs 8] [--drop-runs 4]
 
-For OUR page and for a REFERENCE page that follows the tutorials' sequential flow
-(bench/connect/reference/, also run with ?wait-ice, the variant that waits for ICE gathering), it
-takes the median over N fresh browser contexts of the time from the click to:
+In one run (the stack serves both call modes), over N fresh browser contexts each, it compares:
+  * relay: our page posts its offer to /api/call, which posts it to OpenAI (?mode=relay);
+  * client secret: our page mints at /api/session, then posts the offer to OpenAI (?mode=client_secret);
+  * each of them with and without preparing when the pointer reaches Connect (?prepare=off), the
+    pointer resting on the button --intent-ms before the click;
+  * the tutorials' sequential flow (bench/connect/reference/);
+  * the floor (bench/connect/floor/): a page that holds its client secret before the click and
+    posts its offer at once.
+For each it takes the median of the time from the click to:
   * the `oai-events` data channel opening;
   * first remote audio: the first inbound RTP audio with totalAudioEnergy > 0 (the stand-in's voice
     track is never digitally silent, so this is when media actually flows end to end; it does not
     wait for the assistant to decide to speak, which is the model's time, not the connection's).
-It also measures, on our page, the median time from a network drop (the stand-in blackholes the
-media path) to the page noticing it (Chromium's ICE `disconnected` plus our grace period) and to
-audio flowing again on a new connection, and each page's weight (bytes over the wire, headers
-included, on a cold first load, uncompressed as the local server sends it).
+It also measures, in both modes, the median time from a network drop (the stand-in blackholes one
+call's media path) to the page noticing it (state 'reconnecting') and to audio flowing again on a new
+connection. The drop comes mid-call, once the session is older than the page's `stableSessionMs`
+(20 s), as a real one would: a session lost sooner counts as a failed attempt and waits longer. The
+drop pages run side by side (one call each), so the wait is paid once per mode.
 
 Latency is injected where the network would add it: --api-rtt-ms on every /api request (the local
-stack's API Gateway adapter), --realtime-rtt-ms on the stand-in's HTTP answers (client_secrets, as
-seen from the Lambda, and calls, as seen from the browser) and half of it each way on every UDP
-packet of the media path.
+stack's API Gateway adapter); --realtime-rtt-ms on the browser's posts to OpenAI's /v1/realtime/calls
+(a delaying proxy the pages' config.json points at) and half of it each way on every UDP packet of the
+media path; --function-rtt-ms on the stand-in's HTTP answers, which only the function sees directly
+(client_secrets, and calls when relayed), as inside one AWS region.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import shutil
 import statistics
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
-from playwright.sync_api import Browser, sync_playwright
+from aiohttp import ClientSession, web
+from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playwright
 
 from local.stack import StackProcess
 
@@ -44,7 +55,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--allow-loopback-in-peer-connection",  # the stand-in is on loopback
-    "--autoplay-policy=no-user-gesture-required",  # both pages play alike; playback is not measured
+    "--autoplay-policy=no-user-gesture-required",  # every page plays alike; playback is not measured
 ]
 
 # Installed before the click: stamps the click and polls inbound audio stats until energy appears.
@@ -74,7 +85,7 @@ PROBE = """(kind) => {
   }, { capture: true, once: true });
 }"""
 
-# After a drop: time until a NEW peer connection carries audio energy.
+# After a drop: when the page says 'reconnecting', and when a NEW peer connection carries audio energy.
 DROP_PROBE = """() => {
   const debug = window.__realtimeVendDebug;
   const state = (window.__drop = { t0: performance.now(), detected: null, back: null });
@@ -100,7 +111,6 @@ DROP_PROBE = """() => {
   }, 5);
 }"""
 
-
 # Emulates a real microphone's start-up time (opening a hardware device takes a while; Chromium's
 # fake device opens at once), identically on every page. Off unless --mic-delay-ms is given.
 MIC_DELAY_SCRIPT = """(() => {
@@ -110,36 +120,136 @@ MIC_DELAY_SCRIPT = """(() => {
     new Promise((resolve) => setTimeout(resolve, delay)).then(() => original(constraints));
 })();"""
 PHASES = ("secret-ready", "answer", "channel-open")
+PHASE_LABELS = ("client secret in hand", "SDP answer in hand", "data channel open")
 
 
 @dataclass
 class Variant:
     name: str
     path: str
-    kind: str  # 'ours' or 'reference'
+    kind: str  # 'ours' or 'reference' (the reference and floor pages)
     mark_prefix: str  # performance marks '<prefix>:secret-ready' etc.
     phases_ms: dict[str, list[float]] = field(default_factory=lambda: {phase: [] for phase in PHASES})
     first_audio_ms: list[float] = field(default_factory=list)
-    page_bytes: int = 0
-    page_requests: int = 0
+    prepared: list[int] = field(default_factory=list)  # preparations our page made before the click
 
     def fresh(self) -> Variant:
         return Variant(self.name, self.path, self.kind, self.mark_prefix)
 
 
-def _http(method: str, url: str, body: dict[str, Any] | None = None) -> None:
+VARIANTS = (
+    Variant("relay", "?debug&mode=relay", "ours", "realtime-vend"),
+    Variant("relay, no prep", "?debug&mode=relay&prepare=off", "ours", "realtime-vend"),
+    Variant("client secret", "?debug&mode=client_secret", "ours", "realtime-vend"),
+    Variant("client sec., no prep", "?debug&mode=client_secret&prepare=off", "ours", "realtime-vend"),
+    Variant("tutorial", "reference/", "reference", "reference"),
+    Variant("floor", "floor/", "reference", "floor"),
+)
+
+
+def _http(method: str, url: str, body: dict[str, Any] | None = None) -> Any:
     data = json.dumps(body if body is not None else {}).encode()
     request = urllib.request.Request(  # noqa: S310 - loopback URLs of our own stack
         url, data=data, method=method, headers={"Content-Type": "application/json"}
     )
     with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-        response.read()
+        raw = response.read()
+    return json.loads(raw) if raw else None
 
 
-def measure_connect(browser: Browser, url: str, variant: Variant, mic_delay_ms: int) -> None:
-    context = browser.new_context()
-    if mic_delay_ms:
-        context.add_init_script(MIC_DELAY_SCRIPT % mic_delay_ms)
+class DelayProxy:
+    """The browser's way to OpenAI's /v1/realtime/calls: the stand-in's answer, `delay_ms` later.
+
+    The stand-in delays its answers alike for every caller; the function sits next to OpenAI (a few
+    ms) while the browser is a continent away, so the browser's extra round trip is added here.
+    Everything is passed through (status, body, CORS headers); preflights are not delayed.
+    """
+
+    def __init__(self, upstream: str, delay_ms: float) -> None:
+        self.upstream = upstream.rstrip("/")
+        self.delay = delay_ms / 1000
+        self.url = ""
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> DelayProxy:
+        self._thread.start()
+        self._ready.wait(10)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_until_complete(self._start())
+        self._ready.set()
+        self._loop.run_forever()
+
+    async def _start(self) -> None:
+        self._client = ClientSession()
+        app = web.Application(client_max_size=1 << 20)
+        app.router.add_route("*", "/{tail:.*}", self._forward)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+
+    async def _forward(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        if request.method != "OPTIONS":
+            await asyncio.sleep(self.delay)
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
+        async with self._client.request(
+            request.method, self.upstream + request.path_qs, data=body, headers=headers
+        ) as upstream:
+            payload = await upstream.read()
+            passed = {
+                k: v
+                for k, v in upstream.headers.items()
+                if k.lower() not in ("content-length", "transfer-encoding", "content-encoding", "connection")
+            }
+            return web.Response(status=upstream.status, body=payload, headers=passed)
+
+
+def _point_pages_at(context: BrowserContext, proxy: DelayProxy | None) -> None:
+    """The pages' config.json names the delaying proxy as OpenAI's calls URL."""
+    if proxy is None:
+        return
+
+    def rewrite(route: Route) -> None:
+        if route.request.method != "GET":  # the page's HEAD that warms the API connection
+            route.fallback()
+            return
+        # Without the validators: a 304 has no body to rewrite.
+        headers = {k: v for k, v in route.request.headers.items() if not k.lower().startswith("if-")}
+        response = route.fetch(headers=headers)
+        config = response.json()
+        if isinstance(config.get("realtimeCallsUrl"), str):
+            path = "/" + config["realtimeCallsUrl"].split("/", 3)[3]
+            config["realtimeCallsUrl"] = proxy.url + path
+        route.fulfill(response=response, json=config)
+
+    context.route("**/config.json", rewrite)
+
+
+def _new_context(browser: Browser, proxy: DelayProxy | None) -> BrowserContext:
+    # The pages' CSP names the stand-in's origin, not the proxy's; bypassed alike on every page.
+    context = browser.new_context(bypass_csp=proxy is not None)
+    _point_pages_at(context, proxy)
+    return context
+
+
+def measure_connect(
+    browser: Browser, url: str, variant: Variant, args: argparse.Namespace, proxy: DelayProxy | None
+) -> None:
+    context = _new_context(browser, proxy)
+    if args.mic_delay_ms:
+        context.add_init_script(MIC_DELAY_SCRIPT % args.mic_delay_ms)
     try:
         page = context.new_page()
         page.goto(url + variant.path)
@@ -147,6 +257,9 @@ def measure_connect(browser: Browser, url: str, variant: Variant, mic_delay_ms: 
         button.wait_for(state="visible")
         page.wait_for_function("() => !document.getElementById('connect').disabled")
         page.evaluate(PROBE, variant.kind)
+        # The pointer reaches the button, rests there as a person's would, then clicks.
+        button.hover()
+        page.wait_for_timeout(args.intent_ms)
         button.click()
         page.wait_for_function("() => window.__bench.firstAudio !== null", timeout=20_000)
         page.wait_for_function(
@@ -169,95 +282,52 @@ def measure_connect(browser: Browser, url: str, variant: Variant, mic_delay_ms: 
         context.close()
 
 
-def measure_drop(browser: Browser, url: str, standin_url: str) -> tuple[float, float]:
-    """(drop → the page notices and starts reconnecting, drop → audio again) in ms."""
-    context = browser.new_context()
-    try:
-        page = context.new_page()
-        page.goto(url + "?debug")
-        page.get_by_role("button", name="Connect", exact=True).click()
-        page.locator("#status-label").filter(has_text="Connected").wait_for()
-        page.wait_for_function(
-            """async () => {
-                const s = await window.__realtimeVendDebug.call.inboundAudioStats();
-                return s !== null && s.totalAudioEnergy > 0;
-            }""",
-            polling=20,
-        )
-        page.evaluate(DROP_PROBE)
-        _http("POST", f"{standin_url}/__standin/drop")
-        page.wait_for_function("() => window.__drop.back !== null", timeout=60_000, polling=50)
-        detected, back = page.evaluate(
-            "() => [window.__drop.detected - window.__drop.t0, window.__drop.back - window.__drop.t0]"
-        )
-        return float(detected), float(back)
-    finally:
-        context.close()
+def _open_call(
+    browser: Browser, url: str, mode: str, standin_url: str, proxy: DelayProxy | None
+) -> tuple[BrowserContext, Page, str]:
+    context = _new_context(browser, proxy)
+    page = context.new_page()
+    page.goto(f"{url}?debug&mode={mode}")
+    before = {call["id"] for call in _http("GET", f"{standin_url}/__standin/state")["calls"]}
+    page.get_by_role("button", name="Connect", exact=True).click()
+    page.locator("#status-label").filter(has_text="Connected").wait_for()
+    page.wait_for_function(
+        """async () => {
+            const s = await window.__realtimeVendDebug.call.inboundAudioStats();
+            return s !== null && s.totalAudioEnergy > 0;
+        }""",
+        polling=20,
+    )
+    calls = _http("GET", f"{standin_url}/__standin/state")["calls"]
+    (call_id,) = [call["id"] for call in calls if call["id"] not in before and call["state"] == "connected"]
+    return context, page, call_id
 
 
-def measure_weight(browser: Browser, url: str, variant: Variant) -> None:
-    """Bytes over the wire (headers + bodies) for a cold first load, before any click."""
-    context = browser.new_context()
+def measure_drops(
+    browser: Browser, url: str, mode: str, runs: int, *, standin_url: str, proxy: DelayProxy | None
+) -> list[tuple[float, float]]:
+    """(drop → 'reconnecting', drop → audio again) in ms, for `runs` calls dropped mid-call one by one."""
+    opened = [(time.monotonic(), *_open_call(browser, url, mode, standin_url, proxy)) for _ in range(runs)]
+    results = []
     try:
-        page = context.new_page()
-        responses: list[Any] = []
-        page.on("requestfinished", lambda request: responses.append(request))  # noqa: PLW0108 - Playwright
-        # tags handlers with an attribute, which a bound builtin method cannot carry
-        page.goto(url + variant.path, wait_until="networkidle")
-        total = 0
-        for request in responses:
-            sizes = request.sizes()
-            total += sizes["responseHeadersSize"] + sizes["responseBodySize"]
-        variant.page_bytes = total
-        variant.page_requests = len(responses)
+        for started, _, page, call_id in opened:
+            # Past the page's stableSessionMs (20 s): a mid-call drop, not a failed start.
+            time.sleep(max(0.0, started + 21.0 - time.monotonic()))
+            page.evaluate(DROP_PROBE)
+            _http("POST", f"{standin_url}/__standin/drop", {"call_id": call_id})
+            page.wait_for_function("() => window.__drop.back !== null", timeout=60_000, polling=50)
+            detected, back = page.evaluate(
+                "() => [window.__drop.detected - window.__drop.t0, window.__drop.back - window.__drop.t0]"
+            )
+            results.append((float(detected), float(back)))
     finally:
-        context.close()
+        for _, context, _, _ in opened:
+            context.close()
+    return results
 
 
 def _median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
-
-
-def _print_table(
-    variants: list[Variant], drop_ms: list[tuple[float, float]], args: argparse.Namespace
-) -> None:
-    ours = variants[0]
-    print()
-    print(
-        f"Connect benchmark — Chromium, local stack, {args.runs} runs each, "
-        f"API RTT {args.api_rtt_ms:g} ms, Realtime RTT {args.realtime_rtt_ms:g} ms (HTTP and media)"
-    )
-    if args.mic_delay_ms:
-        print(
-            f"(getUserMedia delayed by {args.mic_delay_ms} ms on every page, as a hardware microphone would)"
-        )
-    print("medians; times from the click")
-    header = f"{'':34}" + "".join(f"{v.name:>22}" for v in variants)
-    print(header)
-    print("-" * len(header))
-
-    def row(label: str, cells: list[str]) -> None:
-        print(f"{label:34}" + "".join(f"{cell:>22}" for cell in cells))
-
-    for phase, label in zip(
-        PHASES, ("client secret in hand", "SDP answer in hand", "data channel open"), strict=True
-    ):
-        row(f"click → {label}", [f"{_median(v.phases_ms[phase]):.0f} ms" for v in variants])
-    row("click → first remote audio", [f"{_median(v.first_audio_ms):.0f} ms" for v in variants])
-    row(
-        "first audio, ours ÷ this",
-        [f"{_median(ours.first_audio_ms) / _median(v.first_audio_ms):.2f}x" for v in variants],
-    )
-    row("first audio p90", [f"{_p90(v.first_audio_ms):.0f} ms" for v in variants])
-    row(
-        "page weight, cold load", [f"{v.page_bytes / 1024:.1f} KiB / {v.page_requests} req" for v in variants]
-    )
-    if drop_ms:
-        detected = [d for d, _ in drop_ms]
-        back = [b for _, b in drop_ms]
-        row(f"drop → reconnecting (median of {len(drop_ms)})", [f"{_median(detected):.0f} ms", "n/a", "n/a"])
-        row(f"drop → audio again (median of {len(drop_ms)})", [f"{_median(back):.0f} ms", "n/a", "n/a"])
-    print()
 
 
 def _p90(values: list[float]) -> float:
@@ -266,12 +336,84 @@ def _p90(values: list[float]) -> float:
     return statistics.quantiles(values, n=10)[-1]
 
 
+def _print_table(
+    variants: list[Variant], drops: dict[str, list[tuple[float, float]]], args: argparse.Namespace
+) -> None:
+    by_name = {v.name: v for v in variants}
+    relay, tutorial, floor = by_name["relay"], by_name["tutorial"], by_name["floor"]
+    width = 22
+    print()
+    print(
+        f"Connect benchmark — Chromium, local stack, {args.runs} runs each; RTT browser↔API "
+        f"{args.api_rtt_ms:g} ms, browser↔Realtime {args.realtime_rtt_ms} ms (HTTP and media), "
+        f"function↔OpenAI {args.function_rtt_ms} ms"
+    )
+    print(f"medians; times from the click; the pointer rests on Connect {args.intent_ms} ms before it")
+    if args.mic_delay_ms:
+        print(
+            f"(getUserMedia delayed by {args.mic_delay_ms} ms on every page, as a hardware microphone would)"
+        )
+    header = f"{'':34}" + "".join(f"{v.name:>{width}}" for v in variants)
+    print(header)
+    print("-" * len(header))
+
+    def row(label: str, cells: list[str]) -> None:
+        print(f"{label:34}" + "".join(f"{cell:>{width}}" for cell in cells))
+
+    def ms(values: list[float]) -> str:
+        return f"{_median(values):.0f} ms" if values else "-"
+
+    for phase, label in zip(PHASES, PHASE_LABELS, strict=True):
+        row(f"click → {label}", [ms(v.phases_ms[phase]) for v in variants])
+    row("click → first remote audio", [ms(v.first_audio_ms) for v in variants])
+    row("first audio p90", [f"{_p90(v.first_audio_ms):.0f} ms" for v in variants])
+    row(
+        "÷ tutorial (goal relay ≤ 0.85)",
+        [f"{_median(v.first_audio_ms) / _median(tutorial.first_audio_ms):.2f}x" for v in variants],
+    )
+    row(
+        "÷ floor (goal relay ≤ 1.15)",
+        [f"{_median(v.first_audio_ms) / _median(floor.first_audio_ms):.2f}x" for v in variants],
+    )
+    print()
+    r, t, f = (_median(v.first_audio_ms) for v in (relay, tutorial, floor))
+    print(
+        f"relay ÷ tutorial = {r / t:.2f} (goal ≤ 0.85: {'met' if r / t <= 0.85 else 'NOT met'}); "
+        f"relay ÷ floor = {r / f:.2f} (goal ≤ 1.15: {'met' if r / f <= 1.15 else 'NOT met'})"
+    )
+    prep = by_name["relay, no prep"], by_name["client sec., no prep"]
+    saved_secret = _median(prep[1].first_audio_ms) - _median(by_name["client secret"].first_audio_ms)
+    print(
+        f"preparing on pointer/focus saves {_median(prep[0].first_audio_ms) - r:.0f} ms (relay), "
+        f"{saved_secret:.0f} ms (client secret)"
+    )
+    # The critical path: what separates the click from first audio, step by step, on the relay page.
+    answer, channel = _median(relay.phases_ms["answer"]), _median(relay.phases_ms["channel-open"])
+    print(
+        f"relay critical path: click → answer {answer:.0f} ms (offer, /api/call: API RTT + function + "
+        f"OpenAI) · answer → channel open {channel - answer:.0f} ms (ICE, DTLS, SCTP over the media RTT) · "
+        f"→ first audio {r - channel:+.0f} ms"
+    )
+    for mode, samples in drops.items():
+        if samples:
+            detected = [d for d, _ in samples]
+            back = [b for _, b in samples]
+            print(
+                f"drop mid-call, {mode} ({len(samples)} runs): → 'reconnecting' {_median(detected):.0f} ms "
+                f"(max {max(detected):.0f}), → audio again {_median(back):.0f} ms (max {max(back):.0f}); "
+                "goal < 3000 ms"
+            )
+    print()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.connect", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--drop-runs", type=int, default=10)
+    parser.add_argument("--runs", type=int, default=8)
+    parser.add_argument("--drop-runs", type=int, default=4, help="per mode")
     parser.add_argument("--api-rtt-ms", type=float, default=40.0)
     parser.add_argument("--realtime-rtt-ms", type=int, default=80)
+    parser.add_argument("--function-rtt-ms", type=int, default=10, help="function ↔ OpenAI, one AWS region")
+    parser.add_argument("--intent-ms", type=int, default=300, help="pointer on the button before the click")
     parser.add_argument(
         "--mic-delay-ms", type=int, default=0, help="emulate a hardware microphone's start-up time"
     )
@@ -279,49 +421,65 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("stack_args", nargs="*", help="extra arguments for local.stack (after --)")
     args = parser.parse_args(argv)
 
-    variants = [
-        Variant("ours", "?debug", "ours", "realtime-vend"),
-        Variant("reference", "reference/", "reference", "reference"),
-        Variant("reference + ICE wait", "reference/?wait-ice", "reference", "reference"),
-    ]
+    variants = [variant.fresh() for variant in VARIANTS]
     chromium = shutil.which("chromium")
     if chromium is None:
         raise SystemExit("Debian's chromium is needed: scripts/bootstrap --browser")
-    # Every reconnect mints: the quotas that guard a public stack would refuse the bench's own runs.
-    stack_args = ["--port", "0", "--static", "/reference/=bench/connect/reference"]
+    stack_args = ["--port", "0", "--mode", "both"]
+    stack_args += [
+        "--static",
+        "/reference/=bench/connect/reference",
+        "--static",
+        "/floor/=bench/connect/floor",
+    ]
+    # Every run mints or opens a call: the limits that guard a public stack would refuse the bench's own.
     stack_args += ["--quota-per-visitor", "10000", "--daily-cap", "1000000"]
+    stack_args += [
+        "--concurrent-calls",
+        "10",
+        "--call-minutes-per-visitor",
+        "1440",
+        "--max-call-seconds",
+        "3600",
+    ]
     stack_args += ["--api-latency-ms", f"{args.api_rtt_ms:g}", *args.stack_args]
+    started = time.perf_counter()
     with StackProcess(*stack_args) as stack, sync_playwright() as playwright:
         if stack.standin_url is None:
             raise SystemExit("the benchmark runs against the local stand-in; unset OPENAI_API_KEY")
-        rtt = args.realtime_rtt_ms
         _http(
             "PATCH",
             f"{stack.standin_url}/__standin/options",
-            {"calls_delay_ms": rtt, "client_secrets_delay_ms": rtt, "media_delay_ms": rtt // 2},
+            {
+                "calls_delay_ms": args.function_rtt_ms,
+                "client_secrets_delay_ms": args.function_rtt_ms,
+                "media_delay_ms": args.realtime_rtt_ms // 2,
+            },
         )
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        started = time.perf_counter()
-        for variant in variants:
-            measure_weight(browser, stack.url, variant)
-        # One warm-up each (first-use costs in the browser and the handler are not what we compare),
-        # then interleaved runs so drift in machine load hits every variant alike.
-        for variant in variants:
-            measure_connect(browser, stack.url, variant.fresh(), args.mic_delay_ms)
-        for _ in range(args.runs):
+        with DelayProxy(stack.standin_url, args.realtime_rtt_ms - args.function_rtt_ms) as proxy:
+            # One warm-up each (first-use costs in the browser and the handler are not what we compare),
+            # then interleaved runs so drift in machine load hits every variant alike.
             for variant in variants:
-                _http("POST", f"{stack.standin_url}/__standin/reset")
-                measure_connect(browser, stack.url, variant, args.mic_delay_ms)
-        drop_ms = []
-        for _ in range(args.drop_runs):
+                measure_connect(browser, stack.url, variant.fresh(), args, proxy)
+            for _ in range(args.runs):
+                for variant in variants:
+                    _http("POST", f"{stack.standin_url}/__standin/reset")
+                    measure_connect(browser, stack.url, variant, args, proxy)
             _http("POST", f"{stack.standin_url}/__standin/reset")
-            drop_ms.append(measure_drop(browser, stack.url, stack.standin_url))
+            drops = {
+                mode: measure_drops(
+                    browser, stack.url, mode, args.drop_runs, standin_url=stack.standin_url, proxy=proxy
+                )
+                for mode in ("relay", "client_secret")
+                if args.drop_runs
+            }
         browser.close()
-    _print_table(variants, drop_ms, args)
+    _print_table(variants, drops, args)
     print(f"(measured in {time.perf_counter() - started:.0f} s)")
     if args.json:
         samples = {v.name: {**v.phases_ms, "first_audio_ms": v.first_audio_ms} for v in variants}
-        print(json.dumps(samples | {"drop_ms": drop_ms}))
+        print(json.dumps(samples | {"drop_ms": drops}))
 
 
 if __name__ == "__main__":

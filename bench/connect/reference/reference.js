@@ -25,7 +25,11 @@ function iceGatheringComplete(/** @type {RTCPeerConnection} */ pc) {
 
 async function start() {
   statusText.textContent = 'connecting';
-  const tokenResponse = await fetch(config.sessionUrl, { method: 'POST' });
+  const tokenResponse = await fetch(config.sessionUrl, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: '{}',
+  });
   const data = await tokenResponse.json();
   const ephemeralKey = data.value;
   performance.mark('reference:secret-ready');

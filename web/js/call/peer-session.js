@@ -11,8 +11,21 @@
  * - `serverevent` (detail: the server event), for every event but `session_expired`;
  * - `remotetrack` (detail: {stream}), the assistant's audio;
  * - `lost` (detail: {error}), at most once, when an open session ends without `close()`: the peer
- *   connection failed, stayed disconnected past the grace period, its channel closed, or the server
- *   said `session_expired`.
+ *   connection failed, stayed disconnected past the grace period, its channel closed, the server
+ *   said `session_expired`, or the path went dead (error code `connection_stalled`, see below).
+ *
+ * A dead path: Chromium needs ~5.5 s of unanswered ICE consent checks to call a path `disconnected`,
+ * then the grace period. The session watches the selected candidate pair's statistics instead
+ * (every packet the remote sends lands there: RTP, RTCP, SCTP, STUN) and calls the path dead when
+ * nothing at all has arrived for `stallMs` and one of these says something should have:
+ * - the assistant is speaking (between `output_audio_buffer.started` and `.stopped`/`.cleared`):
+ *   its audio must be flowing;
+ * - the remote has been seen streaming without a gap while idle (for `proofMs`): it sends audio,
+ *   silence included, all the time. The stand-in does; for OpenAI this is learned, not assumed: a
+ *   remote that pauses when idle shows a gap that ends by itself, and this reason is then off for
+ *   the page's later sessions too;
+ * - two of our own ICE checks, sent after the last packet arrived, went unanswered (the oldest for
+ *   `confirmMs`, or 4 round trips): holds for any remote, but Chromium checks only every ~2.5 s.
  */
 import { EVENT_CHANNEL_LABEL, EventChannel } from './event-channel.js';
 import { MARKS } from './marks.js';
@@ -25,7 +38,150 @@ import { UserFacingError } from '../user-facing-error.js';
  * @property {string} [deviceId]          the preferred input device
  * @property {number} sessionTimeoutMs    how long to wait for `session.created`
  * @property {number} disconnectGraceMs   how long `disconnected` may last: ICE often recovers by itself
+ * @property {Partial<PathWatchOptions>} [pathWatch]  the dead-path detector's thresholds
  */
+
+/**
+ * @typedef {object} PathWatchOptions
+ * @property {number} pollMs       how often the statistics are read
+ * @property {number} stallMs      nothing received for this long, with a reason to expect something: dead
+ * @property {number} steadyGapMs  a longer silence on a live path means the remote pauses by itself
+ * @property {number} proofMs      idle traffic without such a gap for this long: the remote streams all the time
+ * @property {number} confirmMs    how long two of our ICE checks must stay unanswered (at least 4 round trips)
+ */
+
+/** @type {Readonly<PathWatchOptions>} */
+export const PATH_WATCH_DEFAULTS = Object.freeze({
+  pollMs: 200,
+  stallMs: 1000,
+  steadyGapMs: 400,
+  proofMs: 1200,
+  confirmMs: 600,
+});
+
+/**
+ * @typedef {object} PairSample  one reading of the selected candidate pair
+ * @property {number} at              the report's timestamp (ms)
+ * @property {string} pairId
+ * @property {number | undefined} lastReceivedAt  lastPacketReceivedTimestamp, where the browser has it
+ * @property {number} received        packets (or bytes) received so far
+ * @property {number | undefined} requestsSent  our ICE checks so far
+ * @property {number | undefined} roundTripMs
+ */
+
+/**
+ * @typedef {object} RemoteCadence
+ * @property {boolean} streams  seen sending without a gap while idle, for `proofMs`
+ * @property {boolean} pauses   seen falling silent on a live path and coming back: silence proves nothing
+ */
+
+/** The page's remote: every session of a page talks to the same Realtime service. */
+const remoteCadence = { streams: false, pauses: false };
+
+/** @returns {RemoteCadence} a copy of what the page's sessions learned about the remote (diagnostics, tests) */
+export function learnedCadence() {
+  return { ...remoteCadence };
+}
+
+/**
+ * Decides from successive samples of the selected candidate pair whether the path is dead. Pure:
+ * no timers, no statistics API; `PeerSession` feeds it.
+ */
+export class DeadPathDetector {
+  /** @type {PathWatchOptions} */
+  #options;
+  /** @type {string | null} */
+  #pairId = null;
+  /** When the last packet arrived: the browser's timestamp, or the first sample that saw the count move. */
+  #lastReceivedAt = 0;
+  #received = -1;
+  /** Samples since shortly before the last packet: {at, requestsSent}. */
+  /** @type {{at: number, requests: number}[]} */
+  #history = [];
+  /** @type {number | null} since when the remote has streamed without a gap while idle */
+  #steadySince = null;
+  #gapOpen = false;
+  /** What this remote was seen to do; shared by a page's sessions, since it is the server's habit. */
+  /** @type {RemoteCadence} */
+  cadence;
+
+  /**
+   * @param {PathWatchOptions} options
+   * @param {RemoteCadence} [cadence]  what earlier sessions learned about the remote
+   */
+  constructor(options, cadence = { streams: false, pauses: false }) {
+    this.#options = options;
+    this.cadence = cadence;
+  }
+
+  /**
+   * @param {PairSample} sample
+   * @param {boolean} speaking  the assistant's audio is playing out (server events)
+   * @returns {'speaking' | 'streaming' | 'unanswered' | null} why the path is dead, or null
+   */
+  observe(sample, speaking) {
+    const { stallMs, steadyGapMs, proofMs, confirmMs } = this.#options;
+    if (sample.pairId !== this.#pairId) {
+      // A new path (first sample, or ICE moved): what we knew about the old one does not carry over.
+      this.#pairId = sample.pairId;
+      this.#lastReceivedAt = sample.lastReceivedAt ?? sample.at;
+      this.#received = sample.received;
+      this.#history = [];
+      this.#steadySince = null;
+      this.#gapOpen = false;
+    }
+    if (sample.lastReceivedAt !== undefined) {
+      this.#lastReceivedAt = Math.max(this.#lastReceivedAt, sample.lastReceivedAt);
+    } else if (sample.received !== this.#received) {
+      this.#lastReceivedAt = sample.at; // later than the packet itself: errs towards "alive"
+    }
+    this.#received = sample.received;
+    this.#history.push({ at: sample.at, requests: sample.requestsSent ?? 0 });
+    // Keep one sample from at or before the last packet: the baseline for "sent since".
+    while (this.#history.length > 1 && this.#history[1].at <= this.#lastReceivedAt) this.#history.shift();
+
+    const silence = sample.at - this.#lastReceivedAt;
+    if (silence < steadyGapMs) {
+      if (this.#gapOpen) {
+        // Traffic came back by itself after a long silence: this remote pauses, silence proves nothing.
+        this.cadence.pauses = true;
+        this.#gapOpen = false;
+      }
+      if (speaking) this.#steadySince = null;
+      else {
+        this.#steadySince ??= sample.at;
+        if (sample.at - this.#steadySince >= proofMs) this.cadence.streams = true;
+      }
+      return null;
+    }
+    this.#gapOpen = true;
+    this.#steadySince = null;
+    if (silence < stallMs) return null;
+    if (speaking) return 'speaking';
+    if (this.cadence.streams && !this.cadence.pauses) return 'streaming';
+    return this.#unansweredChecks(sample, Math.max(confirmMs, 4 * (sample.roundTripMs ?? 0))) ? 'unanswered' : null;
+  }
+
+  /**
+   * Whether two or more ICE checks were sent after the last packet arrived, the oldest `waitMs` ago.
+   * @param {PairSample} sample
+   * @param {number} waitMs
+   */
+  #unansweredChecks(sample, waitMs) {
+    if (sample.requestsSent === undefined) return false;
+    let sent = 0;
+    let oldest = Infinity;
+    for (let i = 1; i < this.#history.length; i += 1) {
+      const before = this.#history[i - 1];
+      const after = this.#history[i];
+      // Checks counted between two samples that both follow the last packet were sent after it.
+      if (before.at < this.#lastReceivedAt || after.requests <= before.requests) continue;
+      sent += after.requests - before.requests;
+      oldest = Math.min(oldest, after.at);
+    }
+    return sent >= 2 && sample.at - oldest >= waitMs;
+  }
+}
 
 export class PeerSession extends EventTarget {
   /** Aborted by close(): removes every listener, clears every timer, cancels every request. */
@@ -40,6 +196,12 @@ export class PeerSession extends EventTarget {
   #channel = null;
   #established = false;
   #lost = false;
+  /** The assistant's audio is being streamed to us (output_audio_buffer.started until stopped/cleared). */
+  #speaking = false;
+  /** @type {DeadPathDetector | null} */
+  #detector = null;
+  /** Reports a dropped connection (set up by #watch). @type {(code: string) => void} */
+  #dropped = () => {};
 
   /** @param {PeerSessionOptions} options */
   constructor(options) {
@@ -55,6 +217,11 @@ export class PeerSession extends EventTarget {
   /** @returns {RTCPeerConnection | null} */
   get peerConnection() {
     return this.#pc;
+  }
+
+  /** @returns {DeadPathDetector | null} the dead-path detector, once the session is open (for tests) */
+  get pathWatch() {
+    return this.#detector;
   }
 
   /** @returns {boolean} whether client events can be sent */
@@ -98,6 +265,7 @@ export class PeerSession extends EventTarget {
     await created;
     this.#throwIfClosed();
     this.#established = true;
+    this.#watchPath(pc);
   }
 
   /**
@@ -154,6 +322,7 @@ export class PeerSession extends EventTarget {
             retryable: true,
           }),
         );
+      this.#dropped = dropped;
       this.#after(this.#options.sessionTimeoutMs, () => {
         if (settled) return;
         lose(
@@ -205,6 +374,10 @@ export class PeerSession extends EventTarget {
             );
             return;
           }
+          if (event.type === 'output_audio_buffer.started') this.#speaking = true;
+          if (event.type === 'output_audio_buffer.stopped' || event.type === 'output_audio_buffer.cleared') {
+            this.#speaking = false;
+          }
           if (event.type === 'session.created' && !settled) {
             settled = true;
             resolve();
@@ -217,6 +390,34 @@ export class PeerSession extends EventTarget {
       // Only a close we did not ask for: EventChannel.close() detaches before closing.
       channel.addEventListener('close', () => dropped('channel_closed'), { signal });
     });
+  }
+
+  /**
+   * Reads the selected candidate pair every `pollMs` until the session closes or is lost, and
+   * reports a dead path as a dropped connection (`connection_stalled`).
+   * @param {RTCPeerConnection} pc
+   */
+  #watchPath(pc) {
+    const options = { ...PATH_WATCH_DEFAULTS, ...this.#options.pathWatch };
+    const detector = new DeadPathDetector(options, remoteCadence);
+    this.#detector = detector;
+    const poll = async () => {
+      if (this.#abort.signal.aborted || this.#lost) return;
+      let sample = null;
+      try {
+        sample = selectedPair(await pc.getStats());
+      } catch {
+        return; // the connection was closed meanwhile
+      }
+      if (this.#abort.signal.aborted || this.#lost) return;
+      const reason = sample && detector.observe(sample, this.#speaking);
+      if (reason) {
+        this.#dropped('connection_stalled');
+        return;
+      }
+      this.#after(options.pollMs, poll);
+    };
+    this.#after(options.pollMs, poll);
   }
 
   /**
@@ -234,4 +435,32 @@ export class PeerSession extends EventTarget {
   #throwIfClosed() {
     this.#abort.signal.throwIfAborted();
   }
+}
+
+/**
+ * The selected candidate pair of a stats report, as the detector reads it.
+ * @param {RTCStatsReport} report
+ * @returns {PairSample | null} null before a pair is selected
+ */
+function selectedPair(report) {
+  /** @type {string | undefined} */
+  let pairId;
+  for (const stats of report.values()) {
+    if (stats.type === 'transport' && stats.selectedCandidatePairId) pairId = stats.selectedCandidatePairId;
+  }
+  /** @type {any} */
+  let pair = pairId ? report.get(pairId) : undefined;
+  if (!pair) {
+    // Browsers without transport stats mark the pair instead.
+    for (const stats of report.values()) if (stats.type === 'candidate-pair' && stats.selected) pair = stats;
+  }
+  if (!pair) return null;
+  return {
+    at: pair.timestamp,
+    pairId: pair.id,
+    lastReceivedAt: pair.lastPacketReceivedTimestamp,
+    received: pair.packetsReceived ?? pair.bytesReceived ?? 0,
+    requestsSent: pair.requestsSent,
+    roundTripMs: pair.currentRoundTripTime === undefined ? undefined : pair.currentRoundTripTime * 1000,
+  };
 }
