@@ -39,6 +39,8 @@ from vend.openai_api.client_secrets import ClientSecretsApi
 from vend.openai_api.http import OpenAIHttp
 from vend.settings import Settings, SettingsError, load_settings
 
+# Lambda's _HANDLER for the functions that are not behind the API (template.yaml).
+TASK_HANDLERS = ("vend.hangup.", "vend.operator.")
 PREFETCH_BUDGET_SECONDS = 1.0  # init is billed: never spend more than this on work the request can redo
 
 
@@ -110,18 +112,24 @@ class Prefetch:
         self._outcome: dict[str, str] = {}
         # One thread per service, so their waits overlap; within a service one after another, so they
         # share one TLS connection (a handshake and a CA bundle load each cost ~30 ms of init CPU).
-        secrets: list[tuple[str, Callable[[], object]]] = [("visitor_key", providers.visitors.key_ready)]
+        # The scheduled hangup and the kill switch serve no visitor: they need the key, OpenAI and the
+        # table, not the origin header, the visitor key or the pause switch (their roles cannot read them).
+        serves_api = not os.environ.get("_HANDLER", "").startswith(TASK_HANDLERS)
+        secrets: list[tuple[str, Callable[[], object]]] = []
         if providers.api_key.caches:  # with no cache, the first request reads these secrets anyway
-            secrets[:0] = [
-                ("origin_verify", providers.origin_verify.accepted),
-                ("key", providers.api_key.current),
-            ]
+            secrets.append(("key", providers.api_key.current))
+            if serves_api:
+                secrets.insert(0, ("origin_verify", providers.origin_verify.accepted))
+        if serves_api:
+            secrets.append(("visitor_key", providers.visitors.key_ready))
         lanes: list[list[tuple[str, Callable[[], object]]]] = [
             [("connection", self._connect)],
             secrets,
-            [("pause", providers.pause.paused)],
             [("quota_table", providers.quota_table.connect)],
         ]
+        if serves_api:
+            lanes.append([("pause", providers.pause.paused)])
+        lanes = [lane for lane in lanes if lane]
         self._expected = tuple(name for lane in lanes for name, _ in lane)
         self._threads = [
             threading.Thread(target=self._run, args=(lane,), name=f"prefetch-{lane[0][0]}", daemon=True)
@@ -136,7 +144,7 @@ class Prefetch:
             thread.join(max(0.0, self._deadline - time.monotonic()))
         outcome = {name: self._outcome.get(name, "pending") for name in self._expected}
         if not self._providers.api_key.caches:
-            outcome.update(key="skipped", origin_verify="skipped")
+            outcome.update(key="skipped")
         logger.info(
             "init prefetch",
             extra={**outcome, "duration_ms": round((time.perf_counter() - self._started) * 1000, 2)},

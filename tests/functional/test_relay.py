@@ -385,3 +385,25 @@ def test_no_call_starts_without_its_scheduled_end(
 def _keys() -> list[str]:
     items = boto3.client("dynamodb").scan(TableName=QUOTA_TABLE)["Items"]
     return [item["pk"]["S"] for item in items]
+
+
+def test_the_hangup_functions_init_reads_only_what_its_role_may(
+    cold_start: HandlerFactory, secret_arn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import botocore.client
+
+    asked: list[str] = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def spy(self: Any, operation: str, params: dict[str, Any]) -> Any:
+        asked.append(f"{operation}:{params.get('SecretId') or params.get('Name') or params.get('TableName')}")
+        return original(self, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", spy)
+    monkeypatch.setenv("_HANDLER", "vend.hangup.lambda_handler")  # what Lambda sets for that function
+
+    cold_start(OPENAI_API_KEY_SECRET_ARN=secret_arn, OPENAI_BASE_URL=BASE_URL, CALL_MODE="relay")
+
+    # the key and the table; not the origin header, the visitor key or the pause switch
+    assert sorted(a.split(":")[0] for a in asked) == ["GetItem", "GetSecretValue"]
+    assert any(secret_arn in a for a in asked)
