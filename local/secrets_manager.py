@@ -45,7 +45,7 @@ class SeededSecretsManager:
         secrets: Mapping[str, str] | None = None,
         parameters: Mapping[str, str] | None = None,
         schedule_groups: Sequence[str] = (),
-        startup_timeout: float = 30.0,
+        startup_timeout: float = 60.0,
     ) -> None:
         self._secrets = {name: value, **(secrets or {})}
         self._name = name

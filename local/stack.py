@@ -13,6 +13,14 @@ from the template's `QuotaTable`. OpenAI is the local stand-in on its own port (
 api.openai.com) unless OPENAI_API_KEY is set: then that key is seeded and the handler and the page
 talk to the real OpenAI.
 
+Relayed calls (`--mode relay|both`): `/api/call` and `/api/call/{id}` go the same way as
+/api/session. The function writes each call's hangup schedule to EventBridge Scheduler, which is
+moto's too (the `schedule_group` of the ready line); moto never fires a schedule, so local.scheduler
+polls the group and, at each schedule's time, runs `vend.hangup.lambda_handler(Input)` in this
+process and deletes the schedule. The kill switch (`vend.operator`, `aws lambda invoke` when
+deployed) is `POST {url}__local/operator` with `{"action": "end_all_calls"}` (loopback, like the
+whole stack), or `StackProcess.kill_switch()`; it answers the function's result, `{"ended": N}`.
+
 Programs use `LocalStack` (an async context manager) or, from synchronous code such as pytest
 fixtures, `StackProcess`, which runs this module in a child process: the handler reads its
 environment once at import, so each stack gets a fresh interpreter.
@@ -469,7 +477,9 @@ class StackProcess:
         self,
         *args: str,
         env: Mapping[str, str] | None = None,
-        startup_timeout: float = 30.0,
+        # Longer than its parts' own (60 s): on a loaded machine (two cores, a browser suite beside it)
+        # a start has taken over 30 s; a part that fails says why before this gives up.
+        startup_timeout: float = 90.0,
         quota_per_visitor: int | None = None,
         quota_window_seconds: int | None = None,
         daily_cap: int | None = None,

@@ -30,7 +30,7 @@ class StandinProcess:
         host: str = "127.0.0.1",
         port: int = 0,
         session_max_seconds: float = 3600.0,
-        startup_timeout: float = 30.0,
+        startup_timeout: float = 60.0,
     ) -> None:
         self._api_key = api_key
         self._host = host
