@@ -33,7 +33,8 @@ class SeededSecretsManager:
 
     After `start()`: `endpoint`, `port`, `arn` (the first secret's), `arns` (every secret's, by name).
     Parameters are SSM String parameters; `schedule_groups` are EventBridge Scheduler groups (moto
-    stores schedules, local.scheduler fires them).
+    stores schedules, local.scheduler fires them), created just after `start()` returns: call
+    `wait_for_schedule_groups()` before anything writes schedules.
     """
 
     def __init__(
@@ -51,6 +52,7 @@ class SeededSecretsManager:
         self._name = name
         self._parameters = dict(parameters or {})
         self._schedule_groups = list(schedule_groups)
+        self._groups_ready = False
         self._host = host  # another address when a container must reach it (tests/samlocal)
         self._timeout = startup_timeout
         self._process: subprocess.Popen[str] | None = None
@@ -95,6 +97,20 @@ class SeededSecretsManager:
         self.endpoint = answer["endpoint"]
         self.arns = dict(answer["arns"])
         self.arn = self.arns[self._name]
+        if not self._schedule_groups:
+            self._groups_ready = True
+
+    def wait_for_schedule_groups(self) -> None:
+        """Blocks until the schedule groups exist (moto creates them after `start()` returns)."""
+        if self._groups_ready:
+            return
+        process = self._process
+        line = read_line(process.stdout, self._timeout) if process is not None else None
+        if line is None or "schedule_groups" not in json.loads(line):
+            raise RuntimeError(
+                f"moto did not create the schedule groups (exit code {process and process.poll()})"
+            )
+        self._groups_ready = True
 
     def stop(self) -> None:
         process, self._process = self._process, None
@@ -147,11 +163,14 @@ def _serve(host: str) -> None:
             ssm = session.client("ssm", endpoint_url=endpoint)
             for name, value in seeds["parameters"].items():
                 ssm.put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
+        print(json.dumps({"port": port, "endpoint": endpoint, "arns": arns}), flush=True)
         if seeds.get("schedule_groups"):
+            # After the ready line: the first Scheduler request costs moto ~75 ms (it loads its
+            # Scheduler), which the caller's start need not wait for; it waits for this line later.
             scheduler = session.client("scheduler", endpoint_url=endpoint)
             for group in seeds["schedule_groups"]:
                 scheduler.create_schedule_group(Name=group)
-        print(json.dumps({"port": port, "endpoint": endpoint, "arns": arns}), flush=True)
+            print(json.dumps({"schedule_groups": seeds["schedule_groups"]}), flush=True)
         sys.stdin.read()  # until the parent closes the pipe (or dies)
     finally:
         server.stop()

@@ -280,6 +280,7 @@ class LocalStack:
         self._call_mode = env.get("CALL_MODE") or "client_secret"
         handler = await asyncio.to_thread(self._import_handler, env)
         self.adapter = LambdaAdapter(handler, self._route_keys, latency_ms=opts.api_latency_ms)
+        await asyncio.to_thread(self._secrets.wait_for_schedule_groups)  # long done by now
         # The schedules' hangups run in this process, in the one execution environment (see invoke()).
         self._scheduler = ScheduleRunner(
             self._secrets.endpoint,

@@ -49,6 +49,7 @@ class Call:
         self.end_reason: str | None = None
         self.state = "new"
         self.ek_sha256 = ek_sha256
+        self.safety_identifier: str | None = None
         self.server_events: list[dict[str, Any]] = []
         self._options = options
         self._loop = asyncio.get_running_loop()
@@ -224,6 +225,7 @@ class Call:
             "ended_at": self.ended_at,
             "end_reason": self.end_reason,
             "ek_sha256": self.ek_sha256,
+            "safety_identifier": self.safety_identifier,
             "session": self.realtime.session,
             "ice_state": self._pc.iceConnectionState,
             "data_channel_open": self._channel is not None and self._channel.readyState == "open",

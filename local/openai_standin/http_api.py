@@ -177,6 +177,9 @@ async def create_call(request: web.Request) -> web.Response:
             code="unsupported_content_type",
         )
     call = Call(session, options, ek_sha256=secret.sha256 if secret is not None else None)
+    # Kept for tests (a relay must send a fingerprint, never the visitor's address); OpenAI uses it
+    # to attribute abuse to the end user.
+    call.safety_identifier = request.headers.get("OpenAI-Safety-Identifier")
     try:
         answer = await call.answer(offer)
     except InvalidSdp as exc:

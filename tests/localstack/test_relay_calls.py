@@ -99,6 +99,15 @@ async def start_call(stack: StackProcess, visitor: str) -> Call:
     return Call(client, match.group(1), int(answer.headers["Call-Ends-At"]), answer)
 
 
+async def standin_calls(stack: StackProcess) -> list[dict[str, Any]]:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{stack.standin_url}/__standin/state") as response,
+    ):
+        state: dict[str, Any] = await response.json()
+    return list(state["calls"])
+
+
 def closed(client: RealtimeClient) -> bool:
     return client.channel.readyState == "closed" and client.pc.connectionState == "closed"
 
@@ -143,6 +152,11 @@ async def test_a_call_answers_201_with_the_answer_its_location_and_its_end(relay
         assert "rtc_" not in str(headers)  # OpenAI's call id stays server-side
         assert call.client.pc.connectionState == "connected"
         assert call.call_id in await asyncio.to_thread(schedules, relay_stack)
+        # OpenAI is told who is calling by a fingerprint, never the address.
+        (upstream,) = [c for c in await standin_calls(relay_stack) if c["state"] != "closed"]
+        assert upstream["safety_identifier"]
+        assert "127.0.0.21" not in upstream["safety_identifier"]
+        assert upstream["ek_sha256"] is None  # the server's key, no client secret
     finally:
         ended = await send(relay_stack, "127.0.0.21", "DELETE", f"/api/call/{call.call_id}")
         await call.client.close()

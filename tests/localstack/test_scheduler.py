@@ -29,6 +29,7 @@ ROLE = "arn:aws:iam::123456789012:role/realtime-vend-local-SchedulerRole"
 def moto_endpoint() -> Iterator[str]:
     moto = SeededSecretsManager("unused", "unused", schedule_groups=[GROUP])
     moto.start()
+    moto.wait_for_schedule_groups()
     try:
         yield moto.endpoint
     finally:

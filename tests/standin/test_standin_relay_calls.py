@@ -68,6 +68,7 @@ async def test_a_relayed_offer_gets_201_an_answer_and_the_rtc_location_with_the_
     assert location == f"{CALLS}/{call.id}"
     assert call.realtime.session["instructions"] == "Relayed."
     assert call.realtime.session["audio"]["output"]["voice"] == "marin"
+    assert call.snapshot()["safety_identifier"] == "visitor-fp-0123456789ab"
 
 
 async def test_a_relay_refuses_what_openai_refuses() -> None:
