@@ -42,8 +42,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -571,6 +569,9 @@ class StackProcess:
 
     def invoke_operator(self, event: Mapping[str, Any], timeout: float = 60.0) -> dict[str, Any]:
         """The operator function's answer to `event`; RuntimeError with its error if it failed."""
+        import urllib.error  # noqa: PLC0415 - 60 ms of imports every stack start would pay
+        import urllib.request  # noqa: PLC0415
+
         request = urllib.request.Request(  # noqa: S310 - our own loopback URL
             self.ready["operator_url"],
             data=json.dumps(event).encode(),
