@@ -9,7 +9,9 @@
    Realtime origin, HSTS, ...), and revalidates (Cache-Control: no-cache);
 3. http:// redirects to https:// (deployed stacks only);
 4. POST /api/session mints a client secret, or says the OpenAI key is not stored yet (a warning,
-   a failure with --require-key);
+   a failure with --require-key); in relay mode (config.json's callMode) it must answer 404
+   not_enabled instead, and POST /api/call must refuse a non-offer with 400 invalid_offer (proof the
+   route is live and checks what it relays, at no cost: nothing reaches OpenAI);
 5. the bucket refuses direct access (needs its URL; the local stack has no bucket, so it is skipped);
 6. the API's own execute-api URL refuses what does not come through CloudFront: 403 forbidden
    (needs its URL: the ExecuteApiUrl output, or the local stack's `execute_api`).
@@ -96,6 +98,63 @@ def check_config(base: str) -> tuple[Check, str | None]:
         return Check("config.json", "FAIL", f"realtimeCallsUrl is not a Realtime calls URL: {calls}"), None
     origin = urlunsplit((parts.scheme, parts.netloc, "", "", ""))
     return Check("config.json", "PASS", f"sessionUrl /api/session, realtimeCallsUrl {calls}"), origin
+
+
+def call_mode(base: str) -> str:
+    """config.json's callMode (client_secret when absent: a stack from before relayed calls)."""
+    try:
+        config = fetch(urljoin(base, "config.json")).json()
+    except ValueError:
+        return "client_secret"
+    mode = config.get("callMode", "client_secret") if isinstance(config, dict) else "client_secret"
+    return mode if mode in {"client_secret", "relay", "both"} else "client_secret"
+
+
+# An SDP *answer* (a=setup:active): the API must refuse it before anything reaches OpenAI.
+NOT_AN_OFFER = (
+    "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
+    "a=setup:active\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=setup:active\r\n"
+)
+
+
+def check_session_off(base: str) -> Check:
+    reply = fetch(
+        urljoin(base, "api/session"), method="POST", body=b"{}", headers={"Content-Type": "application/json"}
+    )
+    code = _error_code(reply)
+    if reply.status == 404 and code == "not_enabled":
+        return Check("POST /api/session", "PASS", "404 not_enabled: client secrets are off in relay mode")
+    return Check(
+        "POST /api/session", "FAIL", f"relay mode, yet HTTP {reply.status} {code}: the endpoint must be off"
+    )
+
+
+def check_call(base: str) -> Check:
+    origin = urlunsplit((*urlsplit(base)[:2], "", "", ""))
+    reply = fetch(
+        urljoin(base, "api/call"),
+        method="POST",
+        body=NOT_AN_OFFER.encode(),
+        headers={"Content-Type": "application/sdp", "Origin": origin},
+    )
+    code = _error_code(reply)
+    if reply.status == 400 and code == "invalid_offer":
+        return Check(
+            "POST /api/call", "PASS", "live: it refuses what is not a WebRTC offer (400 invalid_offer)"
+        )
+    return Check(
+        "POST /api/call", "FAIL", f"HTTP {reply.status} {code}, not 400 invalid_offer for a non-offer"
+    )
+
+
+def _error_code(reply: Reply) -> str | None:
+    try:
+        document = reply.json()
+    except ValueError:
+        return None
+    error = document.get("error") if isinstance(document, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    return code if isinstance(code, str) else None
 
 
 def check_page(base: str, realtime_origin: str) -> Check:
@@ -204,7 +263,13 @@ def run(
     else:
         checks.append(check_page(base, realtime_origin))
     checks.append(check_https_redirect(base))
-    checks.append(check_session(base, require_key=require_key))
+    mode = call_mode(base)
+    if mode == "relay":
+        checks.append(check_session_off(base))
+    else:
+        checks.append(check_session(base, require_key=require_key))
+    if mode in {"relay", "both"}:
+        checks.append(check_call(base))
     checks.append(check_bucket(bucket_url))
     checks.append(check_execute_api(execute_api_url))
     return checks

@@ -252,3 +252,47 @@ def test_an_execute_api_url_that_answers_forbidden_passes(
     api = serve({"/api/session": reply(403, forbidden, {"Content-Type": "application/json"})})
 
     assert checks.check_execute_api(api).verdict == "PASS"  # the base URL works as well as the endpoint
+
+
+def _relay_routes(session: Responder, call: Responder) -> dict[str, Responder]:
+    routes = site_routes({})
+    config = {
+        "sessionUrl": "/api/session",
+        "realtimeCallsUrl": "https://api.openai.com/v1/realtime/calls",
+        "callMode": "relay",
+        "callUrl": "/api/call",
+    }
+    routes["/config.json"] = reply(200, json.dumps(config).encode(), {"Content-Type": "application/json"})
+    routes["/api/session"] = session
+    routes["/api/call"] = call
+    return routes
+
+
+def _json_error(status: int, code: str) -> Responder:
+    body = json.dumps({"error": {"code": code, "message": "..."}}).encode()
+    return reply(status, body, {"Content-Type": "application/json"})
+
+
+def test_a_relay_stack_is_checked_on_its_call_route_and_its_closed_session_route(
+    serve: Callable[[dict[str, Responder]], str],
+) -> None:
+    base = serve(_relay_routes(_json_error(404, "not_enabled"), _json_error(400, "invalid_offer")))
+
+    checks_run = {check.name: check for check in checks.run(base)}
+
+    assert checks_run["POST /api/session"].verdict == "PASS"
+    assert "not_enabled" in checks_run["POST /api/session"].detail
+    assert checks_run["POST /api/call"].verdict == "PASS"
+
+
+def test_a_relay_stack_that_still_mints_client_secrets_fails(
+    serve: Callable[[dict[str, Responder]], str],
+) -> None:
+    minted = reply(200, json.dumps({"value": "ek_0123456789abcdef", "expires_at": 1}).encode(), {})
+    base = serve(_relay_routes(minted, _json_error(400, "invalid_offer")))
+
+    checks_run = {check.name: check for check in checks.run(base)}
+
+    # leaving /api/session open beside relay would undo relay's cap
+    assert checks_run["POST /api/session"].verdict == "FAIL"
+    assert "ek_" not in checks_run["POST /api/session"].detail
