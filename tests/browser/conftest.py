@@ -245,6 +245,7 @@ def _fresh_stand_in(request: pytest.FixtureRequest) -> Iterator[None]:
         calls_delay_ms=0,
         client_secrets_delay_ms=0,
         media_delay_ms=0,
+        mic_turns=True,
     )
     current.faults(reset=True, api_latency_ms=0)
     yield

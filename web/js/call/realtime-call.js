@@ -67,7 +67,8 @@ const DEFAULTS = {
 
 /** A session lost this close to its call's cap (or later) was hung up by the server's schedule. */
 const CAP_SLACK_MS = 3000;
-/** How long a reconnect waits for the DELETE of the lost call before it asks for the next one. */
+/** How long a reconnect waits for the DELETE of the lost call before it asks for the next one (the
+ * DELETE runs during the reconnect's delay, so this is only ever waited for in full if the API is slow). */
 const HANGUP_WAIT_MS = 3000;
 
 export class RealtimeCall extends EventTarget {
@@ -243,6 +244,7 @@ export class RealtimeCall extends EventTarget {
    * @param {AbortSignal} signal  the call's lifetime
    */
   async #openSession(replay, signal) {
+    signal.throwIfAborted();
     const negotiator =
       this.config.negotiation === 'relay' ? relayNegotiator({ callUrl: String(this.config.callUrl) }) : clientSecretNegotiator(this.config);
     this.#negotiator = negotiator;
@@ -337,10 +339,23 @@ export class RealtimeCall extends EventTarget {
   async #reconnect(cause, signal, { lost, hangup, rollover }) {
     /** @type {number | undefined} */
     let retryAfterSeconds;
-    let hungUp = await Promise.race([hangup, sleep(HANGUP_WAIT_MS, signal).then(() => false, () => false)]);
-    if (signal.aborted) return;
+    // The lost call's DELETE, confirmed or not: with one call per visitor, the next is refused while
+    // the server still counts the lost one as live.
+    let hungUp = false;
+    let pending = hangup;
+    const settleHangUp = async () => {
+      if (hungUp) return;
+      const outcome = await Promise.race([pending, sleep(HANGUP_WAIT_MS, signal).then(() => null, () => null)]);
+      hungUp = outcome === true;
+      if (outcome === false && lost?.call) {
+        // It failed: ask again, for the attempt after this one.
+        this.#hangups.delete(lost.call);
+        pending = this.#hangUp(lost);
+      }
+    };
     if (rollover) {
       try {
+        await settleHangUp();
         await this.#openSession(true, signal);
         return;
       } catch (error) {
@@ -373,11 +388,7 @@ export class RealtimeCall extends EventTarget {
       });
       try {
         await sleep(delay, signal);
-        // The lost call's DELETE did not get through: try it again, or the server counts it as live.
-        if (!hungUp && lost?.call) {
-          this.#hangups.delete(lost.call);
-          hungUp = await this.#hangUp(lost);
-        }
+        await settleHangUp();
         await this.#openSession(true, signal);
         return;
       } catch (error) {
