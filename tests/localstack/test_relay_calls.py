@@ -61,16 +61,22 @@ async def send(
     path: str,
     body: str | bytes | None = None,
     content_type: str = "application/sdp",
+    *,
+    base: str | None = None,
 ) -> Answer:
-    """One request from the loopback address `visitor`, with the marks a page's own fetch carries."""
+    """One request from the loopback address `visitor`, with the marks a page's own fetch carries.
+
+    To the page's URL (through the CloudFront stand-in) unless `base` names another.
+    """
     origin = stack.url.rstrip("/")
     headers = {"Origin": origin, "Sec-Fetch-Site": "same-origin"}
     if body is not None:
         headers["Content-Type"] = content_type
     connector = aiohttp.TCPConnector(local_addr=(visitor, 0), force_close=True)
+    url = f"{(base or stack.url).rstrip('/')}{path}"
     async with (
         aiohttp.ClientSession(connector=connector) as http,
-        http.request(method, f"{origin}{path}", data=body, headers=headers) as response,
+        http.request(method, url, data=body, headers=headers) as response,
     ):
         text = await response.text()
         parsed = await response.json() if response.content_type == "application/json" else None
@@ -138,6 +144,21 @@ async def test_the_page_is_told_the_mode_and_the_other_endpoint_is_off(
     assert (default_config.json["callMode"], default_config.json["callUrl"]) == ("client_secret", "/api/call")
     assert (session_in_relay.status, session_in_relay.code) == (404, "not_enabled")
     assert (call_by_default.status, call_by_default.code) == (404, "not_enabled")
+
+
+async def test_the_execute_api_url_refuses_calls_that_did_not_come_through_cloudfront(
+    relay_stack: StackProcess,
+) -> None:
+    client = RealtimeClient()
+    offer = await client.offer()
+    await client.close()
+    base = relay_stack.execute_api
+    upstream_before = len(await standin_calls(relay_stack))
+    start = await send(relay_stack, "127.0.0.28", "POST", "/api/call", offer, base=base)
+    end = await send(relay_stack, "127.0.0.28", "DELETE", f"/api/call/call_{'0' * 32}", base=base)
+    for answer in (start, end):
+        assert (answer.status, answer.code) == (403, "forbidden")
+    assert len(await standin_calls(relay_stack)) == upstream_before  # nothing reached OpenAI
 
 
 async def test_a_call_answers_201_with_the_answer_its_location_and_its_end(relay_stack: StackProcess) -> None:
