@@ -16,13 +16,25 @@ import respx
 from moto import mock_aws
 
 from tests.conftest import REQUIRED_ENV
-from tests.fakes.openai_upstream import BASE_URL, FakeClientSecrets, mount
+from tests.fakes.openai_upstream import BASE_URL, FakeCalls, FakeClientSecrets, mount, mount_calls
 from tests.functional.conftest import KEY, SECRET_NAME, create_edge_resources
 from tests.security.harness import FINDINGS, REQUESTS, STATUSES, Battery, Exchange, LogCapture, leaks
 
 MIN_REQUESTS = 2000
 HERE = Path(__file__).resolve().parent
-_OURS = ("AWS_", "POWERTOOLS_", "OPENAI_", "REALTIME_", "CLIENT_SECRET_", "TRACING_", "QUOTA_", "DAILY_")
+_OURS = (
+    "AWS_",
+    "POWERTOOLS_",
+    "OPENAI_",
+    "REALTIME_",
+    "CLIENT_SECRET_",
+    "TRACING_",
+    "QUOTA_",
+    "DAILY_",
+    "CALL_",
+    "MAX_CALL_",
+    "CONCURRENT_CALLS_",
+)
 
 
 @contextmanager
@@ -44,8 +56,10 @@ def handler_environment(**env: str) -> Iterator[Battery]:
         edge = create_edge_resources()
         key_arn = boto3.client("secretsmanager").create_secret(Name=SECRET_NAME, SecretString=KEY)["ARN"]
         upstream = FakeClientSecrets(valid_keys={KEY})
+        calls = FakeCalls(valid_keys={KEY})
         with respx.mock(base_url=BASE_URL, assert_all_called=False) as router:
             mount(router, upstream)
+            mount_calls(router, calls)
             settings = {
                 **REQUIRED_ENV,
                 **edge.environment(),
@@ -66,7 +80,7 @@ def handler_environment(**env: str) -> Iterator[Battery]:
                 init = Exchange(event="init", logs=capture.take())
                 assert "init prefetch" in init.logs
                 assert not leaks(init), leaks(init)
-                yield Battery(module, upstream, capture)
+                yield Battery(module, upstream, capture, calls)
             finally:
                 capture.stop()
                 providers = sys.modules["vend.providers"]
@@ -88,6 +102,24 @@ def _cold_start() -> object:
 def battery() -> Iterator[Battery]:
     """One warm environment per test module, as a deployed function serves request after request."""
     with handler_environment() as environment:
+        yield environment
+
+
+# Relayed calls beside client secrets: CallMode both, two calls at a time per visitor, minutes out of
+# the way (every call the battery starts is ended again, so its slots and minutes come back).
+CALLING = {
+    "CALL_MODE": "both",
+    "CONCURRENT_CALLS_PER_VISITOR": "2",
+    "MAX_CALL_SECONDS": "600",
+    "CALL_MINUTES_PER_VISITOR": "1440",
+    "CALL_MINUTES_PER_DAY": "1000000",
+}
+
+
+@pytest.fixture(scope="module")
+def calling() -> Iterator[Battery]:
+    """One warm environment per test module with both endpoints on (CallMode both)."""
+    with handler_environment(**CALLING) as environment:
         yield environment
 
 

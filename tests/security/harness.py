@@ -3,9 +3,10 @@ checked the same way, whoever generated it.
 
 `Battery.send(event)` invokes the handler as Lambda does and returns an `Exchange` with what the caller
 got and every log line the invocation wrote. `problems(exchange, documented)` lists what is wrong with
-it: an undocumented status, an exception, a body that is not our JSON, or a leak (the API key, a client
-secret outside its own 200 body, the origin secret, the visitor key, a raw viewer address, the account
-id, a traceback) in the response or in any log line.
+it: an undocumented status, an exception, a body that is not our JSON (or, for a started call, not the
+SDP answer with its Location and Call-Ends-At), or a leak (the API key, a client secret outside its
+own 200 body, OpenAI's `rtc_` call id, the origin secret, the visitor key, a raw viewer address, the
+account id, a traceback) in the response or in any log line.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 import yaml
 
 from tests.conftest import REPO, FakeLambdaContext
-from tests.fakes.openai_upstream import FakeClientSecrets
+from tests.fakes.openai_upstream import ANSWER_SDP, FakeCalls, FakeClientSecrets
 from tests.functional.conftest import KEY, ORIGIN_VERIFY, ROTATED_KEY, VISITOR_KEY
 
 OPENAPI = REPO / "openapi.yaml"
@@ -39,6 +40,10 @@ VIEWER_IPV6_PREFIX = "2001:db8:dead:beef"  # the /64 is the IPv6 identity: as pr
 SUBJECT = "subject-7f3c9a1e-jwt-sub-not-for-logs"
 ACCOUNT_ID = "123456789012"
 ORIGIN_VERIFY_PREVIOUS = "previous-origin-verify-value-not-accepted-any-more-0123"
+# More visitors for the call routes (each has its own concurrent-call slots), as distinctive.
+CALLER_IPV4S = ("192.0.2.141", "192.0.2.142", "192.0.2.143", "192.0.2.144")
+CALLER_IPV6 = "2001:db8:cafe:f00d::9"
+CALLER_IPV6_PREFIX = "2001:db8:cafe:f00d"
 
 # What no response header or body and no log line may ever contain.
 NEEDLES = {
@@ -49,11 +54,16 @@ NEEDLES = {
     "the viewer's IPv4 address": VIEWER_IPV4,
     "the viewer's IPv6 address or /64": VIEWER_IPV6_PREFIX,
     "the JWT subject": SUBJECT,
+    **{f"a caller's IPv4 address ({ip})": ip for ip in CALLER_IPV4S},
+    "a caller's IPv6 address or /64": CALLER_IPV6_PREFIX,
     "the account id": ACCOUNT_ID,
     "a traceback": "Traceback (most recent call last)",
 }
 _CLIENT_SECRET = re.compile(r"ek_[A-Za-z0-9_\-]{4,}")
 _API_KEY_SHAPE = re.compile(r"sk-[A-Za-z0-9_\-]{16,}")
+# OpenAI's call id (the fake's: rtc_ + 32 hex) is server-side only: with it and the key, the call is ours.
+_OPENAI_CALL_ID = re.compile(r"rtc_[0-9a-f]{32}")
+_OUR_CALL_LOCATION = re.compile(r"/api/call/call_[0-9a-f]{32}")
 
 # Requests sent per source, for the session summary (conftest) and the >= 2000 floor.
 REQUESTS: Counter[str] = Counter()
@@ -71,6 +81,8 @@ class Exchange:
     logs: str = ""
     exception: BaseException | None = None
     minted: list[str] = field(default_factory=list)  # client secrets the fake OpenAI minted for it
+    opened: int = 0  # calls the fake OpenAI opened for it
+    hung_up: int = 0  # hangups it sent to the fake OpenAI
 
     @property
     def error_code(self) -> str | None:
@@ -118,15 +130,17 @@ class LogCapture:
 
 
 class Battery:
-    def __init__(self, module: Any, upstream: FakeClientSecrets, logs: LogCapture) -> None:
+    def __init__(self, module: Any, upstream: FakeClientSecrets, logs: LogCapture, calls: FakeCalls) -> None:
         self.module = module
         self.upstream = upstream
         self.logs = logs
+        self.calls = calls
 
     def send(self, event: Any, source: str) -> Exchange:
         REQUESTS[source] += 1
         exchange = Exchange(event)
         minted_before = len(self.upstream.minted)
+        offers_before, hangups_before = len(self.calls.offers), len(self.calls.hangups)
         stdout, stderr = sys.stdout, sys.stderr
         printed = io.StringIO()
         sys.stdout = sys.stderr = printed  # a stray print() is a log line too
@@ -139,6 +153,8 @@ class Battery:
             sys.stdout, sys.stderr = stdout, stderr
         exchange.logs = self.logs.take() + printed.getvalue()
         exchange.minted = self.upstream.minted[minted_before:]
+        exchange.opened = len(self.calls.offers) - offers_before
+        exchange.hung_up = len(self.calls.hangups) - hangups_before
         if isinstance(raw, dict):
             exchange.status = raw.get("statusCode")
             exchange.headers = {str(k).lower(): str(v) for k, v in (raw.get("headers") or {}).items()}
@@ -153,8 +169,15 @@ class Battery:
         return exchange
 
 
-def problems(exchange: Exchange, documented: dict[int, set[str] | None]) -> list[str]:
-    """Everything wrong with one exchange; `documented` maps each status to its codes (None: 200)."""
+class Documented(dict[int, set[str] | None]):
+    """One operation of openapi.yaml: status -> error codes (None for a success), and the `Allow` its
+    405 sends (None when it has no 405)."""
+
+    allow: str | None = None
+
+
+def problems(exchange: Exchange, documented: Documented) -> list[str]:
+    """Everything wrong with one exchange against the operation openapi.yaml documents for it."""
     found: list[str] = []
     if exchange.exception is not None:
         found.append(f"exception escaped the handler: {type(exchange.exception).__name__}")
@@ -162,6 +185,11 @@ def problems(exchange: Exchange, documented: dict[int, set[str] | None]) -> list
     status = exchange.status
     if status not in documented:
         found.append(f"undocumented status {status}")
+    elif status == 201:
+        found += _started_call_problems(exchange)
+    elif status == 204:
+        if exchange.body_text or exchange.opened:
+            found.append(f"204 with a body or a call opened: {exchange.body_text[:200]!r}")
     elif status != 200:
         code = exchange.error_code
         message = exchange.body["error"].get("message") if exchange.error_code else None
@@ -173,13 +201,17 @@ def problems(exchange: Exchange, documented: dict[int, set[str] | None]) -> list
             found.append("500 internal_error: an exception inside the handler")
     elif not isinstance(exchange.body, dict) or not str(exchange.body.get("value", "")).startswith("ek_"):
         found.append(f"200 without a client secret: {exchange.body_text[:200]!r}")
-    if exchange.headers.get("content-type") != "application/json":
+    if status not in (201, 204) and exchange.headers.get("content-type") != "application/json":
         found.append(f"content-type {exchange.headers.get('content-type')!r}")
+    if status != 201 and exchange.opened > exchange.hung_up:
+        found.append(f"{status} {exchange.error_code} but a call was opened at OpenAI and not hung up")
+    if exchange.headers.get("cache-control") != "no-store":
+        found.append(f"cache-control {exchange.headers.get('cache-control')!r}")
     retry_after = exchange.headers.get("retry-after", "")
     if exchange.error_code in RETRY_AFTER_CODES and not re.fullmatch(r"[1-9][0-9]*", retry_after):
         found.append(f"{exchange.error_code} without a Retry-After: {exchange.headers}")
-    if status == 405 and exchange.headers.get("allow") != "POST":
-        found.append(f"405 with Allow {exchange.headers.get('allow')!r}")
+    if status == 405 and exchange.headers.get("allow") != documented.allow:
+        found.append(f"405 with Allow {exchange.headers.get('allow')!r}, not {documented.allow!r}")
     if '"message":"request"' not in exchange.logs:
         # Without its one log line the leak check below would pass on nothing.
         found.append("no request log line was captured")
@@ -187,8 +219,25 @@ def problems(exchange: Exchange, documented: dict[int, set[str] | None]) -> list
     return found
 
 
+def _started_call_problems(exchange: Exchange) -> list[str]:
+    found = []
+    if exchange.headers.get("content-type", "").split(";")[0] != "application/sdp":
+        found.append(f"201 with content-type {exchange.headers.get('content-type')!r}")
+    if exchange.body_text != ANSWER_SDP:
+        found.append(f"201 whose body is not OpenAI's SDP answer: {exchange.body_text[:200]!r}")
+    if not _OUR_CALL_LOCATION.fullmatch(exchange.headers.get("location", "")):
+        found.append(f"201 with Location {exchange.headers.get('location')!r}")
+    if not re.fullmatch(r"[0-9]+", exchange.headers.get("call-ends-at", "")):
+        found.append(f"201 with Call-Ends-At {exchange.headers.get('call-ends-at')!r}")
+    if exchange.opened != 1:
+        found.append(f"201 after {exchange.opened} calls opened at OpenAI")
+    return found
+
+
 RETRY_AFTER_CODES = frozenset(
     {
+        "concurrent_calls",
+        "call_cap_unavailable",
         "quota_exceeded",
         "daily_cap_reached",
         "service_paused",
@@ -216,19 +265,23 @@ def leaks(exchange: Exchange) -> list[str]:
             found.append(f"a client secret (ek_) in the {where}")
         if _API_KEY_SHAPE.search(text):
             found.append(f"an sk- key in the {where}")
+        if _OPENAI_CALL_ID.search(text):
+            found.append(f"OpenAI's call id (rtc_) in the {where}")
     logs = exchange.logs
     found += [f"{what} in a log line" for what, needle in NEEDLES.items() if needle in logs]
     if _CLIENT_SECRET.search(logs):
         found.append("a client secret (ek_) in a log line")
     if _API_KEY_SHAPE.search(logs):
         found.append("an sk- key in a log line")
+    if _OPENAI_CALL_ID.search(logs):
+        found.append("OpenAI's call id (rtc_) in a log line")
     for minted in exchange.minted:
         if minted in logs:
             found.append("the minted client secret in a log line")
     return found
 
 
-def check(exchange: Exchange, documented: dict[int, set[str] | None]) -> None:
+def check(exchange: Exchange, documented: Documented) -> None:
     STATUSES[exchange.status, exchange.error_code] += 1
     found = problems(exchange, documented)
     for finding in found:
@@ -271,25 +324,39 @@ def codes_in(schema: Any) -> set[str]:
     return found
 
 
-def documented_responses(path: str, method: str) -> dict[int, set[str] | None]:
-    """status -> error codes (None for 200) of one operation in openapi.yaml."""
+def error_schema(response: Any) -> Any:
+    """The JSON schema of a response, or None for one without a JSON body (201's SDP, 204)."""
+    return resolve(response).get("content", {}).get("application/json", {}).get("schema")
+
+
+@cache
+def documented_responses(path: str, method: str) -> Documented:
+    """One operation of openapi.yaml, as `Documented`."""
     operation = spec()["paths"][path][method]
-    result: dict[int, set[str] | None] = {}
+    result = Documented()
     for status, reference in operation["responses"].items():
-        response = resolve(reference)
-        schema = response["content"]["application/json"]["schema"]
-        result[int(status)] = None if int(status) == 200 else codes_in(schema)
+        schema = error_schema(reference)
+        result[int(status)] = None if int(status) < 300 else codes_in(schema)
+        if int(status) == 405:
+            result.allow = resolve(resolve(reference)["headers"]["Allow"])["schema"]["const"]
     return result
 
 
+_CALL = re.compile(r"/api/call/[^/]+")
+
+
 def operation_for(path: object, method: object) -> tuple[str, str]:
-    """Which documented operation a request is, as the function routes it: /api/session is the only
-    route; any other method on it is the 405 family, any other path the 404 family."""
+    """Which documented operation a request is, as the contract routes it: /api/session, /api/call and
+    /api/call/<anything but a slash>; any other method on them is the 405 family, any other path the
+    404 family."""
     # The function (Powertools' router) matches methods case-insensitively: "post" is POST.
     method_name = method.lower() if isinstance(method, str) else ""
-    if path == "/api/session":
-        return "/api/session", method_name if method_name in OPENAPI_METHODS else "get"
-    return "/api/{path}", method_name if method_name in OPENAPI_METHODS else "get"
+    method_name = method_name if method_name in OPENAPI_METHODS else "get"
+    if path in ("/api/session", "/api/call"):
+        return str(path), method_name
+    if isinstance(path, str) and _CALL.fullmatch(path):
+        return "/api/call/{id}", method_name
+    return "/api/{path}", method_name
 
 
 def new_request_id() -> str:

@@ -3,12 +3,16 @@ pairs our errors can produce, and every route the function serves, with the meth
 
 from __future__ import annotations
 
+import re
+
 from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 
-from tests.security.harness import OPENAPI, OPENAPI_METHODS, codes_in, resolve, spec
+from tests.security.harness import OPENAPI, OPENAPI_METHODS, codes_in, error_schema, resolve, spec
 from vend import errors
-from vend.edge.routes import ROUTES
+from vend.edge.routes import PATTERNS, ROUTES
+
+CATCH_ALL = "/api/{path}"
 
 
 def every_error_class(base: type[errors.VendError] = errors.VendError) -> set[type[errors.VendError]]:
@@ -24,8 +28,7 @@ def documented_pairs() -> set[tuple[int, str]]:
     for path_item in spec()["paths"].values():
         for method in OPENAPI_METHODS:
             for status, response in path_item.get(method, {}).get("responses", {}).items():
-                schema = resolve(response)["content"]["application/json"]["schema"]
-                pairs |= {(int(status), code) for code in codes_in(schema)}
+                pairs |= {(int(status), code) for code in codes_in(error_schema(response))}
     return pairs
 
 
@@ -42,18 +45,48 @@ def test_every_error_we_raise_is_documented_and_nothing_else() -> None:
     assert documented_pairs() - raised == set(), "openapi.yaml documents codes errors.py cannot produce"
 
 
+def test_every_error_response_is_json_and_every_success_is_not_an_error() -> None:
+    for path, path_item in spec()["paths"].items():
+        for method in OPENAPI_METHODS:
+            for status, response in path_item.get(method, {}).get("responses", {}).items():
+                if int(status) >= 400:
+                    assert codes_in(error_schema(response)), (path, method, status)
+                else:
+                    assert (
+                        "application/json" not in resolve(response).get("content", {}) or int(status) == 200
+                    )
+
+
+def _served(path: str, methods: tuple[str, ...]) -> None:
+    path_item = spec()["paths"][path]
+    for method in OPENAPI_METHODS:
+        responses = path_item[method]["responses"]
+        if method.upper() in methods:
+            assert any(int(status) < 300 for status in responses), f"{method.upper()} {path} has no success"
+            assert "405" not in responses
+        else:
+            assert "405" in responses, f"{method.upper()} {path} answers 405"
+            allow = resolve(resolve(responses["405"])["headers"]["Allow"])["schema"]["const"]
+            assert allow == ", ".join(methods), f"{method.upper()} {path}: Allow {allow}"
+
+
 def test_every_route_is_described_with_its_methods_and_405_for_the_rest() -> None:
     paths = spec()["paths"]
     for path, methods in ROUTES.items():
         assert path in paths, f"{path} is a route but not in openapi.yaml"
-        for method in OPENAPI_METHODS:
-            responses = paths[path][method]["responses"]
-            if method.upper() in methods:
-                assert "200" in responses and "405" not in responses
-            else:
-                assert "405" in responses, f"{method.upper()} {path} answers 405"
+        _served(path, methods)
+    templated = {path for path in paths if "{" in path} - {CATCH_ALL}
+    for pattern, methods in PATTERNS:
+        # A templated path is the pattern's when its parameter, filled in, matches the pattern.
+        [path] = [p for p in templated if pattern.fullmatch(re.sub(r"\{\w+\}", "call_0123abcd", p))]
+        _served(path, methods)
+        templated.discard(path)
+    assert templated == set(), "openapi.yaml describes a templated path the function does not serve"
     described = {path for path in paths if "{" not in path}
     assert described == set(ROUTES), "openapi.yaml describes a path the function does not serve"
+    # The catch-all excludes the served first segments, or it would claim their answers.
+    excluded = set(resolve(paths[CATCH_ALL]["parameters"][0])["schema"]["not"]["enum"])
+    assert excluded == {path.removeprefix("/api/") for path in ROUTES}
 
 
 def test_every_response_whose_error_sends_a_header_documents_it() -> None:
@@ -61,11 +94,18 @@ def test_every_response_whose_error_sends_a_header_documents_it() -> None:
     with_header = {
         (cls.status, cls.code) for cls in every_error_class() if cls.headers is not errors.VendError.headers
     }
-    assert (503, "service_paused") in with_header
+    assert {(503, "service_paused"), (429, "concurrent_calls"), (503, "call_cap_unavailable")} <= with_header
     for path_item in spec()["paths"].values():
         for method in OPENAPI_METHODS:
             for status, response in path_item.get(method, {}).get("responses", {}).items():
                 resolved = resolve(response)
-                schema = resolved["content"]["application/json"]["schema"]
-                if any((int(status), code) in with_header for code in codes_in(schema)):
+                if any((int(status), code) in with_header for code in codes_in(error_schema(response))):
                     assert {"Retry-After", "Allow"} & set(resolved.get("headers", {})), (method, status)
+
+
+def test_a_started_call_documents_its_answer_location_and_end() -> None:
+    created = resolve(spec()["paths"]["/api/call"]["post"]["responses"]["201"])
+
+    assert set(created["content"]) == {"application/sdp"}
+    assert {"Location", "Call-Ends-At"} <= set(created["headers"])
+    assert set(spec()["paths"]["/api/call"]["post"]["requestBody"]["content"]) == {"application/sdp"}

@@ -1,10 +1,12 @@
 """Requests schemathesis generates from openapi.yaml, through API Gateway's event shape into the handler.
 
-Schemathesis draws every documented parameter and body, valid and invalid; CloudFront's part (the
+Schemathesis draws every documented parameter and body, valid and invalid (an SDP offer is text on
+the wire: `application/sdp` is serialized as text/plain is); CloudFront's part (the
 origin header, the viewer's address, the forwarded host) is drawn beside it, mostly as CloudFront
 would set it, so that most requests get past the edge and reach the checks behind it. Each answer is
 checked by schemathesis against the document (status, headers, body schema) and by the battery
-(no exception, our JSON error, no leak).
+(no exception, our JSON error or, for a started call, OpenAI's SDP answer with Location and
+Call-Ends-At, no leak). The call operations run with CallMode both (the `calling` battery).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from tests.security.wsgi import ApiGatewayWsgi
 # Two runs of the same document: as CloudFront forwards requests (every phase: the document's
 # examples, its coverage cases, then fuzzing), and with CloudFront's headers forged or missing
 # (fuzzing only: schemathesis cannot combine extra strategies with the document's examples).
+schemathesis.serializer.alias("application/sdp", "text/plain")
 SCHEMA = schemathesis.openapi.from_path(OPENAPI)
 FORGED = schemathesis.openapi.from_path(
     OPENAPI,
@@ -55,6 +58,18 @@ FORGED = schemathesis.openapi.from_path(
 
 def is_create_session(ctx: Any) -> bool:
     return bool(ctx.operation.path == "/api/session" and ctx.operation.method == "post")
+
+
+def is_start_call(ctx: Any) -> bool:
+    return bool(ctx.operation.path == "/api/call" and ctx.operation.method == "post")
+
+
+def is_end_call(ctx: Any) -> bool:
+    return bool(ctx.operation.path == "/api/call/{id}" and ctx.operation.method == "delete")
+
+
+def is_served(ctx: Any) -> bool:
+    return is_create_session(ctx) or is_start_call(ctx) or is_end_call(ctx)
 
 
 CHECKS = [
@@ -106,11 +121,12 @@ def send(case: schemathesis.Case, edge: dict[str, object], battery: Battery) -> 
     response = case.call(app=app)
     assert app.last is not None
     # Judged by what the function received: the coverage phase also sends methods the document does
-    # not list (QUERY, say), and a generated {path} can decode to "session".
+    # not list (QUERY, say), and a generated {path} can decode to "session" or "call/x".
     http = app.last.event["requestContext"]["http"]
-    check(app.last, documented_responses(*operation_for(http["path"], http["method"])))
-    if case.operation.path == "/api/{path}" and http["path"] == "/api/session":
-        return  # schemathesis would hold /api/session's answer to the /api/{path} operation
+    operation = operation_for(http["path"], http["method"])
+    check(app.last, documented_responses(*operation))
+    if operation[0] != case.operation.path:
+        return  # schemathesis would hold the route's answer to the /api/{path} operation
     case.validate_response(response, checks=CHECKS, transport_kwargs={"app": app})
 
 
@@ -123,21 +139,28 @@ THROUGH_CLOUDFRONT = {
 
 
 @SCHEMA.include(is_create_session).parametrize()
-@settings(max_examples=500, **SETTINGS)
+@settings(max_examples=250, **SETTINGS)
 def test_create_session_through_cloudfront(case: schemathesis.Case, battery: Battery) -> None:
     send(case, THROUGH_CLOUDFRONT, battery)
 
 
 @FORGED.include(is_create_session).parametrize()
 @FORGED.given(edge=EDGE)
-@settings(max_examples=350, **SETTINGS)
+@settings(max_examples=250, **SETTINGS)
 def test_create_session_with_forged_edge_headers(
     case: schemathesis.Case, edge: dict[str, object], battery: Battery
 ) -> None:
     send(case, edge, battery)
 
 
-@SCHEMA.exclude(is_create_session).parametrize()
+@SCHEMA.exclude(is_served).parametrize()
 @settings(max_examples=12, **SETTINGS)
 def test_every_other_method_and_path(case: schemathesis.Case, battery: Battery) -> None:
+    send(case, THROUGH_CLOUDFRONT, battery)
+
+
+@SCHEMA.include(is_start_call).parametrize()
+@settings(max_examples=5, **SETTINGS)
+def test_call_routes_switched_off(case: schemathesis.Case, battery: Battery) -> None:
+    """CallMode client_secret (the default): the call route exists and answers 404 not_enabled."""
     send(case, THROUGH_CLOUDFRONT, battery)
