@@ -32,8 +32,8 @@ from vend.edge.identity import identify
 from vend.edge.mint_request import parse_mint_request
 from vend.edge.request_origin import require_cloudfront, require_own_page
 from vend.edge.responses import empty_response, error_response, json_response, raw_response, sdp_response
-from vend.edge.routes import refusal_for
-from vend.errors import Forbidden, NotEnabled, VendError
+from vend.edge.routes import has_control_characters, refusal_for
+from vend.errors import Forbidden, NotEnabled, RouteNotFound, VendError
 from vend.logic.mint import ClientSecretVendor
 from vend.logic.relay import CallRelay
 from vend.logic.visitors import VisitorFingerprints
@@ -127,12 +127,14 @@ def end_call(
 
 
 def unrouted(_: NotFoundError) -> Response[str]:
-    raise refusal_for(app.current_event.path)
+    raise refusal_for(app.current_event.path, app.current_event.http_method)
 
 
 def configured(app: APIGatewayHttpResolver, next_middleware: Callable[..., Response[str]]) -> Response[str]:
     """Before every route, 404 and 405 included: a misconfigured function says so, and nothing else."""
     providers.current()
+    if has_control_characters(app.current_event.path):
+        raise RouteNotFound("path_control_characters")
     return next_middleware(app)
 
 

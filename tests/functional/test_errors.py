@@ -317,3 +317,20 @@ def test_unexpected_exception_is_generic_500_with_detail_only_in_log(
     assert "kaboom" not in reply.raw["body"] and "Traceback" not in reply.raw["body"]
     [logged] = [r for r in caplog.records if r.getMessage() == "unexpected error"]
     assert "RuntimeError: kaboom while holding [redacted]" in logged.traceback
+
+
+@pytest.mark.parametrize("method", ["POST", "GET"])
+def test_a_path_with_a_control_character_is_no_route_of_ours(
+    handler: ModuleType, upstream: FakeClientSecrets, method: str
+) -> None:
+    from tests.functional.conftest import invoke
+
+    event = __import__("tests.conftest", fromlist=["load_event"]).load_event("mint")
+    event["rawPath"] = event["requestContext"]["http"]["path"] = "/api/session\n"
+    event["requestContext"]["http"]["method"] = method
+
+    reply = invoke(handler, event)
+
+    # the router's `$` would match before the newline and mint; 404/405 must agree with routing
+    assert (reply.status, reply.error_code) == (404, "not_found")
+    assert upstream.requests == []

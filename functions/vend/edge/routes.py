@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from vend.errors import MethodNotAllowed, RouteNotFound, VendError
+from vend.errors import CallNotFound, MethodNotAllowed, RouteNotFound, VendError
 
 ROUTES: dict[str, tuple[str, ...]] = {
     "/api/session": ("POST",),
@@ -20,11 +20,23 @@ PATTERNS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
 )
 
 
-def refusal_for(path: str) -> VendError:
-    """The error for a request no route matched: 405 on a path we serve, 404 anywhere else."""
+def refusal_for(path: str, method: str) -> VendError:
+    """The error for a request no route matched: 405 on a path we serve, 404 anywhere else.
+
+    A parameterised path with an allowed method that still did not match holds an id the router
+    cannot read (a quote, a non-ASCII character…): no call has such an id, so it is not found.
+    """
     methods = ROUTES.get(path)
     if methods is None:
         methods = next((allowed for pattern, allowed in PATTERNS if pattern.fullmatch(path)), None)
+        if methods is not None and method.upper() in methods:
+            return CallNotFound("call_id_unroutable")
     if methods is None:
         return RouteNotFound()
     return MethodNotAllowed(methods)
+
+
+def has_control_characters(path: str) -> bool:
+    """A path with a control character is no path of ours (the router's `$` would still match
+    `/api/session\n`, where the 404/405 logic would not)."""
+    return any(ord(c) < 32 or ord(c) == 127 for c in path)
