@@ -45,7 +45,8 @@ import { UserFacingError } from '../user-facing-error.js';
  * @typedef {object} PathWatchOptions
  * @property {number} pollMs       how often the statistics are read
  * @property {number} stallMs      nothing received for this long, with a reason to expect something: dead
- * @property {number} steadyGapMs  a longer silence on a live path means the remote pauses by itself
+ * @property {number} steadyGapMs  a longer silence ends a proof that the remote streams
+ * @property {number} pauseGapMs   a silence this long that ends by itself: the remote pauses when idle
  * @property {number} proofMs      idle traffic without such a gap for this long: the remote streams all the time
  * @property {number} confirmMs    how long two of our ICE checks must stay unanswered (at least 4 round trips)
  */
@@ -55,6 +56,9 @@ export const PATH_WATCH_DEFAULTS = Object.freeze({
   pollMs: 200,
   stallMs: 1000,
   steadyGapMs: 400,
+  // A loaded server or a jittery network leaves gaps of a few hundred ms on a live path; a remote that
+  // pauses when idle is silent for whole idle periods, seconds.
+  pauseGapMs: 800,
   proofMs: 1200,
   confirmMs: 600,
 });
@@ -101,6 +105,8 @@ export class DeadPathDetector {
   /** @type {number | null} since when the remote has streamed without a gap while idle */
   #steadySince = null;
   #gapOpen = false;
+  /** The longest silence seen in the open gap. */
+  #gapLongest = 0;
   /** What this remote was seen to do; shared by a page's sessions, since it is the server's habit. */
   /** @type {RemoteCadence} */
   cadence;
@@ -142,11 +148,12 @@ export class DeadPathDetector {
 
     const silence = sample.at - this.#lastReceivedAt;
     if (silence < steadyGapMs) {
-      if (this.#gapOpen) {
+      if (this.#gapOpen && this.#gapLongest >= this.#options.pauseGapMs) {
         // Traffic came back by itself after a long silence: this remote pauses, silence proves nothing.
         this.cadence.pauses = true;
-        this.#gapOpen = false;
       }
+      this.#gapOpen = false;
+      this.#gapLongest = 0;
       if (speaking) this.#steadySince = null;
       else {
         this.#steadySince ??= sample.at;
@@ -155,6 +162,7 @@ export class DeadPathDetector {
       return null;
     }
     this.#gapOpen = true;
+    this.#gapLongest = Math.max(this.#gapLongest, silence);
     this.#steadySince = null;
     if (silence < stallMs) return null;
     if (speaking) return 'speaking';
