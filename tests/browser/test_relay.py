@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, Request, expect
+from playwright.sync_api import Browser, BrowserContext, Page, Request, expect
 
 from tests.browser.conftest import API_KEY_PATTERN, PageRecord, Stack
 from tests.browser.helpers import (
@@ -428,3 +428,44 @@ def test_a_failed_hangup_is_harmless(
     # (the server still counts the call until its cap: here the operator's kill switch ends it, so the
     # next test finds the visitor's slot free)
     assert relay_stack.kill_switch() == {"ended": 1}
+
+
+@pytest.mark.parametrize(
+    ("call_mode", "query", "negotiation"),
+    [
+        ("both", "debug", "relay"),  # the mode with the server's cap
+        ("both", "debug&mode=client_secret", "client_secret"),  # the benchmark's comparison
+        ("relay", "debug&mode=client_secret", "relay"),  # a query cannot turn on what the stack turned off
+        ("client_secret", "debug&mode=relay", "client_secret"),
+        (None, "debug", "client_secret"),  # a config.json from before relayed calls
+    ],
+)
+def test_the_stacks_call_mode_decides_how_the_page_calls(
+    open_page: OpenPage,
+    context: BrowserContext,
+    relay_stack: Stack,
+    call_mode: str | None,
+    query: str,
+    negotiation: str,
+) -> None:
+    config: dict[str, str] = {
+        "sessionUrl": "/api/session",
+        "realtimeCallsUrl": f"{relay_stack.standin.url}/v1/realtime/calls",
+        "callUrl": "/api/call",
+    }
+    if call_mode is not None:
+        config["callMode"] = call_mode
+    context.route(
+        "**/config.json",
+        lambda route: route.fulfill(status=200, content_type="application/json", body=json.dumps(config)),
+    )
+
+    page = open_page(relay_stack, query=query, context=context)
+
+    expect(page.get_by_role("button", name="Connect", exact=True)).to_be_enabled()
+    assert page.evaluate("() => window.__realtimeVendDebug.config.negotiation") == negotiation
+    privacy = page.locator("#privacy")
+    if negotiation == "relay":
+        expect(privacy).to_contain_text("your browser never holds a key")
+    else:
+        expect(privacy).to_contain_text("short-lived pass")
