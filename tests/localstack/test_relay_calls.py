@@ -205,12 +205,13 @@ async def test_the_scheduled_hangup_ends_the_call_at_the_cap(relay_stack: StackP
     call = await start_call(relay_stack, "127.0.0.23")
     try:
         assert not closed(call.client)
-        await eventually(lambda: closed(call.client), timeout=MAX_CALL_SECONDS + 6)
+        await eventually(lambda: closed(call.client), timeout=MAX_CALL_SECONDS + 10)
         closed_at = time.time()
     finally:
         await call.client.close()
-    # Never before the cap; within the local scheduler's poll (0.5 s) and a hangup of it.
-    assert call.ends_at - 1 <= closed_at <= call.ends_at + 3
+    # Never before the cap; then within the local scheduler's poll (0.5 s) and one hangup, which
+    # a two-core machine running browser suites beside this has stretched to a few seconds.
+    assert call.ends_at - 1 <= closed_at <= call.ends_at + 6
     assert call.call_id not in await asyncio.to_thread(schedules, relay_stack)
     # The lease is free: the same visitor calls again at once.
     again = await start_call(relay_stack, "127.0.0.23")
