@@ -27,7 +27,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Depends,
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
 from vend import observability
-from vend.edge.call_request import parse_call_id, parse_offer
+from vend.edge.call_request import parse_call_id, parse_offer, replaced_call
 from vend.edge.identity import identify
 from vend.edge.mint_request import parse_mint_request
 from vend.edge.request_origin import require_cloudfront, require_own_page
@@ -101,7 +101,7 @@ def start_call(
     )
     visitor = visitors.of(identify(event.headers, event.raw_event.get("requestContext") or {}))
     observability.annotate(visitor=visitor)
-    started = relay.start(offer, visitor=visitor, deadline=until)
+    started = relay.start(offer, visitor=visitor, deadline=until, replaces=replaced_call(event.headers))
     observability.annotate(outcome="call_started")
     observability.record_call_started()
     return sdp_response(started.answer_sdp, location=f"/api/call/{started.call_id}", ends_at=started.ends_at)

@@ -407,3 +407,31 @@ def test_the_hangup_functions_init_reads_only_what_its_role_may(
     # the key and the table; not the origin header, the visitor key or the pause switch
     assert sorted(a.split(":")[0] for a in asked) == ["GetItem", "GetSecretValue"]
     assert any(secret_arn in a for a in asked)
+
+
+def test_a_reconnect_replaces_the_dropped_call_in_one_request(
+    relay: Callable[..., ModuleType], calls: FakeCalls
+) -> None:
+    module = relay(CONCURRENT_CALLS_PER_VISITOR="1")
+    dropped = start_call(module).headers["location"]
+
+    # without Replaces-Call the slot is still the dead call's
+    assert start_call(module).error_code == "concurrent_calls"
+    replacement = start_call(module, **{"replaces-call": dropped})
+
+    assert replacement.status == 201
+    assert len(calls.hangups) == 1  # the dropped call was hung up upstream first
+    assert list(schedules()) == [replacement.headers["location"].rsplit("/", 1)[1]]
+    assert seconds_charged(f"callsec#day#{today()}") <= 602  # the dropped call's unused cap came back
+
+
+def test_replaces_call_cannot_end_another_visitors_call(
+    relay: Callable[..., ModuleType], calls: FakeCalls
+) -> None:
+    module = relay()
+    theirs = start_call(module, viewer="198.51.100.1:1").headers["location"]
+
+    mine = start_call(module, viewer="198.51.100.2:1", **{"replaces-call": theirs})
+
+    assert mine.status == 201
+    assert calls.hangups == []  # their call runs on

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Mapping
 
 from vend.errors import CallNotFound, InvalidOffer, OfferNotSdp, OfferTooLarge
 
@@ -38,6 +39,16 @@ def parse_offer(*, body: str | None, is_base64: bool, content_type: str | None) 
     if any(any(ord(c) < 32 and c != "\t" for c in line) for line in lines):
         raise InvalidOffer("offer_control_characters")
     return "\r\n".join(lines) + "\r\n"
+
+
+REPLACES_HEADER = "replaces-call"
+
+
+def replaced_call(headers: Mapping[str, str]) -> str | None:
+    """`Replaces-Call: /api/call/<id>` (or the bare id): the page's call that just dropped. A value
+    that is not a call id is ignored, as if absent."""
+    raw = headers.get(REPLACES_HEADER, "").strip().removeprefix("/api/call/")
+    return raw if CALL_ID.fullmatch(raw) else None
 
 
 def parse_call_id(raw: str) -> str:

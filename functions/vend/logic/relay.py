@@ -63,7 +63,13 @@ class CallRelay:
         self._schedules = schedules
         self._clock = clock
 
-    def start(self, offer_sdp: str, *, visitor: str, deadline: float) -> StartedCall:
+    def start(
+        self, offer_sdp: str, *, visitor: str, deadline: float, replaces: str | None = None
+    ) -> StartedCall:
+        """Open a call; `replaces` (the visitor's own call that just dropped) is ended first, in this
+        request, so a reconnect needs neither a DELETE round trip nor a free slot beside the dead call."""
+        if replaces is not None:
+            self._end_replaced(replaces, visitor)
         now = int(self._clock())
         call = self._admit(visitor, now)
         annotate(call_id=call.call_id, call_slot=call.slot)
@@ -92,6 +98,14 @@ class CallRelay:
             annotate(call_already_ended=True)
             return
         self._finish(record, refund=True, drop_schedule=True)
+
+    def _end_replaced(self, call_id: str, visitor: str) -> None:
+        record = self._ledger.get(call_id)
+        # Another visitor's or an unknown call is ignored: the answer must not say which ids exist.
+        if record is None or record.visitor != visitor or record.state == "ended":
+            return
+        self._finish(record, refund=True, drop_schedule=True)
+        annotate(replaced_call=call_id)
 
     def end_scheduled(self, call_id: str) -> bool:
         """The schedule fired: the cap is reached. False if the call had ended already."""
