@@ -55,17 +55,19 @@ class RecordingEnvironment(dict[str, str]):
         return super().get(key, default)
 
 
+def _ref(name: str, parameters: Mapping[str, str]) -> str:
+    """A parameter's value, a pseudo parameter's, or what `Ref` returns for a resource of that type."""
+    if name in parameters:
+        return parameters[name]
+    return PSEUDO_PARAMETERS.get(name) or SAMPLE_REF[TEMPLATE["Resources"][name]["Type"]]
+
+
 def resolve(value: Any, parameters: Mapping[str, str]) -> str:
     """A template value with the parameters' values substituted (Ref, Join, If on the secret)."""
     if isinstance(value, str | int | float):
         return str(value)
     if isinstance(value, dict) and "Ref" in value:
-        name = value["Ref"]
-        if name in parameters:
-            return parameters[name]
-        if name in PSEUDO_PARAMETERS:
-            return PSEUDO_PARAMETERS[name]
-        return SAMPLE_REF[TEMPLATE["Resources"][name]["Type"]]
+        return _ref(value["Ref"], parameters)
     if isinstance(value, dict) and "Fn::Join" in value:
         separator, items = value["Fn::Join"]
         if isinstance(items, dict):  # a CommaDelimitedList parameter: its Ref is the list
@@ -74,9 +76,7 @@ def resolve(value: Any, parameters: Mapping[str, str]) -> str:
     if isinstance(value, dict) and "Fn::If" in value:
         return ANY_SECRET_ARN  # only the secret's ARN is conditional: created or existing
     if isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str):
-        return re.sub(
-            r"\$\{([^}!]+)\}", lambda m: resolve({"Ref": m.group(1)}, parameters), value["Fn::Sub"]
-        )
+        return re.sub(r"\$\{([^}!]+)\}", lambda m: resolve({"Ref": m.group(1)}, parameters), value["Fn::Sub"])
     if isinstance(value, dict) and "Fn::GetAtt" in value:
         return SAMPLE_GETATT[TEMPLATE["Resources"][value["Fn::GetAtt"][0]]["Type"]]
     raise AssertionError(f"the contract test cannot resolve {value!r}")
