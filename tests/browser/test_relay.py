@@ -55,6 +55,22 @@ def _deletes(requests: list[Request]) -> list[str]:
     return [r.url for r in requests if r.method == "DELETE"]
 
 
+def _record_reconnect_reasons(page: Page) -> None:
+    """Keeps why the call went 'reconnecting' each time: 'rollover' at the cap, 'dropped' otherwise."""
+    page.evaluate(
+        """() => {
+            window.__reconnectReasons = [];
+            window.__realtimeVendDebug.call.addEventListener('statechange', ({ detail }) => {
+                if (detail.state === 'reconnecting') window.__reconnectReasons.push(detail.reason);
+            });
+        }"""
+    )
+
+
+def _reconnect_reasons(page: Page) -> list[str]:
+    return list(page.evaluate("() => window.__reconnectReasons"))
+
+
 def _message_texts(conversation: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return [
         (item["role"], part["text"])
@@ -263,6 +279,7 @@ def test_the_scheduled_hangup_rolls_over_into_a_new_call_with_the_conversation(
     page = open_page(short_call_stack)
     connect(page)
     record_states(page)
+    _record_reconnect_reasons(page)
     # The last minute: a countdown the visitor can see, announced once rather than every second
     expect(page.locator("#call-countdown")).to_have_text(re.compile(r"^This call ends in 0:(0\d|10)$"))
     expect(page.locator("#countdown-announcer")).to_have_text(re.compile(r"^This call ends in 0:(0\d|10)\.$"))
@@ -283,6 +300,7 @@ def test_the_scheduled_hangup_rolls_over_into_a_new_call_with_the_conversation(
     # conversation so far
     wait_for_states(page, "reconnecting", "connected")
     expect(status(page)).to_have_text("Connected")
+    assert _reconnect_reasons(page)[0] == "rollover"
     replayed = eventually(
         lambda: _message_texts(short_call_stack.standin.calls()[-1]["conversation"]),
         lambda texts: len(texts) >= 2,
@@ -303,11 +321,13 @@ def test_the_cap_ends_the_call_and_says_when_the_budget_resets(
     page = open_page(spent_budget_stack)
     connect(page)
     record_states(page)
+    _record_reconnect_reasons(page)
 
     # When the server's schedule hangs the call up at its cap
     wait_for_states(page, "reconnecting", "closed", timeout=60_000)
 
     # Then the page says the call reached its limit, the server's reason, and when it resets
+    assert _reconnect_reasons(page) == ["rollover"], "the call was lost before its cap"
     assert spent_budget_stack.standin.calls()[0]["end_reason"] == "hangup"
     expect(page.get_by_role("alert")).to_have_text(re.compile(r"^The call reached its time limit\. .+"))
     expect(page.locator("#status-hint")).to_have_text(re.compile(r"^You can connect again at .+\.$"))
