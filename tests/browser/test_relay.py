@@ -252,16 +252,21 @@ def test_a_dropped_relayed_call_comes_back_relayed_in_the_visitors_one_slot(
     # When the network drops every packet of the call
     relay_stack.standin.drop()
 
-    # Then the page ends the lost call at our API and opens a new relayed one, which the server
-    # accepts (the slot is free again), with the conversation so far
+    # Then the page opens a new relayed call that names the lost one (the server ends it on the way,
+    # so the visitor's one slot takes the new call), with the conversation so far
     wait_for_states(page, "reconnecting", "connected")
     expect(page.locator("#status-hint")).to_have_text("Speak, or type a message below.")
     calls = relay_stack.standin.calls()
     assert len(calls) == 2
     assert [c["ek_sha256"] for c in calls] == [None, None]
-    posts = [r.url.removeprefix(relay_stack.url) for r in requests if r.method == "POST"]
-    assert posts == ["api/call", "api/call"]
-    assert len(_deletes(requests)) == 1
+    assert calls[0]["end_reason"] == "hangup"
+    posts = [r for r in requests if r.method == "POST"]
+    assert [r.url.removeprefix(relay_stack.url) for r in posts] == ["api/call", "api/call"]
+    first_location = posts[0].response().headers["location"]  # type: ignore[union-attr]
+    assert CALL_URL.search(first_location)
+    assert "replaces-call" not in posts[0].headers
+    assert posts[1].headers["replaces-call"] == first_location
+    assert _deletes(requests) == []
     eventually(
         lambda: _message_texts(relay_stack.standin.calls()[-1]["conversation"]),
         lambda texts: ("user", "Remember the word marmalade.") in texts,
@@ -269,7 +274,7 @@ def test_a_dropped_relayed_call_comes_back_relayed_in_the_visitors_one_slot(
     )
     page.get_by_role("button", name="Disconnect").click()
     expect(status(page)).to_have_text("Disconnected")
-    eventually(lambda: _deletes(requests), lambda urls: len(urls) == 2, "the second call's DELETE")
+    eventually(lambda: _deletes(requests), lambda urls: len(urls) == 1, "the second call's DELETE")
 
 
 def test_the_scheduled_hangup_rolls_over_into_a_new_call_with_the_conversation(

@@ -10,8 +10,9 @@
  * started counts as a failed attempt, so the delays grow. Out of budget, the call closes and says why.
  *
  * Relay mode (config.negotiation 'relay'): each session is a call our API opened and will hang up at
- * its cap. The call ends it with `DELETE <Location>` whenever it lets a session go (hang-up, a drop, a
- * closing tab), so the visitor's slot is freed and the unused minutes refunded. A session lost at its
+ * its cap. The call ends it with `DELETE <Location>` when it ends (hang-up, a failure, a closing tab),
+ * so the visitor's slot is freed and the unused minutes refunded; a session lost mid-call is instead
+ * named in the next call's request (`Replaces-Call`), which ends it on the way. A session lost at its
  * cap rolls over into a new call with the conversation replayed, at once and outside the reconnect
  * budget (the server's minutes bound it); if the server refuses the new call, the call closes with the
  * server's sentence. Reconnects use the same mode as the first session.
@@ -67,9 +68,6 @@ const DEFAULTS = {
 
 /** A session lost this close to its call's cap (or later) was hung up by the server's schedule. */
 const CAP_SLACK_MS = 3000;
-/** How long a reconnect waits for the DELETE of the lost call before it asks for the next one (the
- * DELETE runs during the reconnect's delay, so this is only ever waited for in full if the API is slow). */
-const HANGUP_WAIT_MS = 3000;
 
 export class RealtimeCall extends EventTarget {
   /** @type {CallState} */
@@ -94,6 +92,9 @@ export class RealtimeCall extends EventTarget {
   /** The negotiator of the session being opened or open: in relay mode it names the call. */
   /** @type {{call?: import('./relay-negotiator.js').RelayedCall | null} | null} */
   #negotiator = null;
+  /** The lost relayed call the next call replaces (the server ends it then), until one is accepted. */
+  /** @type {{call?: import('./relay-negotiator.js').RelayedCall | null} | null} */
+  #replacing = null;
   /** Relayed calls already ended with a DELETE (or being ended), so each gets one. */
   /** @type {WeakMap<import('./relay-negotiator.js').RelayedCall, Promise<boolean>>} */
   #hangups = new WeakMap();
@@ -246,7 +247,9 @@ export class RealtimeCall extends EventTarget {
   async #openSession(replay, signal) {
     signal.throwIfAborted();
     const negotiator =
-      this.config.negotiation === 'relay' ? relayNegotiator({ callUrl: String(this.config.callUrl) }) : clientSecretNegotiator(this.config);
+      this.config.negotiation === 'relay'
+        ? relayNegotiator({ callUrl: String(this.config.callUrl), replaces: this.#replacing?.call?.url })
+        : clientSecretNegotiator(this.config);
     this.#negotiator = negotiator;
     const session = new PeerSession({
       negotiator,
@@ -266,9 +269,15 @@ export class RealtimeCall extends EventTarget {
     } catch (error) {
       session.close();
       if (this.#session === session) this.#session = null;
-      this.#hangUp(negotiator);
+      if (negotiator.call) {
+        // The server accepted the offer (so it ended the call this one replaced): this call is now
+        // the one to end, by the next attempt, or by a DELETE if there is none.
+        this.#replacing = negotiator;
+        if (signal.aborted) this.#hangUpReplaced();
+      }
       throw error;
     }
+    if (negotiator.call) this.#replacing = null;
     if (replay) {
       for (const event of this.conversation.replayEvents()) session.send(event);
     }
@@ -291,6 +300,11 @@ export class RealtimeCall extends EventTarget {
       this.#hangups.set(call, hangup);
     }
     return hangup;
+  }
+
+  #hangUpReplaced() {
+    void this.#hangUp(this.#replacing);
+    this.#replacing = null;
   }
 
   #announceDeadline() {
@@ -316,57 +330,39 @@ export class RealtimeCall extends EventTarget {
     const lost = this.#negotiator;
     const deadline = lost?.call?.deadline;
     const rollover = deadline !== undefined && Date.now() >= deadline - CAP_SLACK_MS;
-    // Ended at once: a relayed call's slot must be free before the next call is asked for.
-    const hangup = this.#hangUp(lost);
+    // Not ended here: the next call's request names it, and the server ends it on the way.
+    if (lost?.call) this.#replacing = lost;
     this.#negotiator = null;
     this.#announceDeadline();
     // A session that died soon after it started is a failed attempt, not a fresh start.
     const shortLived = performance.now() - this.#connectedAt < this.options.stableSessionMs;
     this.#failures = shortLived && !rollover ? this.#failures + 1 : 0;
     this.#setState('reconnecting', rollover ? 'rollover' : 'dropped');
-    void this.#reconnect(error, this.#lifetime.signal, { lost, hangup, rollover });
+    void this.#reconnect(error, this.#lifetime.signal, rollover);
   }
 
   /**
    * Re-mints and opens sessions until one works, the budget is spent, or a failure is final.
    * @param {UserFacingError} cause  why the last session ended
    * @param {AbortSignal} signal  the call's lifetime
-   * @param {object} previous
-   * @param {{call?: import('./relay-negotiator.js').RelayedCall | null} | null} previous.lost  the lost session's negotiator
-   * @param {Promise<boolean>} previous.hangup  its DELETE
-   * @param {boolean} previous.rollover  lost at its cap: the first attempt is at once and not budgeted
+   * @param {boolean} rollover  lost at its cap: the first attempt is at once and not budgeted
    */
-  async #reconnect(cause, signal, { lost, hangup, rollover }) {
+  async #reconnect(cause, signal, rollover) {
     /** @type {number | undefined} */
     let retryAfterSeconds;
-    // The lost call's DELETE, confirmed or not: with one call per visitor, the next is refused while
-    // the server still counts the lost one as live.
-    let hungUp = false;
-    let pending = hangup;
-    const settleHangUp = async () => {
-      if (hungUp) return;
-      const outcome = await Promise.race([pending, sleep(HANGUP_WAIT_MS, signal).then(() => null, () => null)]);
-      hungUp = outcome === true;
-      if (outcome === false && lost?.call) {
-        // It failed: ask again, for the attempt after this one.
-        this.#hangups.delete(lost.call);
-        pending = this.#hangUp(lost);
-      }
-    };
     if (rollover) {
       try {
-        await settleHangUp();
         await this.#openSession(true, signal);
         return;
       } catch (error) {
         if (signal.aborted) return;
         const failure = asUserFacing(error);
-        if (!failure.retryable && !(failure.code === 'concurrent_calls' && !hungUp)) {
+        if (!failure.retryable) {
           this.#end(capReached(failure));
           return;
         }
         cause = failure;
-        retryAfterSeconds = failure.code === 'concurrent_calls' ? undefined : failure.retryAfterSeconds;
+        retryAfterSeconds = failure.retryAfterSeconds;
         this.#failures += 1;
       }
     }
@@ -388,20 +384,17 @@ export class RealtimeCall extends EventTarget {
       });
       try {
         await sleep(delay, signal);
-        await settleHangUp();
         await this.#openSession(true, signal);
         return;
       } catch (error) {
         if (signal.aborted) return;
         const failure = asUserFacing(error);
-        // Our own lost call may still hold the visitor's slot until its DELETE arrives.
-        const ownSlot = failure.code === 'concurrent_calls' && !hungUp;
-        if (!failure.retryable && !ownSlot) {
+        if (!failure.retryable) {
           this.#end(failure);
           return;
         }
         cause = failure;
-        retryAfterSeconds = ownSlot ? undefined : failure.retryAfterSeconds;
+        retryAfterSeconds = failure.retryAfterSeconds;
         this.#failures += 1;
       }
     }
@@ -437,6 +430,7 @@ export class RealtimeCall extends EventTarget {
     // Now, not after the session's own cleanup: the tab may be closing (the DELETE is keepalive).
     void this.#hangUp(this.#negotiator);
     this.#negotiator = null;
+    this.#hangUpReplaced();
     this.#announceDeadline();
     this.microphone.stop();
     this.#setRemoteStream(null);
