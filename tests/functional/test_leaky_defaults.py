@@ -9,6 +9,7 @@ The handler must leak neither the key nor a client secret into any response, log
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 from collections.abc import Iterator
@@ -58,6 +59,13 @@ def xray(monkeypatch: pytest.MonkeyPatch) -> Iterator[CapturingEmitter]:
     xray_recorder._emitter, xray_recorder.context = original_emitter, original_context
 
 
+@pytest.fixture(scope="module")
+def observability_imported() -> None:
+    """Our logging setup quiets noisy libraries when it is first imported: import it before this test
+    forces them to DEBUG, whatever ran before (and outside capsys, whose stdout closes with the test)."""
+    importlib.import_module("vend.observability")
+
+
 class EverythingHandler(logging.Handler):
     def __init__(self) -> None:
         super().__init__(level=logging.DEBUG)
@@ -87,7 +95,9 @@ def test_leaky_defaults_leak_nothing(
     upstream: FakeClientSecrets,
     xray: CapturingEmitter,
     root_at_debug: EverythingHandler,
+    observability_imported: None,
     capsys: pytest.CaptureFixture[str],
+    request: pytest.FixtureRequest,
 ) -> None:
     for name, value in {
         "POWERTOOLS_DEV": "true",
@@ -97,7 +107,10 @@ def test_leaky_defaults_leak_nothing(
     }.items():
         monkeypatch.setenv(name, value)
     for name in ("botocore", "urllib3"):  # as `boto3.set_stream_logger("")` or a DEBUG root would
-        logging.getLogger(name).setLevel(logging.DEBUG)
+        library = logging.getLogger(name)
+        # restored afterwards: later tests (the security battery) must not inherit DEBUG libraries
+        request.addfinalizer(lambda library=library, level=library.level: library.setLevel(level))
+        library.setLevel(logging.DEBUG)
     # cold start after the loggers went DEBUG: init itself reads the secret now (the prefetch)
     module = cold_start(OPENAI_API_KEY_SECRET_ARN=secret_arn, TRACING_ENABLED="true")
     upstream.then(
