@@ -75,8 +75,7 @@ def create_session(
         content_type=event.headers.get("content-type"),
         allowed_voices=settings.voices,
     )
-    visitor = visitors.of(identify(event.headers, event.raw_event.get("requestContext") or {}))
-    observability.annotate(visitor=visitor)
+    visitor = current_visitor(visitors)
     minted = vendor.mint(request.voice, visitor=visitor, deadline=until)
     observability.annotate(outcome="minted")
     observability.record_minted(minted.upstream_latency_ms)
@@ -99,8 +98,7 @@ def start_call(
         is_base64=bool(event.is_base64_encoded),
         content_type=event.headers.get("content-type"),
     )
-    visitor = visitors.of(identify(event.headers, event.raw_event.get("requestContext") or {}))
-    observability.annotate(visitor=visitor)
+    visitor = current_visitor(visitors)
     started = relay.start(offer, visitor=visitor, deadline=until, replaces=replaced_call(event.headers))
     observability.annotate(outcome="call_started")
     observability.record_call_started()
@@ -118,12 +116,19 @@ def end_call(
         raise NotEnabled("calls")
     event = app.current_event
     require_own_page(event.headers)
-    visitor = visitors.of(identify(event.headers, event.raw_event.get("requestContext") or {}))
-    observability.annotate(visitor=visitor)
+    visitor = current_visitor(visitors)
     relay.end(parse_call_id(call_id), visitor=visitor)
     observability.annotate(outcome="call_ended")
     observability.record_call_ended()
     return empty_response(204)
+
+
+def current_visitor(visitors: VisitorFingerprints) -> str:
+    """The caller's fingerprint (the only form of its identity that leaves the process), logged."""
+    event = app.current_event
+    visitor = visitors.of(identify(event.headers, event.raw_event.get("requestContext") or {}))
+    observability.annotate(visitor=visitor)
+    return visitor
 
 
 def unrouted(_: NotFoundError) -> Response[str]:

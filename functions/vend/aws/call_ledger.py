@@ -17,6 +17,7 @@ Items (partition key `pk`, TTL `expires_at`):
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -130,7 +131,7 @@ class CallLedger:
             raise classify_error(exc) from exc
         return _record(item) if item else None
 
-    def end(self, call: CallRecord, *, refund_seconds: int) -> bool:
+    def end(self, call: CallRecord, *, refund_seconds: int, free_lease: bool = True) -> bool:
         """Mark the call ended, free its lease, refund; False if it had already ended (nothing done)."""
         items: list[dict[str, Any]] = [
             {
@@ -142,17 +143,20 @@ class CallLedger:
                     "ExpressionAttributeNames": {"#state": "state"},
                     "ExpressionAttributeValues": {":ended": {"S": "ended"}},
                 }
-            },
-            {
-                "Delete": {
-                    "TableName": self._table,
-                    "Key": {"pk": {"S": _lease_key(call.visitor, call.slot)}},
-                    # Only this call's lease: after its cap the slot may belong to a newer call.
-                    "ConditionExpression": "attribute_not_exists(pk) OR call_id = :call",
-                    "ExpressionAttributeValues": {":call": {"S": call.call_id}},
-                }
-            },
+            }
         ]
+        if free_lease:
+            items.append(
+                {
+                    "Delete": {
+                        "TableName": self._table,
+                        "Key": {"pk": {"S": _lease_key(call.visitor, call.slot)}},
+                        # Only this call's lease: after its cap the slot may belong to a newer call.
+                        "ConditionExpression": "attribute_not_exists(pk) OR call_id = :call",
+                        "ExpressionAttributeValues": {":call": {"S": call.call_id}},
+                    }
+                }
+            )
         if refund_seconds > 0:
             for key in (_seconds_key(call.visitor, call.day), _seconds_key("day", call.day)):
                 items.append(self._refund(key, refund_seconds))
@@ -161,31 +165,9 @@ class CallLedger:
         except CounterFull as full:
             if full.index == 0:
                 return False  # already ended: idempotent
-            if full.index == 1:  # the slot moved on to a newer call: end the record and refund only
-                return self.end_without_lease(call, refund_seconds=refund_seconds)
+            if free_lease and full.index == 1:  # the slot moved on to a newer call: end and refund only
+                return self.end(call, refund_seconds=refund_seconds, free_lease=False)
             raise
-        return True
-
-    def end_without_lease(self, call: CallRecord, *, refund_seconds: int) -> bool:
-        items = [
-            {
-                "Update": {
-                    "TableName": self._table,
-                    "Key": {"pk": {"S": _call_key(call.call_id)}},
-                    "UpdateExpression": "SET #state = :ended",
-                    "ConditionExpression": "attribute_exists(pk) AND #state <> :ended",
-                    "ExpressionAttributeNames": {"#state": "state"},
-                    "ExpressionAttributeValues": {":ended": {"S": "ended"}},
-                }
-            }
-        ]
-        if refund_seconds > 0:
-            for key in (_seconds_key(call.visitor, call.day), _seconds_key("day", call.day)):
-                items.append(self._refund(key, refund_seconds))
-        try:
-            self._transactions.transact(items)
-        except CounterFull:
-            return False
         return True
 
     def live_calls(self) -> Iterator[CallRecord]:
@@ -250,8 +232,6 @@ def _call_key(call_id: str) -> str:
 
 
 def _day_end(key: str) -> int:
-    import datetime as dt  # noqa: PLC0415 - only for the counters' expiry
-
     day = dt.date.fromisoformat(key.rsplit("#", 1)[1])
     return int(dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC).timestamp())
 
