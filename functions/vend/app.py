@@ -126,7 +126,8 @@ def end_call(
 def current_visitor(visitors: VisitorFingerprints) -> str:
     """The caller's fingerprint (the only form of its identity that leaves the process), logged."""
     event = app.current_event
-    visitor = visitors.of(identify(event.headers, event.raw_event.get("requestContext") or {}))
+    issuer = providers.settings().auth_issuer
+    visitor = visitors.of(identify(event.headers, event.raw_event.get("requestContext") or {}, issuer=issuer))
     observability.annotate(visitor=visitor)
     return visitor
 

@@ -79,6 +79,17 @@ class Forbidden(VendError):
     message = "Forbidden."
 
 
+class SignInRequired(VendError):
+    """An issuer is configured but no authorizer vouched for a subject: the API in front is not the
+    signed-in one (a misconfiguration), or the route was reached around it. Never minted anonymously."""
+
+    status, code = 401, "sign_in_required"
+    message = "Sign in to start a call."
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+
+
 class CrossSiteRequest(VendError):
     """Another site's page (a form, `no-cors` fetch or beacon) tried to mint with its visitor's browser."""
 

@@ -98,6 +98,8 @@ class Settings:
     quota: QuotaLimits
     pause_parameter_name: str
     calls: CallLimits
+    # Signed-in mode: the JWT issuer API Gateway's authorizer checks tokens against; None = anonymous.
+    auth_issuer: str | None
 
     @property
     def default_voice(self) -> str:
@@ -151,6 +153,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             scheduler_role_arn=env.get("SCHEDULER_ROLE_ARN", _non_empty),
             schedule_group_name=env.get("SCHEDULE_GROUP_NAME", _schedule_group),
         ),
+        auth_issuer=env.get("AUTH_ISSUER", _optional_issuer, default=""),
     )
 
 
@@ -171,6 +174,17 @@ class _Environment:
 
 
 def _non_empty(raw: str) -> str:
+    return raw
+
+
+def _optional_issuer(raw: str) -> str | None:
+    """An OpenID Connect issuer is an https URL (http only on loopback, for the local stack)."""
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    loopback = parts.scheme == "http" and parts.hostname in {"127.0.0.1", "localhost"}
+    if not (parts.scheme == "https" or loopback) or not parts.hostname or parts.query or parts.fragment:
+        raise ValueError("must be the issuer's https URL, as in its tokens' iss claim")
     return raw
 
 

@@ -189,6 +189,37 @@ def test_a_signed_in_subject_is_the_visitor(
     assert len(set(upstream.safety_identifiers)) == 2
 
 
+SIGNED_IN_ISSUER = load_event("mint-signed-in")["requestContext"]["authorizer"]["jwt"]["claims"]["iss"]
+
+
+def test_signed_in_mode_mints_only_for_a_subject_of_its_issuer(
+    limited: Callable[..., ModuleType], upstream: FakeClientSecrets
+) -> None:
+    module = limited(AUTH_ISSUER=SIGNED_IN_ISSUER)
+    stranger = load_event("mint-signed-in")
+    stranger["requestContext"]["authorizer"]["jwt"]["claims"]["iss"] = "https://issuer.example.net"
+
+    signed_in, anonymous, foreign = (
+        invoke(module, e) for e in (load_event("mint-signed-in"), mint_event(), stranger)
+    )
+
+    assert signed_in.status == 200
+    # Reached around the authorizer (or through an API without one): refused, never counted by address
+    for reply in (anonymous, foreign):
+        assert (reply.status, reply.error_code) == (401, "sign_in_required")
+        assert reply.headers["www-authenticate"].startswith("Bearer")
+        assert "Sign in" in reply.body["error"]["message"]
+    assert len(upstream.requests) == 1
+
+
+def test_an_issuer_that_is_not_an_https_url_stops_the_function(limited: Callable[..., ModuleType]) -> None:
+    module = limited(AUTH_ISSUER="issuer.example.com")
+
+    reply = invoke(module, load_event("mint-signed-in"))
+
+    assert (reply.status, reply.error_code) == (500, "server_misconfigured")
+
+
 def test_openai_gets_a_keyed_fingerprint_never_the_address(
     handler: ModuleType, upstream: FakeClientSecrets, stdout: LambdaStdout
 ) -> None:

@@ -107,6 +107,24 @@ def test_relay_mode_closes_the_client_secret_endpoint(
     assert upstream.requests == []
 
 
+def test_signed_in_mode_relays_no_call_without_a_subject(
+    relay: Callable[..., ModuleType], calls: FakeCalls
+) -> None:
+    issuer = "https://issuer.example.com/"
+    module = relay(AUTH_ISSUER=issuer)
+    signed_in = call_event()
+    signed_in["requestContext"]["authorizer"] = {
+        "jwt": {"claims": {"sub": "alice", "iss": issuer}, "scopes": []}
+    }
+
+    anonymous = start_call(module)
+    accepted = invoke(module, signed_in)
+
+    assert (anonymous.status, anonymous.error_code) == (401, "sign_in_required")
+    assert accepted.status == 201
+    assert len(calls.offers) == 1
+
+
 def test_both_serves_both(relay: Callable[..., ModuleType]) -> None:
     module = relay(CALL_MODE="both")
 

@@ -1,5 +1,9 @@
 """Who is asking: the JWT subject when an authorizer vouched for one, else the viewer's IP address.
 
+With an issuer configured (signed-in mode) only the subject counts: a request without one, or with a
+subject from another issuer, is refused rather than counted by address. API Gateway's JWT authorizer
+has already checked the token; this is the function's own check that it sits behind that authorizer.
+
 The address comes only from `CloudFront-Viewer-Address`, which CloudFront writes itself (a viewer's
 copy is replaced) and which reaches us only with the origin header checked before this runs. Never
 from `X-Forwarded-For` or anything else a viewer can set. An IPv6 viewer counts per /64: one host
@@ -12,15 +16,23 @@ import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
-from vend.errors import ServerMisconfigured
+from vend.errors import ServerMisconfigured, SignInRequired
 from vend.logic.visitors import Identity
 
 VIEWER_ADDRESS_HEADER = "cloudfront-viewer-address"
 MAX_SUBJECT_CHARS = 255
 
 
-def identify(headers: Mapping[str, str], request_context: Mapping[str, Any]) -> Identity:
-    subject = _jwt_subject(request_context)
+def identify(
+    headers: Mapping[str, str], request_context: Mapping[str, Any], *, issuer: str | None = None
+) -> Identity:
+    claims = _jwt_claims(request_context)
+    subject = _subject(claims)
+    if issuer is not None:
+        if subject is None:
+            raise SignInRequired("no_jwt_subject")
+        if claims.get("iss") != issuer:
+            raise SignInRequired("jwt_issuer_mismatch")
     if subject is not None:
         return Identity("sub", subject)
     return viewer_ip(headers.get(VIEWER_ADDRESS_HEADER))
@@ -47,16 +59,15 @@ def viewer_ip(header: str | None) -> Identity:
     return Identity("ipv4", str(address))
 
 
-def _jwt_subject(request_context: Mapping[str, Any]) -> str | None:
+def _jwt_claims(request_context: Mapping[str, Any]) -> Mapping[str, Any]:
+    """`requestContext.authorizer.jwt.claims`, or empty when no JWT authorizer ran."""
     authorizer = request_context.get("authorizer")
-    if not isinstance(authorizer, Mapping):
-        return None
-    jwt = authorizer.get("jwt")
-    if not isinstance(jwt, Mapping):
-        return None
-    claims = jwt.get("claims")
-    if not isinstance(claims, Mapping):
-        return None
+    jwt = authorizer.get("jwt") if isinstance(authorizer, Mapping) else None
+    claims = jwt.get("claims") if isinstance(jwt, Mapping) else None
+    return claims if isinstance(claims, Mapping) else {}
+
+
+def _subject(claims: Mapping[str, Any]) -> str | None:
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject or len(subject) > MAX_SUBJECT_CHARS:
         return None
