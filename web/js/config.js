@@ -5,6 +5,8 @@
  * same static files run against OpenAI or against the local stand-in.
  */
 
+import { ANONYMOUS } from './auth/credentials.js';
+
 /** @typedef {'client_secret' | 'relay'} Negotiation how this page opens its calls */
 
 /**
@@ -15,6 +17,10 @@
  * @property {string} realtimeCallsUrl  where the SDP offer is posted with a client secret (OpenAI's /v1/realtime/calls)
  * @property {string} callUrl           our own route that relays the SDP offer (same origin)
  * @property {boolean} prepareOnIntent  prepare the call when the pointer or focus reaches Connect
+ * @property {import('./auth/sign-in-session.js').AuthConfig | null} auth  signed-in visitors only: whose
+ *   tokens the API accepts (null: anyone may call, counted by address)
+ * @property {import('./auth/credentials.js').ApiCredentials} credentials  what `/api/*` requests carry
+ *   (main.js sets the signed-in visitor's; anonymous: nothing)
  */
 
 const CALL_MODES = ['client_secret', 'relay', 'both'];
@@ -51,6 +57,8 @@ export async function loadConfig(
     realtimeCallsUrl: resolved(raw.realtimeCallsUrl),
     callUrl: resolved(raw.callUrl),
     prepareOnIntent: raw.prepareOnIntent !== false && !['0', 'off', 'false'].includes(params.get('prepare') ?? ''),
+    auth: readAuth(raw.auth),
+    credentials: ANONYMOUS,
   };
 }
 
@@ -66,6 +74,28 @@ export async function loadConfig(
 function chooseNegotiation(callMode, requested) {
   if (callMode === 'both') return requested === 'client_secret' ? 'client_secret' : 'relay';
   return callMode === 'relay' ? 'relay' : 'client_secret';
+}
+
+/**
+ * config.json's `auth`: null (anonymous), or the issuer, the page's client id, the API's audience and
+ * the scope its routes require.
+ * @param {unknown} raw
+ * @returns {import('./auth/sign-in-session.js').AuthConfig | null}
+ */
+function readAuth(raw) {
+  if (raw === undefined || raw === null) return null;
+  const auth = /** @type {Record<string, unknown>} */ (raw);
+  const fields = ['issuer', 'clientId', 'audience', 'scope'];
+  if (typeof raw !== 'object' || fields.some((field) => typeof auth[field] !== 'string' || auth[field] === '')) {
+    throw incomplete();
+  }
+  if (!URL.canParse(String(auth.issuer))) throw incomplete();
+  return {
+    issuer: String(auth.issuer),
+    clientId: String(auth.clientId),
+    audience: String(auth.audience),
+    scope: String(auth.scope),
+  };
 }
 
 function incomplete() {

@@ -86,6 +86,17 @@ export class Conversation extends EventTarget {
       }));
   }
 
+  /**
+   * Puts back turns saved before the page went away (the sign-in redirect), as final entries.
+   * @param {Array<{role: 'user' | 'assistant', text: string}>} turns
+   */
+  restore(turns) {
+    for (const turn of turns) {
+      this.#localCounter += 1;
+      this.#upsert(`restored_${this.#localCounter}`, turn.role, turn.text, true);
+    }
+  }
+
   /** Forgets every entry (a new conversation). */
   clear() {
     this.#entries.clear();

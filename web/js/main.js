@@ -2,6 +2,7 @@
  * Entry point: finds the page's elements and wires them to the call. No logic of its own beyond
  * deciding which control is usable in which state.
  */
+import { AccountView } from './account-view.js';
 import { AudioOutput } from './audio-output.js';
 import { CallPreparation } from './call/prepare.js';
 import { RealtimeCall } from './call/realtime-call.js';
@@ -36,6 +37,8 @@ const ui = {
   message: /** @type {HTMLInputElement} */ (byId('message')),
   send: byId('send'),
   micLevelName: byId('mic-level-name'),
+  signIn: byId('sign-in'),
+  signOut: byId('sign-out'),
 };
 
 const status = new CallStatus({
@@ -57,12 +60,23 @@ const devicePicker = new DevicePicker(ui.microphone);
 
 transcript.follow(conversation);
 void devicePicker.refresh();
+const account = new AccountView({
+  account: byId('account'),
+  name: byId('account-name'),
+  signIn: ui.signIn,
+  connect: ui.connect,
+});
+/** @type {import('./auth/sign-in-session.js').SignInSession | null} set when the stack signs visitors in */
+let session = null;
+/** The first Connect after a sign-in redirect continues the conversation it brought back. */
+let resumeNext = false;
 
 /** @param {string} state */
 function renderControls(state) {
   const live = state === 'connected' || state === 'reconnecting';
   const busy = state === 'connecting' || live;
   ui.connect.hidden = busy;
+  if (session) account.render(session.state, session.user, busy);
   ui.disconnect.hidden = !busy;
   ui.mute.disabled = !live;
   ui.message.disabled = state !== 'connected';
@@ -89,11 +103,42 @@ function showMicrophone() {
   void devicePicker.refresh(microphone.deviceId);
 }
 
+/**
+ * Signs the visitor in when config.json names an issuer (oauth4webapi is loaded only then), finishing
+ * a sign-in this load returns from and putting back the transcript it carried.
+ * @param {import('./config.js').PageConfig} config
+ */
+async function startSignIn(config) {
+  if (!config.auth) return;
+  const { SignInSession } = await import('./auth/sign-in-session.js');
+  session = new SignInSession(config.auth);
+  config.credentials = session.credentials();
+  account.render(session.state, session.user, false);
+  try {
+    const turns = await session.start();
+    if (turns?.length) {
+      conversation.restore(turns);
+      resumeNext = true;
+    }
+  } finally {
+    account.render(session.state, session.user, false);
+  }
+}
+
+/** What was said so far, for the trip through the sign-in page. */
+function transcriptToKeep() {
+  return conversation.entries
+    .filter((entry) => entry.text.trim() !== '')
+    .map((entry) => ({ role: entry.role, text: entry.text }));
+}
+
 try {
   const config = await loadConfig();
+  const signingIn = startSignIn(config);
   // A relayed call's offer goes to our own origin: only client secrets need the realtime origin warm.
   if (config.negotiation === 'client_secret') preconnect(config.realtimeCallsUrl);
   else byId('privacy').textContent = 'Your voice goes straight from this browser to the voice service. This site sets up each call for you; your browser never holds a key.';
+  await signingIn.catch((/** @type {Error} */ error) => status.showError(error.message));
   const call = new RealtimeCall({ config, microphone, conversation });
   const preparation = config.prepareOnIntent ? new CallPreparation({ config }) : null;
   preparation?.arm(ui.connect);
@@ -108,6 +153,8 @@ try {
   call.addEventListener('deadline', (event) => countdown.set(/** @type {CustomEvent} */ (event).detail.deadline));
   call.addEventListener('statechange', (event) => {
     const { state, error, reason } = /** @type {CustomEvent} */ (event).detail;
+    // The API refused the token (API Gateway's 401, or ours): the visitor signs in again.
+    if (error?.code === 'sign_in_required') session?.expire();
     status.render(state, error, reason);
     renderControls(state);
     if (state === 'connected') showMicrophone();
@@ -133,13 +180,29 @@ try {
   ui.connect.addEventListener('click', () => {
     // The call first, so its requests leave at once; then, still inside the click (the only
     // moment the browser lets audio start), the audio unlock.
-    const connected = call.connect();
+    const connected = call.connect(resumeNext ? { resume: true } : undefined);
+    resumeNext = false;
     void audioOutput.unlock();
     void connected.then(() => {
       if (call.state === 'connected') ui.disconnect.focus();
     });
   });
   ui.disconnect.addEventListener('click', () => call.disconnect());
+  ui.signIn.addEventListener('click', () => {
+    session?.signIn(transcriptToKeep()).catch((/** @type {Error} */ error) => status.showError(error.message));
+  });
+  ui.signOut.addEventListener('click', () => {
+    // The call ends first: its DELETE still carries the token.
+    call.disconnect();
+    session?.signOut();
+    status.clearError();
+  });
+  session?.addEventListener('change', () => {
+    renderControls(call.state);
+    if (session?.state === 'expired' && call.state !== 'connected' && call.state !== 'reconnecting') {
+      status.showError('Your sign-in has expired. Sign in again to continue; the conversation stays on screen.');
+    }
+  });
   ui.mute.addEventListener('click', () => {
     const muted = !microphone.muted;
     call.setMuted(muted);

@@ -15,7 +15,7 @@ import { exchangeSdp } from './sdp-exchange.js';
 
 /**
  * Marks MARKS.secretReady when the secret is in hand.
- * @param {{sessionUrl: string, realtimeCallsUrl: string}} config
+ * @param {{sessionUrl: string, realtimeCallsUrl: string, credentials?: import('../auth/credentials.js').ApiCredentials}} config
  * @returns {Negotiator} for exactly one session
  */
 export function clientSecretNegotiator(config) {
@@ -23,7 +23,7 @@ export function clientSecretNegotiator(config) {
   let secret = null;
   return {
     prepare(signal) {
-      secret = fetchClientSecret(config.sessionUrl, { signal }).then((value) => {
+      secret = fetchClientSecret(config.sessionUrl, { signal, credentials: config.credentials }).then((value) => {
         performance.mark(MARKS.secretReady);
         return value;
       });

@@ -9,6 +9,7 @@
  * whether trying again can help. Only an answer without a code, i.e. API Gateway's own
  * (`{"message": "Too Many Requests"}`), gets a sentence of the page's own.
  */
+import { ANONYMOUS } from '../auth/credentials.js';
 import { parseRetryAfter, retryAfterMoment } from './backoff.js';
 import { UserFacingError } from '../user-facing-error.js';
 
@@ -42,16 +43,17 @@ const CLIENT_SECRET_PATTERN = /^ek_[A-Za-z0-9_-]{8,256}$/;
 /**
  * POSTs to the session route and returns the secret.
  * @param {string} sessionUrl
- * @param {{signal?: AbortSignal}} [options]
+ * @param {{signal?: AbortSignal, credentials?: import('../auth/credentials.js').ApiCredentials}} [options]
  * @returns {Promise<ClientSecret>}
  * @throws {UserFacingError} with text that says what happened and when to try again
  */
-export async function fetchClientSecret(sessionUrl, { signal } = {}) {
+export async function fetchClientSecret(sessionUrl, { signal, credentials = ANONYMOUS } = {}) {
+  const authorization = await credentials.headers();
   let response;
   try {
     response = await fetch(sessionUrl, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
+      headers: { ...authorization, 'Content-Type': 'application/json' },
       body: '{}',
       cache: 'no-store',
       credentials: 'same-origin',
@@ -96,7 +98,18 @@ export async function errorFromApiResponse(response) {
       retryAt: retryAfterMoment(retryAfter),
     });
   }
-  // No code: not our handler's answer but API Gateway's (throttled, or the function crashed).
+  // No code: not our handler's answer but API Gateway's (its JWT authorizer, its throttle, or a crash).
+  if (response.status === 401) {
+    return new UserFacingError('Your sign-in has expired or is no longer valid. Sign in again to continue.', {
+      code: 'sign_in_required',
+    });
+  }
+  if (response.status === 403) {
+    return new UserFacingError(
+      'Your account is not allowed to start calls here. Sign in with another account, or ask the site’s owner for access.',
+      { code: 'not_allowed' },
+    );
+  }
   if (response.status === 429) {
     const wait = retryAfterSeconds ?? THROTTLED_WAIT_SECONDS;
     return new UserFacingError(`Too many people are connecting right now. Try again in ${wait} s.`, {

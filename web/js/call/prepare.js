@@ -48,7 +48,7 @@ export class CallPreparation extends EventTarget {
 
   /**
    * @param {object} options
-   * @param {{negotiation: string, realtimeCallsUrl: string}} options.config
+   * @param {{negotiation: string, realtimeCallsUrl: string, credentials?: import('../auth/credentials.js').ApiCredentials}} options.config
    * @param {URL | string} [options.warmUrl]  a cheap same-origin resource to request
    * @param {number} [options.idleMs]
    */
@@ -78,7 +78,9 @@ export class CallPreparation extends EventTarget {
     this.#preparedAt = now;
     this.count += 1;
     // A HEAD: nothing to parse, and nothing the server counts.
-    void fetch(this.warmUrl, { method: 'HEAD', cache: 'no-store', credentials: 'same-origin' }).catch(() => {});
+    // Signed in, with the token: without one the JWT authorizer answers and the function stays cold.
+    const headers = this.config.credentials?.headersNow() ?? {};
+    void fetch(this.warmUrl, { method: 'HEAD', headers, cache: 'no-store', credentials: 'same-origin' }).catch(() => {});
     if (this.config.negotiation === 'client_secret') preconnect(this.config.realtimeCallsUrl);
     if (!this.#peer) this.#peer = preparePeer(() => this.#warmedUp());
     this.dispatchEvent(new Event('prepared'));

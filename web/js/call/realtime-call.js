@@ -56,6 +56,9 @@ const TRANSITIONS = Object.freeze({
  * @property {number} [stableSessionMs]    a session lost sooner than this counts as a failed attempt
  */
 
+/** After a call ended with these, "Connect" continues the same conversation. */
+const RESUMABLE_CODES = new Set(['reconnect_failed', 'sign_in_required']);
+
 const DEFAULTS = {
   disconnectGraceMs: 1500,
   sessionTimeoutMs: 10000,
@@ -101,7 +104,7 @@ export class RealtimeCall extends EventTarget {
 
   /**
    * @param {object} deps
-   * @param {{negotiation?: string, sessionUrl: string, realtimeCallsUrl: string, callUrl?: string}} deps.config
+   * @param {{negotiation?: string, sessionUrl: string, realtimeCallsUrl: string, callUrl?: string, credentials?: import('../auth/credentials.js').ApiCredentials}} deps.config
    * @param {import('../microphone.js').Microphone} deps.microphone
    * @param {import('../conversation.js').Conversation} deps.conversation
    * @param {CallOptions} [deps.options]
@@ -137,13 +140,14 @@ export class RealtimeCall extends EventTarget {
   /**
    * Starts a call. Idempotent: while connecting it returns the same promise, while live a resolved one.
    * Resolves when the first session is ready or the attempt has failed (see `error`); never rejects.
+   * @param {{resume?: boolean}} [options]  `resume`: continue the conversation on screen (replayed into
+   *   the new session) instead of starting a new one; by default only after a connection that could not
+   *   be restored or a sign-in that expired
    * @returns {Promise<void>}
    */
-  connect() {
+  connect({ resume = RESUMABLE_CODES.has(this.#error?.code ?? '') } = {}) {
     if (this.#starting) return this.#starting;
     if (this.#state !== 'idle' && this.#state !== 'closed') return Promise.resolve();
-    // After a connection that could not be restored, "Connect" continues the same conversation.
-    const resume = this.#error?.code === 'reconnect_failed';
     this.#error = null;
     if (!resume) this.conversation.clear();
     for (const name of Object.values(MARKS)) performance.clearMarks(name);
@@ -248,7 +252,11 @@ export class RealtimeCall extends EventTarget {
     signal.throwIfAborted();
     const negotiator =
       this.config.negotiation === 'relay'
-        ? relayNegotiator({ callUrl: String(this.config.callUrl), replaces: this.#replacing?.call?.url })
+        ? relayNegotiator({
+            callUrl: String(this.config.callUrl),
+            replaces: this.#replacing?.call?.url,
+            credentials: this.config.credentials,
+          })
         : clientSecretNegotiator(this.config);
     this.#negotiator = negotiator;
     const session = new PeerSession({
@@ -296,7 +304,7 @@ export class RealtimeCall extends EventTarget {
     if (!call) return Promise.resolve(true);
     let hangup = this.#hangups.get(call);
     if (!hangup) {
-      hangup = hangUpCall(call.url);
+      hangup = hangUpCall(call.url, this.config.credentials?.headersNow());
       this.#hangups.set(call, hangup);
     }
     return hangup;

@@ -8,6 +8,7 @@
  * refunds the unused minutes. A DELETE that never arrives costs nothing but those minutes, since the
  * server's schedule ends every call at its cap anyway.
  */
+import { ANONYMOUS } from '../auth/credentials.js';
 import { errorFromApiResponse } from './client-secret.js';
 import { UserFacingError } from '../user-facing-error.js';
 
@@ -25,9 +26,9 @@ import { UserFacingError } from '../user-facing-error.js';
  * After a successful exchange `call` names the call the server opened; from then on ending it is the
  * caller's job (the session may still fail to open). If the session is closed while the offer is on
  * its way, the negotiator ends the call itself as soon as the answer names it.
- * @param {{callUrl: string, replaces?: string | null}} config  `replaces`: the URL of the visitor's call
- *   that just dropped; the server ends it in the same request (`Replaces-Call`), so the new call needs
- *   neither a DELETE round trip first nor a second free slot
+ * @param {{callUrl: string, replaces?: string | null, credentials?: import('../auth/credentials.js').ApiCredentials}} config
+ *   `replaces`: the URL of the visitor's call that just dropped; the server ends it in the same request
+ *   (`Replaces-Call`), so the new call needs neither a DELETE round trip first nor a second free slot
  * @returns {RelayNegotiator} for exactly one session
  */
 export function relayNegotiator(config) {
@@ -40,7 +41,8 @@ export function relayNegotiator(config) {
     // Nothing to fetch before the offer: no credential, and config.json has named the route.
     prepare: () => Promise.resolve(),
     async exchange(offerSdp, signal) {
-      const { sdp, relayed } = await postOffer(config.callUrl, offerSdp, config.replaces ?? null, signal);
+      const credentials = config.credentials ?? ANONYMOUS;
+      const { sdp, relayed } = await postOffer(config.callUrl, offerSdp, config.replaces ?? null, credentials, signal);
       call = relayed;
       return sdp;
     },
@@ -51,13 +53,15 @@ export function relayNegotiator(config) {
  * @param {string} callUrl
  * @param {string} offerSdp
  * @param {string | null} replaces
+ * @param {import('../auth/credentials.js').ApiCredentials} credentials
  * @param {AbortSignal} signal
  * @returns {Promise<{sdp: string, relayed: RelayedCall}>}
  */
-async function postOffer(callUrl, offerSdp, replaces, signal) {
+async function postOffer(callUrl, offerSdp, replaces, credentials, signal) {
   signal.throwIfAborted();
   /** @type {Record<string, string>} */
-  const headers = { 'Content-Type': 'application/sdp' };
+  const headers = { ...(await credentials.headers()), 'Content-Type': 'application/sdp' };
+  signal.throwIfAborted();
   if (replaces) headers['Replaces-Call'] = new URL(replaces).pathname;
   let response;
   try {
@@ -85,7 +89,7 @@ async function postOffer(callUrl, offerSdp, replaces, signal) {
   }
   const sdp = await response.text().catch(() => '');
   const relayed = readCall(response, callUrl);
-  if (relayed && (signal.aborted || !sdp.startsWith('v='))) void hangUpCall(relayed.url);
+  if (relayed && (signal.aborted || !sdp.startsWith('v='))) void hangUpCall(relayed.url, credentials.headersNow());
   signal.throwIfAborted();
   if (!relayed || !sdp.startsWith('v=')) {
     throw new UserFacingError('The service sent an unexpected answer. Try again in a moment.', {
@@ -120,11 +124,18 @@ function readCall(response, callUrl) {
  * Ends a relayed call at our API (`DELETE <Location>`), even from a closing tab (keepalive). Never
  * rejects: a DELETE that fails is harmless, since the server's schedule ends the call at its cap.
  * @param {string} url
+ * @param {Record<string, string>} [headers]  the signed-in visitor's Authorization, as it stands
  * @returns {Promise<boolean>} whether the server confirmed the call is over
  */
-export async function hangUpCall(url) {
+export async function hangUpCall(url, headers = {}) {
   try {
-    const response = await fetch(url, { method: 'DELETE', keepalive: true, cache: 'no-store', credentials: 'same-origin' });
+    const response = await fetch(url, {
+      method: 'DELETE',
+      headers,
+      keepalive: true,
+      cache: 'no-store',
+      credentials: 'same-origin',
+    });
     return response.status === 204 || response.status === 404;
   } catch {
     return false;
