@@ -8,8 +8,10 @@ headers, so the page is tested under exactly the policy it ships with.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from template_contract.reader import TEMPLATE, TemplateError, load_template
 
@@ -55,12 +57,28 @@ def _hsts(config: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def page_headers(realtime_origin: str, template: Path = TEMPLATE) -> dict[str, str]:
+def origin_of(url: str) -> str:
+    """The origin (`scheme://host[:port]`) of an http(s) URL, as a CSP source names it: what the template
+    derives from JwtIssuer for connect-src, so the local stack and the smoke test derive it alike."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"https", "http"} or not parts.netloc or "@" in parts.netloc:
+        raise TemplateError(f"{url!r} is not an http(s) URL with a host")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def page_headers(
+    realtime_origin: str, template: Path = TEMPLATE, auth_origins: Sequence[str] = ()
+) -> dict[str, str]:
     """The HTTP headers CloudFront's response headers policy adds to the page.
 
     `realtime_origin` replaces `${RealtimeOrigin}` (the CSP's connect-src allowance for the
-    Realtime endpoint), so the local stack can point the page at its stand-in.
+    Realtime endpoint), so the local stack can point the page at its stand-in. `auth_origins` replaces
+    `${AuthOrigins}`: what the page fetches to sign in, in the template's order (the issuer's origin, then
+    a created pool's hosted sign-in domain); none for anonymous visitors, as the template renders it.
     """
+    for origin in auth_origins:
+        if origin_of(origin) != origin:
+            raise TemplateError(f"auth origin {origin!r} is not an origin (scheme://host[:port], no path)")
     resources = load_template(template).get("Resources") or {}
     resource = resources.get(POLICY_RESOURCE)
     if not isinstance(resource, dict) or resource.get("Type") != "AWS::CloudFront::ResponseHeadersPolicy":
@@ -73,7 +91,7 @@ def page_headers(realtime_origin: str, template: Path = TEMPLATE) -> dict[str, s
         raise TemplateError(
             f"{POLICY_RESOURCE} sets {', '.join(unrendered)}, which the local stack cannot render"
         )
-    variables = {"RealtimeOrigin": realtime_origin}
+    variables = {"RealtimeOrigin": realtime_origin, "AuthOrigins": "".join(f" {o}" for o in auth_origins)}
     headers: dict[str, str] = {}
 
     if csp := security.get("ContentSecurityPolicy"):

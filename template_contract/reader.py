@@ -89,3 +89,17 @@ def http_api_route_keys(template: Path = TEMPLATE) -> tuple[str, ...]:
                 method = str(props.get("Method", "ANY")).upper()
                 keys.append(f"{'ANY' if method in {'*', 'ANY'} else method} {props['Path']}")
     return tuple(keys)
+
+
+def jwt_route_keys(template: Path = TEMPLATE) -> frozenset[str]:
+    """The route keys (`POST /api/call`) a JWT authorizer protects when visitors sign in: the
+    `AWS::ApiGatewayV2::Route` resources with AuthorizationType JWT. The local stack checks a bearer
+    token on exactly these; every other route key stays open, as in production."""
+    keys = set()
+    for resource in (load_template(template).get("Resources") or {}).values():
+        if not isinstance(resource, dict) or resource.get("Type") != "AWS::ApiGatewayV2::Route":
+            continue
+        props = resource.get("Properties") or {}
+        if props.get("AuthorizationType") == "JWT" and isinstance(props.get("RouteKey"), str):
+            keys.add(props["RouteKey"])
+    return frozenset(keys)

@@ -33,6 +33,8 @@ SAMPLE_GETATT = {
     "AWS::IAM::Role": "arn:aws:iam::123456789012:role/realtime-vend-SchedulerRole-1A2B3C",
     "AWS::Serverless::Function": "arn:aws:lambda:us-east-1:123456789012:function:realtime-vend-hangup",
     "AWS::Lambda::Function": "arn:aws:lambda:us-east-1:123456789012:function:realtime-vend-hangup",
+    # GetAtt ProviderURL: the pool's issuer
+    "AWS::Cognito::UserPool": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbCdEfGhI",
 }
 PSEUDO_PARAMETERS = {
     "AWS::Partition": "aws",
@@ -62,8 +64,28 @@ def _ref(name: str, parameters: Mapping[str, str]) -> str:
     return PSEUDO_PARAMETERS.get(name) or SAMPLE_REF[TEMPLATE["Resources"][name]["Type"]]
 
 
+def condition(name: str, parameters: Mapping[str, str]) -> bool:
+    """A condition of the template, evaluated with the parameters' values."""
+    return _truth(TEMPLATE["Conditions"][name], parameters)
+
+
+def _truth(node: Any, parameters: Mapping[str, str]) -> bool:
+    [(function, arg)] = node.items()
+    if function == "Fn::Condition":  # !Condition, as template_contract's loader reads it
+        return condition(arg, parameters)
+    if function == "Fn::Equals":
+        return resolve(arg[0], parameters) == resolve(arg[1], parameters)
+    if function == "Fn::Not":
+        return not _truth(arg[0], parameters)
+    if function == "Fn::Or":
+        return any(_truth(item, parameters) for item in arg)
+    if function == "Fn::And":
+        return all(_truth(item, parameters) for item in arg)
+    raise AssertionError(f"the contract test cannot evaluate the condition {node!r}")
+
+
 def resolve(value: Any, parameters: Mapping[str, str]) -> str:
-    """A template value with the parameters' values substituted (Ref, Join, If on the secret)."""
+    """A template value with the parameters' values substituted (Ref, Join, If, Sub, GetAtt)."""
     if isinstance(value, str | int | float):
         return str(value)
     if isinstance(value, dict) and "Ref" in value:
@@ -74,7 +96,8 @@ def resolve(value: Any, parameters: Mapping[str, str]) -> str:
             items = resolve(items, parameters).split(",")
         return separator.join(resolve(item, parameters) for item in items)
     if isinstance(value, dict) and "Fn::If" in value:
-        return ANY_SECRET_ARN  # only the secret's ARN is conditional: created or existing
+        name, then, otherwise = value["Fn::If"]
+        return resolve(then if condition(name, parameters) else otherwise, parameters)
     if isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str):
         return re.sub(r"\$\{([^}!]+)\}", lambda m: resolve({"Ref": m.group(1)}, parameters), value["Fn::Sub"])
     if isinstance(value, dict) and "Fn::GetAtt" in value:
@@ -148,9 +171,34 @@ def test_a_bound_the_template_declares_is_the_bound_settings_enforces(
     assert accepted(env) == template_accepts, f"{variable_of(parameter)}={value[:20]!r}"
 
 
+def test_the_issuer_in_force_reaches_the_settings_in_each_auth_mode() -> None:
+    pool_issuer = SAMPLE_GETATT["AWS::Cognito::UserPool"]  # the created pool's ProviderURL
+
+    assert load_settings(environment()).auth_issuer is None  # anonymous: today's behaviour
+    assert load_settings(environment(JwtIssuer="https://example.eu.auth0.com/")).auth_issuer == (
+        "https://example.eu.auth0.com/"
+    )
+    # the pool wins over a JwtIssuer left in place
+    assert load_settings(environment(CreateUserPool="true", JwtIssuer="https://x.example/")).auth_issuer == (
+        pool_issuer
+    )
+
+
 PATTERN_PROBES = {
     "MaxOutputTokens": ["1", "4096", "4097", "9999", "0", "inf", "-1", "10000"],
     "RealtimeModel": ["gpt-realtime-2.1", "gpt-realtime", "GPT-Realtime", "a" * 100, "a" * 101, "-x"],
+    # what reaches AUTH_ISSUER (http, which settings allows on loopback for the local stack, is not probed)
+    "JwtIssuer": [
+        "",
+        "https://example.eu.auth0.com/",
+        "https://login.microsoftonline.com/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b/v2.0",
+        "https://example.okta.com/oauth2/default",
+        "https://",
+        "https://x/?q=1",
+        "https://x/#f",
+        "ftp://x",
+        "x",
+    ],
 }
 
 

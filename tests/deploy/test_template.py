@@ -122,7 +122,14 @@ def test_api_requests_go_uncached_to_the_http_api_with_the_viewer_address_and_ne
     )  # allViewer* would forward Host: API Gateway answers 403
     assert "host" not in headers
     assert api["ViewerProtocolPolicy"] == "https-only"  # a redirect would turn the POST into a GET
-    assert origin["DomainName"] == {"Fn::Sub": "${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"}
+    # the API in force: the signed-in one (JWT authorizer) when visitors sign in, HttpApi otherwise
+    assert origin["DomainName"] == {
+        "Fn::If": [
+            "SignedIn",
+            {"Fn::Sub": "${SignedInApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"},
+            {"Fn::Sub": "${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"},
+        ]
+    }
     assert origin["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
     assert "OriginPath" not in origin  # /api/session reaches the route /api/session as it is
 
@@ -131,12 +138,14 @@ def test_the_csp_allows_only_self_and_the_realtime_origin(resources: dict[str, A
     security = resources["PageResponseHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"][
         "SecurityHeadersConfig"
     ]
-    csp = security["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"]
+    csp, variables = security["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"]
     directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
 
     assert directives["script-src"] == "'self'"
     assert directives["style-src"] == "'self'"
-    assert directives["connect-src"] == "'self' ${RealtimeOrigin}"
+    # AuthOrigins: the sign-in origins, none for anonymous visitors (tests/deploy/test_template_auth.py)
+    assert directives["connect-src"] == "'self' ${RealtimeOrigin}${AuthOrigins}"
+    assert set(variables) == {"AuthOrigins"}
     assert "media-src" in directives
     assert directives["frame-ancestors"] == "'none'"
 
@@ -152,8 +161,13 @@ def test_the_publisher_is_told_the_bucket_distribution_origin_and_a_version_of_w
         "DistributionId": {"Ref": "Distribution"},
         "RealtimeOrigin": {"Ref": "RealtimeOrigin"},
         "CallMode": {"Ref": "CallMode"},
+        "Auth": publication["Auth"],  # its values: tests/deploy/test_template_auth.py
         "SiteVersion": {"Ref": "PublisherFunction.Version"},
     }
+    assert publication["Auth"]["Fn::If"][0] == "SignedIn"
+    assert publication["Auth"]["Fn::If"][2] == {
+        "Ref": "AWS::NoValue"
+    }  # anonymous: config.json's auth is null
     assert resources["PublisherFunction"]["Properties"]["CodeUri"] == "publisher/"
     assert resources["PublisherFunction"]["Properties"]["AutoPublishAlias"]
 
