@@ -39,6 +39,8 @@ PUBLISH_PROPERTIES = ("BucketName", "DistributionId", "RealtimeOrigin", "SiteVer
 # Optional, so that an Update carrying the properties of a stack that predates it (a rollback to that
 # template sends them to this code) still publishes, with the mode such a stack served.
 CALL_MODE_PROPERTY = "CallMode"
+# Optional too: absent for anonymous visitors (template.yaml's AWS::NoValue) and on older stacks.
+AUTH_PROPERTY = "Auth"
 # The names template.yaml gives this function's log group and (unset FunctionName) CloudFormation
 # generates for the function: both start with the stack's name.
 LOGICAL_ID = "PublisherFunction"
@@ -277,7 +279,8 @@ def _publish(
     call_mode = properties.get(CALL_MODE_PROPERTY, site.DEFAULT_CALL_MODE)
     if not isinstance(call_mode, str):
         raise site.SiteError(f"{CALL_MODE_PROPERTY} must be a string, got {call_mode!r}")
-    objects = site.site_objects(site_root, _required(properties, "RealtimeOrigin"), call_mode)
+    auth = site.PageAuth.from_properties(properties.get(AUTH_PROPERTY))
+    objects = site.site_objects(site_root, _required(properties, "RealtimeOrigin"), call_mode, auth)
     written = bucket.upload(clients.s3, bucket_name, objects, stop)
     removed = bucket.delete_stale(clients.s3, bucket_name, {o.key for o in objects}, stop)
     invalidation = distribution.invalidate(

@@ -12,8 +12,11 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 CONFIG_KEY = "config.json"
 INDEX_KEY = "index.html"
@@ -59,6 +62,58 @@ class SiteError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class PageAuth:
+    """How the page signs visitors in (config.json's auth): the issuer whose discovery document names
+    the endpoints, the page's public client, the audience to ask for, and the scope the API requires."""
+
+    issuer: str
+    client_id: str
+    audience: str
+    scope: str
+
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.issuer)
+        loopback = parts.scheme == "http" and parts.hostname in {"127.0.0.1", "localhost"}
+        if not (parts.scheme == "https" or loopback) or not parts.hostname or parts.query or parts.fragment:
+            raise SiteError(f"the auth issuer must be an https URL, got {self.issuer!r}")
+        for name, value in (
+            ("client id", self.client_id),
+            ("audience", self.audience),
+            ("scope", self.scope),
+        ):
+            if not value or any(c.isspace() for c in value):
+                raise SiteError(f"the auth {name} must be one non-empty word, got {value!r}")
+
+    @classmethod
+    def from_properties(cls, auth: object) -> PageAuth | None:
+        """SitePublication's Auth property: absent for anonymous visitors (and for a stack that predates
+        it), else {"Issuer", "ClientId", "Audience", "Scope"} as template.yaml passes them."""
+        if auth is None:
+            return None
+        if not isinstance(auth, Mapping):
+            raise SiteError(f"Auth must be an object, got {auth!r}")
+        values = {name: auth.get(name) for name in ("Issuer", "ClientId", "Audience", "Scope")}
+        if not all(isinstance(v, str) for v in values.values()):
+            raise SiteError(
+                f"Auth needs the strings Issuer, ClientId, Audience and Scope, got {dict(auth)!r}"
+            )
+        return cls(
+            issuer=str(values["Issuer"]),
+            client_id=str(values["ClientId"]),
+            audience=str(values["Audience"]),
+            scope=str(values["Scope"]),
+        )
+
+    def as_config(self) -> dict[str, str]:
+        return {
+            "issuer": self.issuer,
+            "clientId": self.client_id,
+            "audience": self.audience,
+            "scope": self.scope,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class SiteObject:
     key: str
     body: bytes
@@ -84,10 +139,12 @@ def cache_control(key: str) -> str:
     return _CACHE_BY_SUFFIX.get(Path(key).suffix.lower(), ASSET)
 
 
-def page_config(realtime_origin: str, call_mode: str = DEFAULT_CALL_MODE) -> dict[str, str]:
+def page_config(
+    realtime_origin: str, call_mode: str = DEFAULT_CALL_MODE, auth: PageAuth | None = None
+) -> dict[str, Any]:
     """The page's config.json contract (web/js/config.js reads exactly these keys): where to fetch a
     client secret, where to open a call with one, which of the two ways the stack serves (callMode),
-    and where a relayed call is posted."""
+    where a relayed call is posted, and how visitors sign in (auth: null for anonymous visitors)."""
     if not _ORIGIN.fullmatch(realtime_origin):
         raise SiteError(f"RealtimeOrigin must be an https origin without a path, got {realtime_origin!r}")
     if call_mode not in CALL_MODES:
@@ -97,11 +154,14 @@ def page_config(realtime_origin: str, call_mode: str = DEFAULT_CALL_MODE) -> dic
         "realtimeCallsUrl": f"{realtime_origin}{CALLS_PATH}",
         "callMode": call_mode,
         "callUrl": CALL_URL,
+        "auth": auth.as_config() if auth else None,
     }
 
 
-def config_object(realtime_origin: str, call_mode: str = DEFAULT_CALL_MODE) -> SiteObject:
-    body = (json.dumps(page_config(realtime_origin, call_mode)) + "\n").encode("utf-8")
+def config_object(
+    realtime_origin: str, call_mode: str = DEFAULT_CALL_MODE, auth: PageAuth | None = None
+) -> SiteObject:
+    body = (json.dumps(page_config(realtime_origin, call_mode, auth)) + "\n").encode("utf-8")
     return SiteObject(CONFIG_KEY, body, content_type(CONFIG_KEY), cache_control(CONFIG_KEY))
 
 
@@ -132,6 +192,8 @@ def bundled_files(root: Path) -> list[SiteObject]:
     return objects
 
 
-def site_objects(root: Path, realtime_origin: str, call_mode: str = DEFAULT_CALL_MODE) -> list[SiteObject]:
+def site_objects(
+    root: Path, realtime_origin: str, call_mode: str = DEFAULT_CALL_MODE, auth: PageAuth | None = None
+) -> list[SiteObject]:
     """The whole publication: the bundled files and the generated config.json."""
-    return [*bundled_files(root), config_object(realtime_origin, call_mode)]
+    return [*bundled_files(root), config_object(realtime_origin, call_mode, auth)]

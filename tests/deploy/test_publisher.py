@@ -181,6 +181,7 @@ def test_create_replaces_the_local_config_json_with_one_made_from_the_stack(
         "realtimeCallsUrl": "https://api.openai.com/v1/realtime/calls",
         "callMode": "client_secret",
         "callUrl": "/api/call",
+        "auth": None,  # anonymous visitors: template.yaml sends no Auth
     }
 
 
@@ -259,6 +260,82 @@ def test_an_unknown_call_mode_fails_and_publishes_nothing(
     answer = response_endpoint.only_answer()
     assert answer["Status"] == "FAILED"
     assert answer["Reason"] == f"CallMode must be one of client_secret, relay, both, got {mode!r}"
+    assert objects(clients, bucket) == {}
+
+
+POOL_AUTH = {
+    "Issuer": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbCdEfGhI",
+    "ClientId": "4example5client6id7abcdefgh",
+    "Audience": "4example5client6id7abcdefgh",
+    "Scope": "realtime-vend/call",
+}
+
+
+def test_a_signed_in_stack_tells_the_page_how_to_sign_in(
+    response_endpoint: ResponseEndpoint, clients: Clients, bucket: str, distribution_id: str, site: Path
+) -> None:
+    create(response_endpoint, clients, site, {**props(bucket, distribution_id), "Auth": POOL_AUTH})
+
+    config = json.loads(objects(clients, bucket)["config.json"]["Body"])
+    assert response_endpoint.only_answer()["Status"] == "SUCCESS"
+    assert config["auth"] == {
+        "issuer": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbCdEfGhI",
+        "clientId": "4example5client6id7abcdefgh",
+        "audience": "4example5client6id7abcdefgh",
+        "scope": "realtime-vend/call",
+    }
+    assert config["sessionUrl"] == "/api/session"  # the rest of the contract is unchanged
+
+
+def test_turning_sign_in_off_republishes_a_config_without_auth(
+    response_endpoint: ResponseEndpoint, clients: Clients, bucket: str, distribution_id: str, site: Path
+) -> None:
+    signed_in = {**props(bucket, distribution_id), "Auth": POOL_AUTH}
+    create(response_endpoint, clients, site, signed_in)
+
+    handle(
+        cfn_event(
+            "Update",
+            response_endpoint.url,
+            props(bucket, distribution_id),
+            physical_id=f"s3://{bucket}",
+            old_properties=signed_in,
+            request_id="0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+        ),
+        FakeContext(),
+        clients=clients,
+        site_root=site,
+    )
+
+    assert json.loads(objects(clients, bucket)["config.json"]["Body"])["auth"] is None
+    assert len(invalidations(clients, distribution_id)) == 2
+
+
+@pytest.mark.parametrize(
+    ("auth", "reason"),
+    [
+        ("https://issuer.example", "Auth must be an object, got 'https://issuer.example'"),
+        ({**POOL_AUTH, "Scope": None}, "Auth needs the strings Issuer, ClientId, Audience and Scope"),
+        ({**POOL_AUTH, "Issuer": "http://issuer.example"}, "the auth issuer must be an https URL"),
+        ({**POOL_AUTH, "Issuer": "https://issuer.example/?x=1"}, "the auth issuer must be an https URL"),
+        ({**POOL_AUTH, "ClientId": ""}, "the auth client id must be one non-empty word"),
+        ({**POOL_AUTH, "Scope": "openid realtime-vend/call"}, "the auth scope must be one non-empty word"),
+    ],
+)
+def test_an_auth_the_page_could_not_sign_in_with_fails_and_publishes_nothing(
+    response_endpoint: ResponseEndpoint,
+    clients: Clients,
+    bucket: str,
+    distribution_id: str,
+    site: Path,
+    auth: object,
+    reason: str,
+) -> None:
+    create(response_endpoint, clients, site, {**props(bucket, distribution_id), "Auth": auth})
+
+    answer = response_endpoint.only_answer()
+    assert answer["Status"] == "FAILED"
+    assert answer["Reason"].startswith(reason)
     assert objects(clients, bucket) == {}
 
 
