@@ -495,3 +495,17 @@ def test_the_resources_depend_on_each_other_without_a_cycle() -> None:
 
     for name in sorted(graph):
         visit(name, [])
+
+
+def test_sam_local_start_api_still_reads_the_routes_from_vend_functions_events() -> None:
+    # SAM CLI picks its route reader by the first API-like resource in template order: a SAM one reads
+    # VendFunction's events (what tests/samlocal serves); an AWS::ApiGatewayV2 one first would make it
+    # read SignedInApi's routes instead, and those exist only in signed-in mode.
+    sam_types = {"AWS::Serverless::Function", "AWS::Serverless::Api", "AWS::Serverless::HttpApi"}
+    api_like = [
+        r["Type"]
+        for r in RESOURCES.values()
+        if r["Type"] in sam_types or r["Type"].startswith("AWS::ApiGateway")
+    ]
+
+    assert api_like[0] in sam_types
