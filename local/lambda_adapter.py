@@ -5,7 +5,9 @@ in for the runtime's context object, and `LambdaAdapter` ties them together: it 
 API Gateway would (404 `{"message":"Not Found"}` otherwise), calls the synchronous handler in a
 thread as the Lambda runtime would, maps the result back to an HTTP response, and turns a crash
 into API Gateway's own 500. It can also play API Gateway's throttle and add network latency, so
-the page's handling of those can be exercised for real.
+the page's handling of those can be exercised for real. With a JWT authorizer (`local.jwt_authorizer`)
+and the routes it guards, it refuses as API Gateway does before the function runs, and passes the
+accepted token's claims in `requestContext.authorizer`.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 LambdaHandler = Callable[[dict[str, Any], Any], Mapping[str, Any]]
+# (Authorization header or None, the route's scopes) -> JwtAuthorization | JwtRefusal
+Authorize = Callable[[str | None, tuple[str, ...]], Any]
 _T = TypeVar("_T")
 
 # API Gateway passes these as text; anything else arrives base64-encoded with isBase64Encoded.
@@ -186,8 +190,15 @@ class LambdaAdapter:
         function_name: str = "VendFunction",
         timeout_seconds: float = 10.0,
         latency_ms: float = 0.0,
+        authorize: Authorize | None = None,
+        protected_routes: Mapping[str, tuple[str, ...]] | None = None,
     ) -> None:
         self._handler = handler
+        # The JWT authorizer and the route keys it guards, with each route's required scopes.
+        self._authorize = authorize
+        self._protected = dict(protected_routes or {})
+        # Who the authorizer let through, in order (subject, issued-at, expiry): tests read it.
+        self.accepted_tokens: list[dict[str, str]] = []
         self._route_keys = frozenset(route_keys)
         self._function_name = function_name
         self._timeout_seconds = timeout_seconds
@@ -276,6 +287,29 @@ class LambdaAdapter:
             await asyncio.sleep(half_delay)
         return response
 
+    async def _authorizer_for(
+        self, request: web.Request, route_key: str
+    ) -> dict[str, Any] | web.Response | None:
+        """The event's `requestContext.authorizer` for a guarded route, or API Gateway's refusal."""
+        if self._authorize is None or route_key not in self._protected:
+            return None
+        # In a thread: the first use fetches the issuer's discovery document and keys.
+        outcome = await asyncio.to_thread(
+            self._authorize, request.headers.get("Authorization"), self._protected[route_key]
+        )
+        if not hasattr(outcome, "event_authorizer"):  # a refusal: API Gateway's answer, not the function's
+            return web.Response(
+                status=outcome.status,
+                text=outcome.body,
+                headers=outcome.headers,
+                content_type="application/json",
+            )
+        claims = outcome.claims
+        with self._lock:
+            self.accepted_tokens.append({key: claims.get(key, "") for key in ("sub", "iat", "exp", "jti")})
+        authorizer: dict[str, Any] = outcome.event_authorizer()
+        return authorizer
+
     async def _respond(self, request: web.Request) -> web.Response:
         route = self.route_key_for(request.method, request.path)
         if route is None:
@@ -283,13 +317,22 @@ class LambdaAdapter:
         route_key, path_parameters = route
         if self._take("_throttle_remaining"):
             return gateway_error(429, "Too Many Requests")
+        authorizer = await self._authorizer_for(request, route_key)
+        if isinstance(authorizer, web.Response):
+            return authorizer
         body = await request.read()
         event = build_event(request, body, route_key)
+        if authorizer is not None:
+            event["requestContext"]["authorizer"] = authorizer
         if path_parameters:
             event["pathParameters"] = path_parameters
-        context = LambdaContext(self._function_name, self._timeout_seconds)
         if self._take("_crash_remaining"):
             return gateway_error(500, "Internal Server Error")
+        return await self._integration(event)
+
+    async def _integration(self, event: dict[str, Any]) -> web.Response:
+        """Invokes the function as API Gateway's Lambda proxy integration does, within its timeout."""
+        context = LambdaContext(self._function_name, self._timeout_seconds)
         loop = asyncio.get_running_loop()
         try:
             result = await asyncio.wait_for(

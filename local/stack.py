@@ -37,6 +37,7 @@ import os
 import queue
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -51,15 +52,20 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from local.cloudfront import CloudFrontStandin
+from local.jwt_authorizer import JwtAuthorizer
 from local.lambda_adapter import LambdaAdapter, LambdaContext, gateway_error
+from local.oidc_provider import CLIENT_ID as OIDC_CLIENT_ID
+from local.oidc_provider import DEFAULT_SCOPE as OIDC_SCOPE
+from local.oidc_provider import OidcProvider
 from local.scheduler import ScheduleRunner
 from local.secrets_manager import REGION, SeededSecretsManager
 from local.standin_process import StandinProcess
-from template_contract.page_headers import page_headers
+from template_contract.page_headers import origin_of, page_headers
 from template_contract.reader import (
     TEMPLATE,
     TemplateError,
     http_api_route_keys,
+    jwt_route_keys,
     load_template,
 )
 
@@ -81,6 +87,7 @@ CALL_MODES = ("client_secret", "relay", "both")
 CALL_URL = "/api/call"
 # Anything else under /api is the handler's to answer (404/405), as with the template's routes.
 DEFAULT_ROUTE_KEYS = ("POST /api/session", "ANY /api/session", "$default")
+AUTH_MODES = ("none", "oidc")
 
 
 @dataclass
@@ -113,6 +120,9 @@ class StackOptions:
     call_minutes_per_day: int | None = None
     # How often the local scheduler looks for due schedules.
     scheduler_interval: float = 0.5
+    # Signed-in visitors: "oidc" runs a real OpenID Connect provider and API Gateway's JWT authorizer.
+    auth: str = "none"
+    access_token_ttl: int = 600  # the provider's access tokens, seconds
 
 
 def _route_keys_from_template(template: Path) -> tuple[str, ...]:
@@ -159,6 +169,13 @@ def _security_headers_middleware(headers: Mapping[str, str]) -> Any:
     return add_headers
 
 
+def _free_port(host: str) -> int:
+    """A port free right now (the page's, when the OIDC provider must be told it in advance)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
 def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
@@ -193,6 +210,8 @@ class LocalStack:
         self._standin: StandinProcess | None = None
         self._scheduler: ScheduleRunner | None = None
         self._call_mode = "client_secret"
+        self._oidc: OidcProvider | None = None
+        self.issuer = ""
 
     @property
     def uses_openai(self) -> bool:
@@ -213,6 +232,9 @@ class LocalStack:
             "schedule_group": SCHEDULE_GROUP,
             # POST a JSON event: the operator function's answer (the kill switch: end_all_calls).
             "operator_url": f"{self.url}__local/operator" if self.url else "",
+            # Signed-in mode: the OpenID Connect provider (its login page signs anyone in by name).
+            "auth": self.options.auth,
+            "issuer": self.issuer,
         }
 
     async def __aenter__(self) -> LocalStack:
@@ -258,6 +280,16 @@ class LocalStack:
         starts = [self._secrets.start, self._dynalite.start, self._read_template]
         if self._standin is not None:
             starts.append(self._standin.start)
+        if opts.auth == "oidc":
+            # The provider must know the page's address (its redirect URI) before the page listens.
+            if opts.port == 0:
+                opts.port = _free_port(opts.host)
+            self._oidc = OidcProvider(
+                host=opts.host,
+                redirect_uri=f"http://{_url_host(opts.host)}:{opts.port}/",
+                access_token_ttl=opts.access_token_ttl,
+            )
+            starts.append(self._oidc.start)
         # Every start is waited for, even when one fails: stop() must see what did start.
         outcomes = await asyncio.gather(
             *(asyncio.to_thread(start) for start in starts), return_exceptions=True
@@ -276,8 +308,20 @@ class LocalStack:
         # In a thread, as the stand-in's start was: this loop stays free for the servers' signals.
         env = self._handler_env(self._secrets, base_url)
         self._call_mode = env.get("CALL_MODE") or "client_secret"
+        authorizer = None
+        if self._oidc is not None:
+            self.issuer = env["AUTH_ISSUER"] = self._oidc.issuer
+            authorizer = JwtAuthorizer(self.issuer, [self._oidc.audience])
+            await asyncio.to_thread(authorizer.prefetch)
         handler = await asyncio.to_thread(self._import_handler, env)
-        self.adapter = LambdaAdapter(handler, self._route_keys, latency_ms=opts.api_latency_ms)
+        self.adapter = LambdaAdapter(
+            handler,
+            self._route_keys,
+            latency_ms=opts.api_latency_ms,
+            authorize=authorizer.authorize if authorizer is not None else None,
+            # What the template's JWT authorizer guards in signed-in mode (the rest of /api/* mints nothing).
+            protected_routes=dict.fromkeys(jwt_route_keys(opts.template), (OIDC_SCOPE,)),
+        )
         await asyncio.to_thread(self._secrets.wait_for_schedule_groups)  # long done by now
         # The schedules' hangups run in this process, in the one execution environment (see invoke()).
         self._scheduler = ScheduleRunner(
@@ -363,6 +407,9 @@ class LocalStack:
         if self._standin is not None:
             await asyncio.to_thread(self._standin.stop)
             self._standin = None
+        if self._oidc is not None:
+            await asyncio.to_thread(self._oidc.stop)
+            self._oidc = None
 
     @staticmethod
     def _import_handler(env: Mapping[str, str]) -> Callable[[dict[str, Any], Any], Mapping[str, Any]]:
@@ -402,13 +449,22 @@ class LocalStack:
     async def _start_page(
         self, adapter: LambdaAdapter, cloudfront: CloudFrontStandin, calls_url: str
     ) -> None:
-        headers = page_headers(self.realtime_origin, self.options.template)
-        config = {
+        auth_origins = [origin_of(self.issuer)] if self.issuer else []
+        headers = page_headers(self.realtime_origin, self.options.template, auth_origins=auth_origins)
+        config: dict[str, Any] = {
             "sessionUrl": "/api/session",
             "realtimeCallsUrl": calls_url,
             "callMode": self._call_mode,
             "callUrl": CALL_URL,
+            "auth": None,
         }
+        if self._oidc is not None:
+            config["auth"] = {
+                "issuer": self.issuer,
+                "clientId": OIDC_CLIENT_ID,
+                "audience": self._oidc.audience,
+                "scope": OIDC_SCOPE,
+            }
 
         async def config_json(_: web.Request) -> web.Response:
             return web.json_response(config)
@@ -444,6 +500,12 @@ class LocalStack:
         app.router.add_post("/__local/faults", control_faults)
         # The kill switch, as `aws lambda invoke --function-name <OperatorFunction>` runs it deployed.
         app.router.add_post("/__local/operator", control_operator)
+
+        async def accepted_tokens(_: web.Request) -> web.Response:
+            return web.json_response(adapter.accepted_tokens)
+
+        # Signed-in mode, for tests: whom the JWT authorizer let through (subject, iat, exp, jti).
+        app.router.add_get("/__local/authorizer", accepted_tokens)
         for prefix, folder in self.options.extra_static.items():
             if (folder / "index.html").is_file():
                 app.router.add_get(prefix.rstrip("/") + "/", _file_handler(folder / "index.html"))
@@ -665,6 +727,17 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="start with the pause switch on (every mint: 503 service_paused)",
     )
+    auth = parser.add_argument_group("signed-in visitors")
+    auth.add_argument(
+        "--auth",
+        choices=AUTH_MODES,
+        default="none",
+        help="oidc: a local OpenID Connect provider signs visitors in (any name, any password) and "
+        "/api/session and /api/call need its access token, as the template's JWT authorizer does",
+    )
+    auth.add_argument(
+        "--access-token-ttl", type=int, default=600, metavar="S", help="the provider's access token lifetime"
+    )
     parser.add_argument(
         "--api-latency-ms", type=float, default=0.0, help="round trip added to every /api request"
     )
@@ -719,6 +792,8 @@ async def _serve_until_stopped(args: argparse.Namespace) -> None:
         max_call_seconds=args.max_call_seconds,
         call_minutes_per_visitor=args.call_minutes_per_visitor,
         call_minutes_per_day=args.call_minutes_per_day,
+        auth=args.auth,
+        access_token_ttl=args.access_token_ttl,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -741,6 +816,8 @@ async def _serve_until_stopped(args: argparse.Namespace) -> None:
             print(f"  execute-api: {stack.execute_api}  (API Gateway without CloudFront: 403)", flush=True)
             print(f"  realtime:    {target}", flush=True)
             print(f"  call mode:   {stack.describe()['call_mode']}", flush=True)
+            if stack.issuer:
+                print(f"  sign-in:     {stack.issuer}  (OpenID Connect; any name and password)", flush=True)
             operator = f"{stack.url}__local/operator"
             print(f"  kill switch: curl -X POST {operator}  (ends every live call)", flush=True)
             print(

@@ -260,7 +260,9 @@ def _open_page(context: BrowserContext, record: PageRecord) -> Page:
 
     def on_console(message: ConsoleMessage) -> None:
         if message.type == "error":
-            record.console_errors.append(message.text)
+            # Where it was logged, too: a page the test navigated to (a sign-in page) is not ours.
+            where = message.location.get("url", "")
+            record.console_errors.append(f"{message.text} (at {where})" if where else message.text)
 
     page.on("console", on_console)
     page.on("pageerror", lambda error: record.console_errors.append(f"uncaught: {error}"))

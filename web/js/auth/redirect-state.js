@@ -15,6 +15,7 @@ const KEY = 'realtime-vend.sign-in';
  * @property {string} nonce
  * @property {string} codeVerifier
  * @property {Array<{role: 'user' | 'assistant', text: string}>} transcript  what was on screen
+ * @property {string} returnQuery  the page's query before the redirect (`?mode=…`), put back after it
  */
 
 /** @returns {Storage | null} this tab's sessionStorage, or null where the browser refuses it */
@@ -44,7 +45,7 @@ export function takeSignIn() {
   if (!raw) return null;
   try {
     const pending = JSON.parse(raw);
-    const fields = ['state', 'nonce', 'codeVerifier'];
+    const fields = ['state', 'nonce', 'codeVerifier', 'returnQuery'];
     if (fields.some((field) => typeof pending?.[field] !== 'string')) return null;
     const transcript = Array.isArray(pending.transcript) ? pending.transcript : [];
     return {

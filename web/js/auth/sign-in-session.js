@@ -90,14 +90,15 @@ export class SignInSession extends EventTarget {
     const pending = callback ? takeSignIn() : null;
     if (callback) {
       // Off the address bar at once: a reload, a bookmark or a shared link must not carry the code.
+      // The page's own query (`?mode=`, say) comes back as it was before the redirect.
       for (const name of CALLBACK_PARAMETERS) url.searchParams.delete(name);
+      if (pending) url.search = pending.returnQuery;
       history.replaceState(history.state, '', url.href);
     }
     const server = await this.#discover();
-    if (!callback) return null;
-    if (!pending) {
-      throw new UserFacingError('That sign-in link has already been used. Sign in again.', { code: 'sign_in_failed' });
-    }
+    // Not a sign-in this tab started (a used link, or the provider's own sign-in page opened directly):
+    // nothing to redeem; the visitor signs in from the page, usually without typing again.
+    if (!callback || !pending) return null;
     try {
       // Checks the state (CSRF), the issuer (mix-up) and turns an error response into an exception.
       const validated = oauth.validateAuthResponse(server, this.client, parameters, pending.state);
@@ -131,7 +132,7 @@ export class SignInSession extends EventTarget {
     if (this.config.audience && this.config.audience !== this.config.clientId) {
       authorize.searchParams.set('audience', this.config.audience);
     }
-    rememberSignIn({ state, nonce, codeVerifier, transcript });
+    rememberSignIn({ state, nonce, codeVerifier, transcript, returnQuery: location.search });
     location.assign(authorize.href);
   }
 
