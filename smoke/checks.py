@@ -11,7 +11,10 @@
 4. POST /api/session mints a client secret, or says the OpenAI key is not stored yet (a warning,
    a failure with --require-key); in relay mode (config.json's callMode) it must answer 404
    not_enabled instead, and POST /api/call must refuse a non-offer with 400 invalid_offer (proof the
-   route is live and checks what it relays, at no cost: nothing reaches OpenAI);
+   route is live and checks what it relays, at no cost: nothing reaches OpenAI). With signed-in
+   visitors (config.json's `auth`), the smoke test has no token: the routes must answer API Gateway's
+   401 without one, and the issuer's discovery document must be reachable, with every origin the page
+   fetches to sign in allowed by its CSP;
 5. the bucket refuses direct access (needs its URL; the local stack has no bucket, so it is skipped);
 6. the API's own execute-api URL refuses what does not come through CloudFront: 403 forbidden
    (needs its URL: the ExecuteApiUrl output, or the local stack's `execute_api`).
@@ -28,13 +31,13 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from email.message import Message
 from typing import Any, Literal
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-from template_contract.page_headers import page_headers
+from template_contract.page_headers import origin_of, page_headers
 
 KEY_NOT_STORED = "key_not_stored"  # the API's error code while the secret holds its placeholder
 Verdict = Literal["PASS", "WARN", "SKIP", "FAIL"]
@@ -100,6 +103,55 @@ def check_config(base: str) -> tuple[Check, str | None]:
     return Check("config.json", "PASS", f"sessionUrl /api/session, realtimeCallsUrl {calls}"), origin
 
 
+def auth_config(base: str) -> dict[str, str] | None:
+    """config.json's `auth` (who signs visitors in), or None for anonymous visitors."""
+    try:
+        config = fetch(urljoin(base, "config.json")).json()
+    except ValueError:
+        return None
+    auth = config.get("auth") if isinstance(config, dict) else None
+    return auth if isinstance(auth, dict) and isinstance(auth.get("issuer"), str) else None
+
+
+def sign_in_origins(auth: Mapping[str, str]) -> tuple[Check, list[str]]:
+    """The issuer's discovery document, and the origins the page fetches to sign in (the issuer's
+    and, where it differs, the token endpoint's: a Cognito pool's hosted domain)."""
+    issuer = auth["issuer"]
+    reply = fetch(issuer.rstrip("/") + "/.well-known/openid-configuration")
+    try:
+        metadata = reply.json() if reply.status == 200 else None
+    except ValueError:
+        metadata = None
+    if not isinstance(metadata, dict) or metadata.get("issuer") != issuer:
+        return Check(
+            "sign-in", "FAIL", f"{issuer} has no discovery document naming it (HTTP {reply.status})"
+        ), []
+    token_endpoint = metadata.get("token_endpoint")
+    if not isinstance(token_endpoint, str):
+        return Check("sign-in", "FAIL", f"{issuer}'s discovery document has no token_endpoint"), []
+    origins = list(dict.fromkeys([origin_of(issuer), origin_of(token_endpoint)]))
+    if "S256" not in (metadata.get("code_challenge_methods_supported") or ["S256"]):
+        return Check("sign-in", "FAIL", f"{issuer} does not offer PKCE with S256"), origins
+    return Check(
+        "sign-in", "PASS", f"{issuer} publishes its metadata; the page fetches {', '.join(origins)}"
+    ), origins
+
+
+def check_signed_in_only(base: str, path: str, body: bytes, content_type: str) -> Check:
+    """Without a token, API Gateway's JWT authorizer answers 401 before the function runs."""
+    origin = urlunsplit((*urlsplit(base)[:2], "", "", ""))
+    reply = fetch(
+        urljoin(base, path),
+        method="POST",
+        body=body,
+        headers={"Content-Type": content_type, "Origin": origin},
+    )
+    name = f"POST /{path}"
+    if reply.status == 401:
+        return Check(name, "PASS", "401 without a token: only signed-in visitors get through")
+    return Check(name, "FAIL", f"HTTP {reply.status} {_error_code(reply)} without a token, not 401")
+
+
 def call_mode(base: str) -> str:
     """config.json's callMode (client_secret when absent: a stack from before relayed calls)."""
     try:
@@ -157,7 +209,7 @@ def _error_code(reply: Reply) -> str | None:
     return code if isinstance(code, str) else None
 
 
-def check_page(base: str, realtime_origin: str) -> Check:
+def check_page(base: str, realtime_origin: str, auth_origins: Sequence[str] = ()) -> Check:
     reply = fetch(base)
     if reply.status != 200:
         return Check("page", "FAIL", f"HTTP {reply.status}")
@@ -165,7 +217,7 @@ def check_page(base: str, realtime_origin: str) -> Check:
     content_type = reply.headers.get("Content-Type", "")
     if not content_type.startswith("text/html"):
         problems.append(f"Content-Type is {content_type!r}")
-    for name, expected in page_headers(realtime_origin).items():
+    for name, expected in page_headers(realtime_origin, auth_origins=auth_origins).items():
         actual = reply.headers.get(name)
         if actual != expected:
             problems.append(f"{name} is {actual!r}, template.yaml says {expected!r}")
@@ -229,13 +281,18 @@ def check_bucket(bucket_url: str | None) -> Check:
     return Check("bucket refuses direct access", "FAIL", f"{bucket_url} answered {reply.status}, not 403")
 
 
-def check_execute_api(execute_api_url: str | None) -> Check:
+def check_execute_api(execute_api_url: str | None, *, signed_in: bool = False) -> Check:
+    """With signed-in visitors the minting routes answer the authorizer's 401 to a caller without a
+    token, before the function could show its own check: a route the authorizer leaves open (the
+    function's 404s, `ANY /api/{proxy+}`) reaches it instead."""
     name = "execute-api URL refuses direct calls"
     if not execute_api_url:
         return Check(name, "SKIP", "no execute-api URL (pass --execute-api-url or --stack)")
     url = execute_api_url
-    if not urlsplit(url).path.rstrip("/").endswith("/api/session"):
-        url = urljoin(url if url.endswith("/") else f"{url}/", "api/session")
+    probe = "api/origin-check" if signed_in else "api/session"
+    if not urlsplit(url).path.rstrip("/").endswith(f"/{probe}"):
+        root = url.removesuffix("/").removesuffix("/api/session")
+        url = urljoin(f"{root}/", probe)
     reply = fetch(url, method="POST", body=b"{}", headers={"Content-Type": "application/json"})
     try:
         code = reply.json().get("error", {}).get("code")
@@ -258,20 +315,30 @@ def run(
     base = base if base.endswith("/") else f"{base}/"
     config, realtime_origin = check_config(base)
     checks = [config]
+    auth = auth_config(base)
+    auth_origins: list[str] = []
+    if auth is not None:
+        signing_in, auth_origins = sign_in_origins(auth)
+        checks.append(signing_in)
     if realtime_origin is None:
         checks.append(Check("page", "FAIL", "cannot check the CSP without config.json's Realtime origin"))
     else:
-        checks.append(check_page(base, realtime_origin))
+        checks.append(check_page(base, realtime_origin, auth_origins))
     checks.append(check_https_redirect(base))
     mode = call_mode(base)
-    if mode == "relay":
+    if auth is not None:
+        if mode != "relay":
+            checks.append(check_signed_in_only(base, "api/session", b"{}", "application/json"))
+        if mode in {"relay", "both"}:
+            checks.append(check_signed_in_only(base, "api/call", NOT_AN_OFFER.encode(), "application/sdp"))
+    elif mode == "relay":
         checks.append(check_session_off(base))
     else:
         checks.append(check_session(base, require_key=require_key))
-    if mode in {"relay", "both"}:
+    if auth is None and mode in {"relay", "both"}:
         checks.append(check_call(base))
     checks.append(check_bucket(bucket_url))
-    checks.append(check_execute_api(execute_api_url))
+    checks.append(check_execute_api(execute_api_url, signed_in=auth is not None))
     return checks
 
 

@@ -43,6 +43,12 @@ def local_stack() -> Iterator[StackProcess]:
 
 
 @pytest.fixture(scope="module")
+def signed_in_stack() -> Iterator[StackProcess]:
+    with StackProcess("--port", "0", "--auth", "oidc", "--mode", "both") as stack:
+        yield stack
+
+
+@pytest.fixture(scope="module")
 def placeholder_stack() -> Iterator[StackProcess]:
     # The secret still holds the template's placeholder: the handler must say "put your key in".
     with StackProcess("--port", "0", env={**os.environ, "OPENAI_API_KEY": PLACEHOLDER}) as stack:
@@ -65,6 +71,44 @@ def test_the_local_stack_passes_every_check_that_applies_to_it(local_stack: Stac
     assert "minted a client secret valid" in "\n".join(lines)
     assert "ek_" not in "\n".join(lines)  # the secret is a credential: never printed
     assert "not applicable" in next(line for line in lines if "bucket" in line)
+
+
+@pytest.mark.slow
+def test_a_signed_in_stack_passes_without_a_token_and_spends_nothing(signed_in_stack: StackProcess) -> None:
+    status, lines = run_smoke(signed_in_stack.url, "--execute-api-url", signed_in_stack.execute_api)
+
+    assert status == 0, lines
+    assert verdicts(lines) == {
+        "config.json": "PASS",
+        "sign-in": "PASS",
+        "page": "PASS",
+        "https redirect": "SKIP",
+        "POST /api/session": "PASS",
+        "POST /api/call": "PASS",
+        "bucket refuses direct access": "SKIP",
+        "execute-api URL refuses direct calls": "PASS",
+    }
+    report = "\n".join(lines)
+    assert "401 without a token" in report
+    assert signed_in_stack.ready["issuer"] in report
+
+
+def test_a_csp_that_does_not_allow_the_issuer_fails_the_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    issuer = "https://issuer.example.com/tenant"
+    # Given a page served with the anonymous CSP while config.json names an issuer
+    headers = Message()
+    for name, value in {
+        "Content-Type": "text/html",
+        "Cache-Control": "no-cache",
+        **page_headers("https://api.openai.com"),
+    }.items():
+        headers[name] = value
+    monkeypatch.setattr(checks, "fetch", lambda url, **_: Reply(200, headers, b""))
+
+    check = checks.check_page("https://d1.example.net/", "https://api.openai.com", [checks.origin_of(issuer)])
+
+    assert check.verdict == "FAIL"
+    assert "Content-Security-Policy" in check.detail and "https://issuer.example.com" in check.detail
 
 
 @pytest.mark.slow
