@@ -464,6 +464,7 @@ class LocalStack:
                 "clientId": OIDC_CLIENT_ID,
                 "audience": self._oidc.audience,
                 "scope": OIDC_SCOPE,
+                "requestScope": OIDC_SCOPE,
             }
 
         async def config_json(_: web.Request) -> web.Response:

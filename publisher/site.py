@@ -64,12 +64,14 @@ class SiteError(ValueError):
 @dataclass(frozen=True, slots=True)
 class PageAuth:
     """How the page signs visitors in (config.json's auth): the issuer whose discovery document names
-    the endpoints, the page's public client, the audience to ask for, and the scope the API requires."""
+    the endpoints, the page's public client, the audience to ask for, the scope the API requires, and
+    the scope to request for it (Entra ID names it `api://<app>/Call` and its tokens carry `Call`)."""
 
     issuer: str
     client_id: str
     audience: str
     scope: str
+    request_scope: str = ""
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.issuer)
@@ -80,6 +82,7 @@ class PageAuth:
             ("client id", self.client_id),
             ("audience", self.audience),
             ("scope", self.scope),
+            ("request scope", self.request_scope or self.scope),
         ):
             if not value or any(c.isspace() for c in value):
                 raise SiteError(f"the auth {name} must be one non-empty word, got {value!r}")
@@ -87,7 +90,8 @@ class PageAuth:
     @classmethod
     def from_properties(cls, auth: object) -> PageAuth | None:
         """SitePublication's Auth property: absent for anonymous visitors (and for a stack that predates
-        it), else {"Issuer", "ClientId", "Audience", "Scope"} as template.yaml passes them."""
+        it), else {"Issuer", "ClientId", "Audience", "Scope", "RequestScope"} as template.yaml passes them
+        (RequestScope is optional: a stack that predates it requests Scope itself)."""
         if auth is None:
             return None
         if not isinstance(auth, Mapping):
@@ -102,6 +106,7 @@ class PageAuth:
             client_id=str(values["ClientId"]),
             audience=str(values["Audience"]),
             scope=str(values["Scope"]),
+            request_scope=_optional_string(auth.get("RequestScope"), "RequestScope"),
         )
 
     def as_config(self) -> dict[str, str]:
@@ -110,7 +115,16 @@ class PageAuth:
             "clientId": self.client_id,
             "audience": self.audience,
             "scope": self.scope,
+            "requestScope": self.request_scope or self.scope,
         }
+
+
+def _optional_string(value: object, name: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise SiteError(f"Auth's {name} must be a string, got {value!r}")
+    return value
 
 
 @dataclass(frozen=True, slots=True)

@@ -283,6 +283,7 @@ def test_a_signed_in_stack_tells_the_page_how_to_sign_in(
         "clientId": "4example5client6id7abcdefgh",
         "audience": "4example5client6id7abcdefgh",
         "scope": "realtime-vend/call",
+        "requestScope": "realtime-vend/call",
     }
     assert config["sessionUrl"] == "/api/session"  # the rest of the contract is unchanged
 
@@ -320,6 +321,11 @@ def test_turning_sign_in_off_republishes_a_config_without_auth(
         ({**POOL_AUTH, "Issuer": "https://issuer.example/?x=1"}, "the auth issuer must be an https URL"),
         ({**POOL_AUTH, "ClientId": ""}, "the auth client id must be one non-empty word"),
         ({**POOL_AUTH, "Scope": "openid realtime-vend/call"}, "the auth scope must be one non-empty word"),
+        (
+            {**POOL_AUTH, "RequestScope": "api://x/Call openid"},
+            "the auth request scope must be one non-empty word",
+        ),
+        ({**POOL_AUTH, "RequestScope": 7}, "Auth's RequestScope must be a string"),
     ],
 )
 def test_an_auth_the_page_could_not_sign_in_with_fails_and_publishes_nothing(

@@ -30,6 +30,12 @@ PSEUDO = {
 PROTECTED = {"ANY /api/session", "POST /api/call", "DELETE /api/call/{id}"}
 AUTH0 = {"JwtIssuer": "https://example.eu.auth0.com/", "JwtAudience": "https://realtime-vend,second"}
 POOL = {"CreateUserPool": "true"}
+# Entra ID with v2 tokens: aud is the API app's id; its scope is requested by the App ID URI.
+ENTRA = {
+    "JwtIssuer": "https://login.microsoftonline.com/99999999-8888-7777-6666-555555555555/v2.0",
+    "JwtAudience": "11111111-2222-3333-4444-555555555555",
+    "JwtClientId": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+}
 # Every resource issue 12 adds, with the condition it exists under.
 SIGNED_IN_RESOURCES = {
     "SignedInApi": "SignedIn",
@@ -145,7 +151,15 @@ def signed_in_routes() -> dict[str, dict[str, Any]]:
 
 
 def test_the_auth_parameters_default_to_anonymous_visitors() -> None:
-    names = ("JwtIssuer", "JwtAudience", "JwtScope", "JwtClientId", "CreateUserPool", "UserPoolSelfSignUp")
+    names = (
+        "JwtIssuer",
+        "JwtAudience",
+        "JwtScope",
+        "JwtClientId",
+        "JwtRequestScope",
+        "CreateUserPool",
+        "UserPoolSelfSignUp",
+    )
     defaults = {name: PARAMETERS[name]["Default"] for name in names}
 
     assert defaults == {
@@ -153,6 +167,7 @@ def test_the_auth_parameters_default_to_anonymous_visitors() -> None:
         "JwtAudience": "",
         "JwtScope": "realtime-vend/call",
         "JwtClientId": "",
+        "JwtRequestScope": "",
         "CreateUserPool": "false",
         "UserPoolSelfSignUp": "false",
     }
@@ -336,6 +351,7 @@ def test_the_functions_get_the_issuer_in_force() -> None:
                 "ClientId": "https://realtime-vend",
                 "Audience": "https://realtime-vend",
                 "Scope": "realtime-vend/call",
+                "RequestScope": "realtime-vend/call",
             },
         ),
         (
@@ -345,6 +361,21 @@ def test_the_functions_get_the_issuer_in_force() -> None:
                 "ClientId": "spa-client",
                 "Audience": "https://realtime-vend",
                 "Scope": "call:realtime",
+                "RequestScope": "call:realtime",
+            },
+        ),
+        (
+            {
+                **ENTRA,
+                "JwtScope": "Call",
+                "JwtRequestScope": "api://11111111-2222-3333-4444-555555555555/Call",
+            },
+            {
+                "Issuer": ENTRA["JwtIssuer"],
+                "ClientId": ENTRA["JwtClientId"],
+                "Audience": "11111111-2222-3333-4444-555555555555",
+                "Scope": "Call",
+                "RequestScope": "api://11111111-2222-3333-4444-555555555555/Call",
             },
         ),
         (
@@ -354,6 +385,7 @@ def test_the_functions_get_the_issuer_in_force() -> None:
                 "ClientId": "<UserPoolClient>",
                 "Audience": "<UserPoolClient>",
                 "Scope": "realtime-vend/call",
+                "RequestScope": "realtime-vend/call",
             },
         ),
     ],

@@ -89,12 +89,14 @@ function readAuth(raw) {
   if (typeof raw !== 'object' || fields.some((field) => typeof auth[field] !== 'string' || auth[field] === '')) {
     throw incomplete();
   }
+  const requestScope = typeof auth.requestScope === 'string' && auth.requestScope !== '' ? auth.requestScope : auth.scope;
   if (!URL.canParse(String(auth.issuer))) throw incomplete();
   return {
     issuer: String(auth.issuer),
     clientId: String(auth.clientId),
     audience: String(auth.audience),
     scope: String(auth.scope),
+    requestScope: String(requestScope),
   };
 }
 

@@ -23,7 +23,8 @@ import { rememberSignIn, takeSignIn } from './redirect-state.js';
  * @property {string} issuer
  * @property {string} clientId
  * @property {string} audience
- * @property {string} scope   what the API's routes require
+ * @property {string} scope   what the API's routes require (in the access token's scope or scp)
+ * @property {string} requestScope  how to ask the provider for it (Entra ID: `api://<app>/Call` for `Call`)
  */
 
 /** Renew when less than this much of the token's life is left (and at most a minute before expiry). */
@@ -212,7 +213,8 @@ export class SignInSession extends EventTarget {
   #scopes(server) {
     const supported = new Set(server.scopes_supported ?? []);
     const optional = ['profile', 'email', 'offline_access'].filter((scope) => supported.has(scope));
-    return [...new Set(['openid', ...optional, ...this.config.scope.split(' ').filter(Boolean)])].join(' ');
+    const api = (this.config.requestScope || this.config.scope).split(' ').filter(Boolean);
+    return [...new Set(['openid', ...optional, ...api])].join(' ');
   }
 
   /**
