@@ -90,17 +90,24 @@ def test_every_route_is_described_with_its_methods_and_405_for_the_rest() -> Non
 
 
 def test_every_response_whose_error_sends_a_header_documents_it() -> None:
-    # Errors that send a header (Retry-After, Allow) override `headers()`: read from errors.py.
+    # Errors that send a header (Retry-After, Allow, WWW-Authenticate) override `headers()`: read from
+    # errors.py.
     with_header = {
         (cls.status, cls.code) for cls in every_error_class() if cls.headers is not errors.VendError.headers
     }
-    assert {(503, "service_paused"), (429, "concurrent_calls"), (503, "call_cap_unavailable")} <= with_header
+    assert {
+        (503, "service_paused"),
+        (429, "concurrent_calls"),
+        (503, "call_cap_unavailable"),
+        (401, "sign_in_required"),
+    } <= with_header
     for path_item in spec()["paths"].values():
         for method in OPENAPI_METHODS:
             for status, response in path_item.get(method, {}).get("responses", {}).items():
                 resolved = resolve(response)
                 if any((int(status), code) in with_header for code in codes_in(error_schema(response))):
-                    assert {"Retry-After", "Allow"} & set(resolved.get("headers", {})), (method, status)
+                    sent = {"Retry-After", "Allow", "WWW-Authenticate"}
+                    assert sent & set(resolved.get("headers", {})), (method, status)
 
 
 def test_a_started_call_documents_its_answer_location_and_end() -> None:
