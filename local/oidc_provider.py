@@ -16,15 +16,12 @@ node_modules with the lockfile it installed from; a missing or stale install is 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import json
 import shutil
-import subprocess
 from pathlib import Path
 from types import TracebackType
 
-from local.secrets_manager import read_line
+from local.child_process import PipedChild
 
 HERE = Path(__file__).resolve().parent / "oidc"
 SERVER = HERE / "provider.mjs"
@@ -86,17 +83,17 @@ class OidcProvider:
         self.client_id = client_id
         self._node = node
         self._startup_timeout = startup_timeout
-        self._process: subprocess.Popen[str] | None = None
+        self._child: PipedChild | None = None
         self._issuer = ""
 
     @property
     def issuer(self) -> str:
-        if self._process is None:
+        if self._child is None:
             raise OidcProviderError("the OIDC provider is not started")
         return self._issuer
 
     def start(self) -> OidcProvider:
-        if self._process is not None:
+        if self._child is not None:
             return self
         check_installed()
         node = self._node or shutil.which("node")
@@ -106,38 +103,20 @@ class OidcProvider:
         command += ["--client-id", self.client_id, "--audience", self.audience, "--scope", self.scope]
         command += ["--access-token-ttl", str(self.access_token_ttl), "--redirect-uri", self.redirect_uri]
         command += ["--exit-on-stdin-eof"]
-        process = subprocess.Popen(  # noqa: S603 - our own script, a fixed command line
-            command, cwd=HERE, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-        )
-        self._process = process
+        child = PipedChild(command, cwd=HERE, what="the OIDC provider", error=OidcProviderError)
+        ready = child.start(self._startup_timeout)
+        self._child = child
         try:
-            assert process.stdout is not None  # noqa: S101 - Popen(stdout=PIPE)
-            line = read_line(process.stdout, self._startup_timeout)
-            try:
-                ready = json.loads(line or "")
-                self._issuer, self.port = str(ready["issuer"]), int(ready["port"])
-            except (ValueError, KeyError, TypeError):
-                raise OidcProviderError(
-                    f"the OIDC provider did not start (exit code {process.poll()}); it printed {line!r}"
-                ) from None
-        except BaseException:
+            self._issuer, self.port = str(ready["issuer"]), int(ready["port"])
+        except (KeyError, TypeError, ValueError):
             self.stop()
-            raise
+            raise OidcProviderError(f"the OIDC provider printed an odd ready line: {ready!r}") from None
         return self
 
     def stop(self) -> None:
-        process, self._process = self._process, None
-        if process is None:
-            return
-        for pipe in (process.stdin, process.stdout):
-            if pipe is not None:
-                with contextlib.suppress(OSError):
-                    pipe.close()  # the child exits when its stdin closes
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        child, self._child = self._child, None
+        if child is not None:
+            child.stop()
 
     def __enter__(self) -> OidcProvider:
         return self.start()

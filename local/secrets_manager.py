@@ -15,13 +15,11 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import queue
-import subprocess
 import sys
-import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+
+from local.child_process import PipedChild
 
 REGION = "us-east-1"
 FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -55,7 +53,7 @@ class SeededSecretsManager:
         self._groups_ready = False
         self._host = host  # another address when a container must reach it (tests/samlocal)
         self._timeout = startup_timeout
-        self._process: subprocess.Popen[str] | None = None
+        self._child: PipedChild | None = None
         self.endpoint = ""
         self.port = 0
         self.arn = ""
@@ -63,36 +61,16 @@ class SeededSecretsManager:
 
     def start(self) -> None:
         """Starts the server on a free port and seeds it; blocks until it is serving."""
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "local.secrets_manager", "--host", self._host],
-            cwd=_REPO,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
+        child = PipedChild(
+            [sys.executable, "-m", "local.secrets_manager", "--host", self._host], cwd=_REPO, what="moto"
         )
-        self._process = process
-        try:
-            assert process.stdin is not None  # noqa: S101 - PIPE above
-            assert process.stdout is not None  # noqa: S101
-            # The values go through a pipe, never the command line (which `ps` shows).
-            process.stdin.write(
-                json.dumps(
-                    {
-                        "secrets": self._secrets,
-                        "parameters": self._parameters,
-                        "schedule_groups": self._schedule_groups,
-                    }
-                )
-                + "\n"
-            )
-            process.stdin.flush()
-            ready = read_line(process.stdout, self._timeout)
-            if ready is None:
-                raise RuntimeError(f"moto did not start (exit code {process.poll()})")
-            answer = json.loads(ready)
-        except BaseException:
-            self.stop()
-            raise
+        seeds = {
+            "secrets": self._secrets,
+            "parameters": self._parameters,
+            "schedule_groups": self._schedule_groups,
+        }
+        answer = child.start(self._timeout, seeds=seeds)
+        self._child = child
         self.port = int(answer["port"])
         self.endpoint = answer["endpoint"]
         self.arns = dict(answer["arns"])
@@ -104,37 +82,14 @@ class SeededSecretsManager:
         """Blocks until the schedule groups exist (moto creates them after `start()` returns)."""
         if self._groups_ready:
             return
-        process = self._process
-        line = read_line(process.stdout, self._timeout) if process is not None else None
-        if line is None or "schedule_groups" not in json.loads(line):
-            raise RuntimeError(
-                f"moto did not create the schedule groups (exit code {process and process.poll()})"
-            )
+        if self._child is None or "schedule_groups" not in self._child.read_json(self._timeout):
+            raise RuntimeError("moto did not create the schedule groups")
         self._groups_ready = True
 
     def stop(self) -> None:
-        process, self._process = self._process, None
-        if process is None:
-            return
-        for pipe in (process.stdin, process.stdout):
-            if pipe is not None:
-                with contextlib.suppress(OSError):
-                    pipe.close()  # the child exits when its stdin closes
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def read_line(stream: Any, timeout: float) -> str | None:
-    """One line from a child's pipe, or None at EOF or after `timeout` seconds."""
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: lines.put(stream.readline()), daemon=True).start()
-    try:
-        return lines.get(timeout=timeout) or None
-    except queue.Empty:
-        return None
+        child, self._child = self._child, None
+        if child is not None:
+            child.stop()
 
 
 def _serve(host: str) -> None:

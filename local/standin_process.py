@@ -11,11 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import subprocess
 import sys
 from pathlib import Path
 
-from local.secrets_manager import read_line
+from local.child_process import PipedChild
 
 _REPO = Path(__file__).resolve().parent.parent
 
@@ -37,7 +36,7 @@ class StandinProcess:
         self._port = port
         self._session_max_seconds = session_max_seconds
         self._timeout = startup_timeout
-        self._process: subprocess.Popen[str] | None = None
+        self._child: PipedChild | None = None
         self.url = ""
 
     def start(self) -> None:
@@ -51,37 +50,16 @@ class StandinProcess:
             str(self._port),
         ]
         command += ["--session-max-seconds", repr(self._session_max_seconds)]
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            command, cwd=_REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-        )
-        self._process = process
-        try:
-            assert process.stdin is not None  # noqa: S101 - PIPE above
-            assert process.stdout is not None  # noqa: S101
-            process.stdin.write(json.dumps({"api_key": self._api_key}) + "\n")
-            process.stdin.flush()
-            ready = read_line(process.stdout, self._timeout)
-            if ready is None:
-                raise RuntimeError(f"the OpenAI stand-in did not start (exit code {process.poll()})")
-            port = int(json.loads(ready)["port"])
-        except BaseException:
-            self.stop()
-            raise
+        child = PipedChild(command, cwd=_REPO, what="the OpenAI stand-in", stop_timeout=10.0)
+        ready = child.start(self._timeout, seeds={"api_key": self._api_key})
+        self._child = child
+        port = int(ready["port"])
         self.url = f"http://{f'[{self._host}]' if ':' in self._host else self._host}:{port}"
 
     def stop(self) -> None:
-        process, self._process = self._process, None
-        if process is None:
-            return
-        for pipe in (process.stdin, process.stdout):
-            if pipe is not None:
-                with contextlib.suppress(OSError):
-                    pipe.close()  # the child exits when its stdin closes
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        child, self._child = self._child, None
+        if child is not None:
+            child.stop()
 
 
 async def _serve(host: str, port: int, session_max_seconds: float) -> None:

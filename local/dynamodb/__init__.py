@@ -21,20 +21,18 @@ By hand: `npm ci && node server.js --port 8000 --latency-ms 5` prints `{"port":8
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import hashlib
-import json
-import queue
 import shutil
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
+
+from local.child_process import PipedChild
 
 if TYPE_CHECKING:
     from botocore.config import Config
@@ -109,16 +107,16 @@ class Dynalite:
         self.port = port
         self._node = node
         self._startup_timeout = startup_timeout
-        self._process: subprocess.Popen[str] | None = None
+        self._child: PipedChild | None = None
 
     @property
     def endpoint_url(self) -> str:
-        if self._process is None:
+        if self._child is None:
             raise DynaliteError("Dynalite is not started")
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> Dynalite:
-        if self._process is not None:
+        if self._child is not None:
             return self
         ensure_installed()
         node = self._node or shutil.which("node")
@@ -126,50 +124,20 @@ class Dynalite:
             raise DynaliteError("node is not on PATH (scripts/bootstrap --node installs Node.js)")
         command = [node, str(SERVER), "--host", self.host, "--port", str(self.port)]
         command += ["--latency-ms", f"{self.latency_ms:g}", "--exit-on-stdin-eof"]
-        process = subprocess.Popen(  # noqa: S603 - our own server, a fixed command line
-            command, cwd=HERE, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-        )
-        self._process = process
-        try:
-            self.port = self._read_port(process)
-        except BaseException:
+        child = PipedChild(command, cwd=HERE, what="dynalite", error=DynaliteError, terminate=True)
+        ready = child.start(self._startup_timeout)
+        self._child = child
+        port = ready.get("port")
+        if not isinstance(port, int):
             self.stop()
-            raise
+            raise DynaliteError(f"dynalite printed an odd port: {ready!r}")
+        self.port = port
         return self
 
-    def _read_port(self, process: subprocess.Popen[str]) -> int:
-        lines: queue.Queue[str] = queue.Queue()
-        stdout = process.stdout
-        assert stdout is not None  # noqa: S101 - Popen(stdout=PIPE)
-        threading.Thread(target=lambda: lines.put(stdout.readline()), daemon=True).start()
-        try:
-            line = lines.get(timeout=self._startup_timeout)
-        except queue.Empty:
-            raise DynaliteError(f"dynalite printed no port within {self._startup_timeout:g} s") from None
-        try:
-            port = json.loads(line)["port"]
-        except (ValueError, KeyError, TypeError):
-            raise DynaliteError(
-                f"dynalite did not start (exit code {process.poll()}); it printed {line!r}"
-            ) from None
-        if not isinstance(port, int):
-            raise DynaliteError(f"dynalite printed an odd port: {line!r}")
-        return port
-
     def stop(self) -> None:
-        process, self._process = self._process, None
-        if process is None:
-            return
-        for pipe in (process.stdin, process.stdout):
-            if pipe is not None:
-                with contextlib.suppress(OSError):
-                    pipe.close()
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        child, self._child = self._child, None
+        if child is not None:
+            child.stop()
 
     def __enter__(self) -> Dynalite:
         return self.start()

@@ -58,7 +58,8 @@ def test_stop_frees_the_port_and_the_endpoint_then_refuses() -> None:
 
 def test_the_server_exits_when_its_parent_goes_away() -> None:
     server = Dynalite().start()
-    process = server._process
+    assert server._child is not None
+    process = server._child.process
     assert process is not None and process.stdin is not None
 
     process.stdin.close()  # what the parent's death does to the pipe
