@@ -202,11 +202,35 @@ def test_after_signing_out_the_next_call_asks_to_sign_in(
         page.get_by_role("button", name="Sign out").click()
     expect_asked_to_sign_in(page)
     expect(page.locator("#account")).to_be_hidden()
+    page.reload()
+    expect_asked_to_sign_in(page)  # signed out stays signed out: no silent sign-in on reload
 
     # Signing in again means the login page again: the provider's session is over as well
     page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url(lambda url: "/interaction/" in url, timeout=STATE_TIMEOUT_MS)
     expect(page.locator("input[name=login]")).to_be_visible()
+
+
+def test_a_reload_signs_the_visitor_in_again_without_the_login_page(
+    visitor: Callable[[], Page], signed_in_stack: Stack
+) -> None:
+    page = visitor()
+    name = new_name("fay")
+    sign_in(page, name)
+    login_pages: list[str] = []
+    page.on(
+        "framenavigated",
+        lambda frame: login_pages.append(frame.url) if "/interaction/" in frame.url else None,
+    )
+
+    # The tokens were in memory only; the provider remembers the visitor, so no form and no click
+    page.reload()
+
+    expect(page.locator("#account-name")).to_have_text(name, timeout=STATE_TIMEOUT_MS)
+    assert login_pages == []
+    assert "debug" in page.url and "code=" not in page.url  # the page's own query back, the code gone
+    connect(page)
+    assert minted_for(signed_in_stack, name) == 1
 
 
 def test_without_a_token_the_api_answers_401_and_mints_nothing(signed_in_stack: Stack) -> None:

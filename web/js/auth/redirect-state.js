@@ -5,9 +5,14 @@
  * sessionStorage (this tab only, gone when it closes), with the transcript on screen so that signing in
  * again after an expired session does not wipe the conversation. They are read once and removed at the
  * callback. No token is ever stored: tokens live in memory only (README, "Signed-in visitors").
+ *
+ * One more value outlives a page: a mark that this tab was signed in, so that a reload signs the
+ * visitor in again without a click (a silent round trip to the provider, which remembers them). It
+ * says nothing about who, and grants nothing.
  */
 
 const KEY = 'realtime-vend.sign-in';
+const SIGNED_IN_KEY = 'realtime-vend.signed-in';
 
 /**
  * @typedef {object} PendingSignIn
@@ -16,6 +21,7 @@ const KEY = 'realtime-vend.sign-in';
  * @property {string} codeVerifier
  * @property {Array<{role: 'user' | 'assistant', text: string}>} transcript  what was on screen
  * @property {string} returnQuery  the page's query before the redirect (`?mode=…`), put back after it
+ * @property {boolean} silent  asked with `prompt=none` (a reload): a refusal means "sign in", not an error
  */
 
 /** @returns {Storage | null} this tab's sessionStorage, or null where the browser refuses it */
@@ -50,6 +56,7 @@ export function takeSignIn() {
     const transcript = Array.isArray(pending.transcript) ? pending.transcript : [];
     return {
       ...pending,
+      silent: pending.silent === true,
       transcript: transcript.filter(
         (/** @type {any} */ turn) => ['user', 'assistant'].includes(turn?.role) && typeof turn?.text === 'string',
       ),
@@ -57,4 +64,15 @@ export function takeSignIn() {
   } catch {
     return null;
   }
+}
+
+/** Marks this tab as signed in (a sign-in finished) or not (signed out, or a silent attempt used up). */
+export function rememberSignedIn(signedIn = true) {
+  if (signedIn) storage()?.setItem(SIGNED_IN_KEY, '1');
+  else storage()?.removeItem(SIGNED_IN_KEY);
+}
+
+/** @returns {boolean} whether this tab was signed in before this load */
+export function wasSignedIn() {
+  return storage()?.getItem(SIGNED_IN_KEY) === '1';
 }

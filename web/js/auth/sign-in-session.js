@@ -14,7 +14,7 @@
  */
 import * as oauth from '../vendor/oauth4webapi.js';
 import { UserFacingError } from '../user-facing-error.js';
-import { rememberSignIn, takeSignIn } from './redirect-state.js';
+import { rememberSignedIn, rememberSignIn, takeSignIn, wasSignedIn } from './redirect-state.js';
 
 /** @typedef {'signed_out' | 'signed_in' | 'expired'} SignInState */
 
@@ -97,6 +97,13 @@ export class SignInSession extends EventTarget {
       history.replaceState(history.state, '', url.href);
     }
     const server = await this.#discover();
+    if (!callback && wasSignedIn()) {
+      // A reload of a signed-in tab: back through the provider without a prompt. The mark goes first,
+      // so an attempt that fails cannot loop.
+      rememberSignedIn(false);
+      await this.signIn([], { silent: true });
+      return new Promise(() => {}); // the page is leaving
+    }
     // Not a sign-in this tab started (a used link, or the provider's own sign-in page opened directly):
     // nothing to redeem; the visitor signs in from the page, usually without typing again.
     if (!callback || !pending) return null;
@@ -105,16 +112,21 @@ export class SignInSession extends EventTarget {
       const validated = oauth.validateAuthResponse(server, this.client, parameters, pending.state);
       await this.#finishSignIn(validated, pending);
     } catch (error) {
+      // A silent attempt the provider answered with "needs the visitor" (login_required and the like):
+      // simply signed out, as before the reload.
+      if (pending.silent && error instanceof oauth.AuthorizationResponseError) return null;
       throw signInFailure(error);
     }
+    rememberSignedIn();
     return pending.transcript;
   }
 
   /**
    * Sends the visitor to the provider's sign-in page (a full-page redirect).
    * @param {Array<{role: 'user' | 'assistant', text: string}>} [transcript]  kept for the return
+   * @param {{silent?: boolean}} [options]  `silent`: `prompt=none`, the provider answers at once
    */
-  async signIn(transcript = []) {
+  async signIn(transcript = [], { silent = false } = {}) {
     const server = await this.#discover();
     const codeVerifier = oauth.generateRandomCodeVerifier();
     const state = oauth.generateRandomState();
@@ -128,12 +140,13 @@ export class SignInSession extends EventTarget {
     authorize.searchParams.set('code_challenge_method', 'S256');
     authorize.searchParams.set('state', state);
     authorize.searchParams.set('nonce', nonce);
+    if (silent) authorize.searchParams.set('prompt', 'none');
     // Auth0 issues a JWT access token only for a named API (its `audience`); a provider whose access
     // tokens name the page's own client needs nothing, and others ignore the parameter.
     if (this.config.audience && this.config.audience !== this.config.clientId) {
       authorize.searchParams.set('audience', this.config.audience);
     }
-    rememberSignIn({ state, nonce, codeVerifier, transcript, returnQuery: location.search });
+    rememberSignIn({ state, nonce, codeVerifier, transcript, returnQuery: location.search, silent });
     location.assign(authorize.href);
   }
 
@@ -144,6 +157,7 @@ export class SignInSession extends EventTarget {
   signOut() {
     const idToken = this.#idToken;
     this.#forget('signed_out');
+    rememberSignedIn(false);
     const endSession = this.#server?.end_session_endpoint;
     if (!endSession) return;
     const logout = new URL(endSession);
