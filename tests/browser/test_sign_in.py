@@ -20,6 +20,7 @@ from local.stack import StackProcess
 from tests.browser.conftest import PageRecord, Stack, Standin, _http, _stack_env
 from tests.browser.helpers import (
     STATE_TIMEOUT_MS,
+    answer_session_with,
     connect,
     eventually,
     record_states,
@@ -209,6 +210,25 @@ def test_after_signing_out_the_next_call_asks_to_sign_in(
     page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url(lambda url: "/interaction/" in url, timeout=STATE_TIMEOUT_MS)
     expect(page.locator("input[name=login]")).to_be_visible()
+
+
+def test_a_token_without_the_scope_is_told_apart_from_an_expired_one(
+    visitor: Callable[[], Page], signed_in_stack: Stack, page_record: PageRecord
+) -> None:
+    page_record.allow_console_error(r"status of 403 .*/api/session")
+    page = visitor()
+    sign_in(page, new_name("gus"))
+    # API Gateway's answer to a valid token that lacks the route's scope
+    hits = answer_session_with(page, 403, {"message": "Forbidden"})
+
+    page.get_by_role("button", name="Connect", exact=True).click()
+
+    expect(page.locator("#call-error")).to_have_text(
+        "Your account is not allowed to start calls here. "
+        "Sign in with another account, or ask the site's owner for access."
+    )
+    expect(page.locator("#account")).to_be_visible()  # still signed in: signing in again would not help
+    assert hits == [1]
 
 
 def test_a_reload_signs_the_visitor_in_again_without_the_login_page(

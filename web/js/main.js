@@ -113,6 +113,10 @@ async function startSignIn(config) {
   const { SignInSession } = await import('./auth/sign-in-session.js');
   session = new SignInSession(config.auth);
   config.credentials = session.credentials();
+  // Listening before the button shows: a click while the provider's metadata loads still signs in.
+  ui.signIn.addEventListener('click', () => {
+    session?.signIn(transcriptToKeep()).catch((/** @type {Error} */ error) => status.showError(error.message));
+  });
   account.render(session.state, session.user, false);
   try {
     const turns = await session.start();
@@ -188,9 +192,6 @@ try {
     });
   });
   ui.disconnect.addEventListener('click', () => call.disconnect());
-  ui.signIn.addEventListener('click', () => {
-    session?.signIn(transcriptToKeep()).catch((/** @type {Error} */ error) => status.showError(error.message));
-  });
   ui.signOut.addEventListener('click', () => {
     // The call ends first: its DELETE still carries the token.
     call.disconnect();

@@ -350,7 +350,7 @@ function signInFailure(error) {
   if (error instanceof oauth.AuthorizationResponseError && error.error === 'access_denied') {
     return new UserFacingError('Sign-in was cancelled. Sign in to start a call.', { code: 'sign_in_cancelled', cause: error });
   }
-  return new UserFacingError('Signing in did not work. Sign in again; if it keeps failing, the site’s sign-in settings need checking.', {
+  return new UserFacingError("Signing in did not work. Sign in again; if it keeps failing, the site's sign-in settings need checking.", {
     code: 'sign_in_failed',
     cause: error,
   });

@@ -106,7 +106,7 @@ export async function errorFromApiResponse(response) {
   }
   if (response.status === 403) {
     return new UserFacingError(
-      'Your account is not allowed to start calls here. Sign in with another account, or ask the site’s owner for access.',
+      "Your account is not allowed to start calls here. Sign in with another account, or ask the site's owner for access.",
       { code: 'not_allowed' },
     );
   }
