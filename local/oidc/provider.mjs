@@ -42,6 +42,12 @@ import Provider, { errors } from 'oidc-provider';
 // oidc-provider prints its notices with console.info; stdout carries only the ready line.
 console.info = console.error;
 console.log = console.error;
+// Its warnings that the in-memory store and the development login page are development-only are what
+// this stand-in is for: left out, so that `scripts/local --auth oidc` prints nothing alarming.
+const warn = console.warn;
+console.warn = (...args) => {
+  if (!String(args[0]).includes('quick start development-only')) warn(...args);
+};
 
 // The one resource server. Resource indicators must be absolute URIs; `aud` is set apart (--audience).
 const RESOURCE = 'urn:realtime-vend:api';
