@@ -9,11 +9,12 @@ from __future__ import annotations
 import contextlib
 import json
 import queue
+import shutil
 import subprocess
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 
 def read_line(stream: Any, timeout: float) -> str | None:
@@ -24,6 +25,14 @@ def read_line(stream: Any, timeout: float) -> str | None:
         return lines.get(timeout=timeout) or None
     except queue.Empty:
         return None
+
+
+def node_command(script: Path, node: str | None, error: type[Exception]) -> list[str]:
+    """`node <script>` with the given Node.js, else the one on PATH; `error` when there is none."""
+    found = node or shutil.which("node")
+    if found is None:
+        raise error("node is not on PATH (scripts/bootstrap --node installs Node.js)")
+    return [found, str(script)]
 
 
 class PipedChild:
@@ -105,3 +114,23 @@ class PipedChild:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+class RunsAsChild:
+    """A stand-in that is one PipedChild: `start()` returns it running, `stop()` and `with` end it."""
+
+    _child: PipedChild | None = None
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        child, self._child = self._child, None
+        if child is not None:
+            child.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()

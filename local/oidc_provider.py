@@ -17,11 +17,9 @@ node_modules with the lockfile it installed from; a missing or stale install is 
 from __future__ import annotations
 
 import hashlib
-import shutil
 from pathlib import Path
-from types import TracebackType
 
-from local.child_process import PipedChild
+from local.child_process import PipedChild, RunsAsChild, node_command
 
 HERE = Path(__file__).resolve().parent / "oidc"
 SERVER = HERE / "provider.mjs"
@@ -52,7 +50,7 @@ def check_installed() -> None:
         raise OidcProviderError(f"{HERE / 'node_modules'} is stale (not from package-lock.json): {fix}")
 
 
-class OidcProvider:
+class OidcProvider(RunsAsChild):
     """The provider as a child process, in memory; `start()` (or `with`) blocks until it listens.
 
     `issuer` is then its URL (no trailing slash). `stop()` ends it; it also ends by itself when this
@@ -96,10 +94,8 @@ class OidcProvider:
         if self._child is not None:
             return self
         check_installed()
-        node = self._node or shutil.which("node")
-        if node is None:
-            raise OidcProviderError("node is not on PATH (scripts/bootstrap --node installs Node.js)")
-        command = [node, str(SERVER), "--host", self.host, "--port", str(self.port)]
+        command = node_command(SERVER, self._node, OidcProviderError)
+        command += ["--host", self.host, "--port", str(self.port)]
         command += ["--client-id", self.client_id, "--audience", self.audience, "--scope", self.scope]
         command += ["--access-token-ttl", str(self.access_token_ttl), "--redirect-uri", self.redirect_uri]
         command += ["--exit-on-stdin-eof"]
@@ -112,19 +108,3 @@ class OidcProvider:
             self.stop()
             raise OidcProviderError(f"the OIDC provider printed an odd ready line: {ready!r}") from None
         return self
-
-    def stop(self) -> None:
-        child, self._child = self._child, None
-        if child is not None:
-            child.stop()
-
-    def __enter__(self) -> OidcProvider:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -29,10 +29,9 @@ import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from local.child_process import PipedChild
+from local.child_process import PipedChild, RunsAsChild, node_command
 
 if TYPE_CHECKING:
     from botocore.config import Config
@@ -82,7 +81,7 @@ def ensure_installed(npm: str | None = None) -> None:
         _STAMP.write_text(wanted + "\n", encoding="utf-8")
 
 
-class Dynalite:
+class Dynalite(RunsAsChild):
     """dynalite with TransactWriteItems, as a child process, in memory.
 
     `Dynalite(latency_ms=0, host="127.0.0.1", port=0)`; `start()` (or `with`) installs if needed,
@@ -119,10 +118,8 @@ class Dynalite:
         if self._child is not None:
             return self
         ensure_installed()
-        node = self._node or shutil.which("node")
-        if node is None:
-            raise DynaliteError("node is not on PATH (scripts/bootstrap --node installs Node.js)")
-        command = [node, str(SERVER), "--host", self.host, "--port", str(self.port)]
+        command = node_command(SERVER, self._node, DynaliteError)
+        command += ["--host", self.host, "--port", str(self.port)]
         command += ["--latency-ms", f"{self.latency_ms:g}", "--exit-on-stdin-eof"]
         child = PipedChild(command, cwd=HERE, what="dynalite", error=DynaliteError, terminate=True)
         ready = child.start(self._startup_timeout)
@@ -133,22 +130,6 @@ class Dynalite:
             raise DynaliteError(f"dynalite printed an odd port: {ready!r}")
         self.port = port
         return self
-
-    def stop(self) -> None:
-        child, self._child = self._child, None
-        if child is not None:
-            child.stop()
-
-    def __enter__(self) -> Dynalite:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def client(self, **config: Any) -> DynamoDBClient:
         """A boto3 DynamoDB client for this server (fake credentials); `config` goes to botocore's Config."""
