@@ -814,7 +814,8 @@ async def _serve_until_stopped(args: argparse.Namespace) -> None:
                 f"  api:         {stack.url}api/session  (the real Lambda handler, through CloudFront)",
                 flush=True,
             )
-            print(f"  execute-api: {stack.execute_api}  (API Gateway without CloudFront: 403)", flush=True)
+            direct = "401 without a token, 403 with one" if stack.issuer else "403"
+            print(f"  execute-api: {stack.execute_api}  (without CloudFront: {direct})", flush=True)
             print(f"  realtime:    {target}", flush=True)
             print(f"  call mode:   {stack.describe()['call_mode']}", flush=True)
             if stack.issuer:

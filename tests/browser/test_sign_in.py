@@ -92,6 +92,7 @@ def minted_for(stack: Stack, subject: str) -> int:
 def expect_asked_to_sign_in(page: Page) -> None:
     expect(page.get_by_role("button", name="Connect", exact=True)).to_be_hidden()
     expect(page.locator("#sign-in")).to_be_visible()
+    expect(page.locator("#status-hint")).to_have_text("Sign in to talk to the assistant.")
 
 
 def test_a_signed_in_visitor_gets_their_own_quota(
@@ -177,6 +178,9 @@ def test_a_tampered_token_is_refused_and_signing_in_again_keeps_the_conversation
     wait_for_states(page, "reconnecting", "closed")
     expect(page.locator("#call-error")).to_have_text(SIGN_IN_AGAIN)
     expect(page.locator("#sign-in")).to_have_text("Sign in again")
+    expect(page.locator("#status-hint")).to_have_text(
+        "Sign in again to continue; the conversation stays on screen."
+    )
     expect(page.locator("#account")).to_be_hidden()
     assert tampered and minted_for(signed_in_stack, name) == 1
     page.unroute("**/api/session")

@@ -10,12 +10,14 @@ export class AccountView {
    * @param {HTMLElement} elements.name
    * @param {HTMLElement} elements.signIn    shown instead of Connect while nobody is signed in
    * @param {HTMLElement} elements.connect
+   * @param {HTMLElement} elements.hint      the status's "what to do next", which then says to sign in
    */
-  constructor({ account, name, signIn, connect }) {
+  constructor({ account, name, signIn, connect, hint }) {
     this.account = account;
     this.name = name;
     this.signIn = signIn;
     this.connect = connect;
+    this.hint = hint;
   }
 
   /**
@@ -29,6 +31,10 @@ export class AccountView {
     this.name.textContent = signedIn ? user : '';
     this.signIn.hidden = signedIn || busy;
     this.signIn.textContent = state === 'expired' ? 'Sign in again' : 'Sign in';
-    if (!signedIn && !busy) this.connect.hidden = true;
+    if (!signedIn && !busy) {
+      this.connect.hidden = true;
+      this.hint.textContent =
+        state === 'expired' ? 'Sign in again to continue; the conversation stays on screen.' : 'Sign in to talk to the assistant.';
+    }
   }
 }

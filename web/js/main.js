@@ -65,6 +65,7 @@ const account = new AccountView({
   name: byId('account-name'),
   signIn: ui.signIn,
   connect: ui.connect,
+  hint: byId('status-hint'),
 });
 /** @type {import('./auth/sign-in-session.js').SignInSession | null} set when the stack signs visitors in */
 let session = null;
