@@ -80,36 +80,33 @@ def fetch(
         return Reply(exc.code, exc.headers, exc.read())
 
 
-def check_config(base: str) -> tuple[Check, str | None]:
-    """config.json; returns the Realtime origin it names, which the page's CSP must allow."""
+def check_config(base: str) -> tuple[Check, str | None, dict[str, Any]]:
+    """config.json, fetched once: the check, the Realtime origin it names (which the page's CSP must
+    allow), and the document itself for the checks that depend on it ({} when it is not an object)."""
     reply = fetch(urljoin(base, "config.json"))
-    if reply.status != 200:
-        return Check("config.json", "FAIL", f"HTTP {reply.status}"), None
     try:
-        config = reply.json()
+        parsed = reply.json()
     except ValueError:
-        return Check("config.json", "FAIL", "not JSON"), None
-    calls = config.get("realtimeCallsUrl") if isinstance(config, dict) else None
-    if (
-        not isinstance(config, dict)
-        or config.get("sessionUrl") != "/api/session"
-        or not isinstance(calls, str)
-    ):
-        return Check("config.json", "FAIL", f"unexpected content: {config!r}"), None
+        parsed = None
+    config: dict[str, Any] = parsed if isinstance(parsed, dict) else {}
+    if reply.status != 200:
+        return Check("config.json", "FAIL", f"HTTP {reply.status}"), None, config
+    if parsed is None:
+        return Check("config.json", "FAIL", "not JSON"), None, config
+    calls = config.get("realtimeCallsUrl")
+    if not config or config.get("sessionUrl") != "/api/session" or not isinstance(calls, str):
+        return Check("config.json", "FAIL", f"unexpected content: {parsed!r}"), None, config
     parts = urlsplit(calls)
     if parts.scheme not in {"http", "https"} or parts.path != "/v1/realtime/calls":
-        return Check("config.json", "FAIL", f"realtimeCallsUrl is not a Realtime calls URL: {calls}"), None
+        check = Check("config.json", "FAIL", f"realtimeCallsUrl is not a Realtime calls URL: {calls}")
+        return check, None, config
     origin = urlunsplit((parts.scheme, parts.netloc, "", "", ""))
-    return Check("config.json", "PASS", f"sessionUrl /api/session, realtimeCallsUrl {calls}"), origin
+    return Check("config.json", "PASS", f"sessionUrl /api/session, realtimeCallsUrl {calls}"), origin, config
 
 
-def auth_config(base: str) -> dict[str, str] | None:
+def auth_config(config: Mapping[str, Any]) -> dict[str, str] | None:
     """config.json's `auth` (who signs visitors in), or None for anonymous visitors."""
-    try:
-        config = fetch(urljoin(base, "config.json")).json()
-    except ValueError:
-        return None
-    auth = config.get("auth") if isinstance(config, dict) else None
+    auth = config.get("auth")
     return auth if isinstance(auth, dict) and isinstance(auth.get("issuer"), str) else None
 
 
@@ -152,13 +149,9 @@ def check_signed_in_only(base: str, path: str, body: bytes, content_type: str) -
     return Check(name, "FAIL", f"HTTP {reply.status} {_error_code(reply)} without a token, not 401")
 
 
-def call_mode(base: str) -> str:
+def call_mode(config: Mapping[str, Any]) -> str:
     """config.json's callMode (client_secret when absent: a stack from before relayed calls)."""
-    try:
-        config = fetch(urljoin(base, "config.json")).json()
-    except ValueError:
-        return "client_secret"
-    mode = config.get("callMode", "client_secret") if isinstance(config, dict) else "client_secret"
+    mode = config.get("callMode", "client_secret")
     return mode if mode in {"client_secret", "relay", "both"} else "client_secret"
 
 
@@ -313,9 +306,9 @@ def run(
     require_key: bool = False,
 ) -> list[Check]:
     base = base if base.endswith("/") else f"{base}/"
-    config, realtime_origin = check_config(base)
-    checks = [config]
-    auth = auth_config(base)
+    config_check, realtime_origin, config = check_config(base)
+    checks = [config_check]
+    auth = auth_config(config)
     auth_origins: list[str] = []
     if auth is not None:
         signing_in, auth_origins = sign_in_origins(auth)
@@ -325,7 +318,7 @@ def run(
     else:
         checks.append(check_page(base, realtime_origin, auth_origins))
     checks.append(check_https_redirect(base))
-    mode = call_mode(base)
+    mode = call_mode(config)
     if auth is not None:
         if mode != "relay":
             checks.append(check_signed_in_only(base, "api/session", b"{}", "application/json"))
