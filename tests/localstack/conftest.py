@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import inspect
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
-
 import pytest
+
+from tests.async_runner import run_coroutine_test
 
 # A relayed call lives for the stack's cap (10 s) and a test may start two: more than tests/standin's
 # 20 s, still a bound on a hung WebRTC exchange.
@@ -16,11 +13,4 @@ TEST_TIMEOUT_SECONDS = 60
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
-    if not inspect.iscoroutinefunction(pyfuncitem.obj):
-        return None
-    wanted = inspect.signature(pyfuncitem.obj).parameters
-    arguments: dict[str, Any] = {name: pyfuncitem.funcargs[name] for name in wanted}
-    # A thread of its own, so asyncio.run() never meets another suite's running loop.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(asyncio.run, asyncio.wait_for(pyfuncitem.obj(**arguments), TEST_TIMEOUT_SECONDS)).result()
-    return True
+    return run_coroutine_test(pyfuncitem, TEST_TIMEOUT_SECONDS)
