@@ -69,21 +69,27 @@ export class Conversation extends EventTarget {
   }
 
   /**
+   * What was said so far, empty turns (speech with no transcript) left out: what a new session replays
+   * and what the sign-in redirect carries.
+   * @returns {Array<{role: 'user' | 'assistant', text: string}>}
+   */
+  turns() {
+    return this.entries.filter((entry) => entry.text.trim() !== '').map(({ role, text }) => ({ role, text }));
+  }
+
+  /**
    * The transcript so far as `conversation.item.create` events, for a new session to keep context.
-   * Empty turns (speech with no transcript) are left out.
    * @returns {Array<{type: 'conversation.item.create', item: object}>}
    */
   replayEvents() {
-    return this.entries
-      .filter((entry) => entry.text.trim() !== '')
-      .map((entry) => ({
-        type: 'conversation.item.create',
-        item: {
-          type: 'message',
-          role: entry.role,
-          content: [{ type: entry.role === 'user' ? 'input_text' : 'output_text', text: entry.text }],
-        },
-      }));
+    return this.turns().map((entry) => ({
+      type: 'conversation.item.create',
+      item: {
+        type: 'message',
+        role: entry.role,
+        content: [{ type: entry.role === 'user' ? 'input_text' : 'output_text', text: entry.text }],
+      },
+    }));
   }
 
   /**

@@ -116,7 +116,7 @@ async function startSignIn(config) {
   config.credentials = session.credentials();
   // Listening before the button shows: a click while the provider's metadata loads still signs in.
   ui.signIn.addEventListener('click', () => {
-    session?.signIn(transcriptToKeep()).catch((/** @type {Error} */ error) => status.showError(error.message));
+    session?.signIn(conversation.turns()).catch((/** @type {Error} */ error) => status.showError(error.message));
   });
   account.render(session.state, session.user, false);
   try {
@@ -128,13 +128,6 @@ async function startSignIn(config) {
   } finally {
     account.render(session.state, session.user, false);
   }
-}
-
-/** What was said so far, for the trip through the sign-in page. */
-function transcriptToKeep() {
-  return conversation.entries
-    .filter((entry) => entry.text.trim() !== '')
-    .map((entry) => ({ role: entry.role, text: entry.text }));
 }
 
 try {
