@@ -30,6 +30,7 @@ import { rememberSignedIn, rememberSignIn, takeSignIn, wasSignedIn } from './red
 /** Renew when less than this much of the token's life is left (and at most a minute before expiry). */
 const RENEW_FRACTION = 0.3;
 const RENEW_MARGIN_MS = 60_000;
+const RETRY_AFTER_NETWORK_ERROR_MS = 5_000;
 /** The callback's own query parameters, removed from the address bar once read. */
 const CALLBACK_PARAMETERS = ['code', 'state', 'iss', 'error', 'error_description', 'error_uri', 'session_state'];
 
@@ -276,10 +277,11 @@ export class SignInSession extends EventTarget {
     return this.#expiresAt - margin;
   }
 
-  #scheduleRenewal() {
+  /** @param {number} [delayMs]  by default, when the token reaches its renewal point */
+  #scheduleRenewal(delayMs = this.#renewAt() - Date.now()) {
     clearTimeout(this.#renewTimer);
     if (!this.#refreshToken) return;
-    this.#renewTimer = setTimeout(() => void this.#renew(), Math.max(0, this.#renewAt() - Date.now()));
+    this.#renewTimer = setTimeout(() => void this.#renew(), Math.max(0, delayMs));
   }
 
   /** Renews with the refresh token; without one, or refused, the session expires with the token. */
@@ -308,13 +310,8 @@ export class SignInSession extends EventTarget {
       // A refused refresh token (revoked, expired session) will not work later either; a network error
       // might, so the token in hand stays usable until it expires.
       if (error instanceof oauth.ResponseBodyError || Date.now() >= this.#expiresAt) this.#forget('expired');
-      else this.#scheduleRetry();
+      else this.#scheduleRenewal(RETRY_AFTER_NETWORK_ERROR_MS);
     }
-  }
-
-  #scheduleRetry() {
-    clearTimeout(this.#renewTimer);
-    this.#renewTimer = setTimeout(() => void this.#renew(), 5_000);
   }
 
   /** @param {SignInState} state */
