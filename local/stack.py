@@ -60,6 +60,7 @@ from local.oidc_provider import OidcProvider
 from local.scheduler import ScheduleRunner
 from local.secrets_manager import REGION, SeededSecretsManager
 from local.standin_process import StandinProcess
+from publisher.site import PageAuth
 from template_contract.page_headers import origin_of, page_headers
 from template_contract.reader import (
     TEMPLATE,
@@ -459,13 +460,10 @@ class LocalStack:
             "auth": None,
         }
         if self._oidc is not None:
-            config["auth"] = {
-                "issuer": self.issuer,
-                "clientId": OIDC_CLIENT_ID,
-                "audience": self._oidc.audience,
-                "scope": OIDC_SCOPE,
-                "requestScope": OIDC_SCOPE,
-            }
+            # The same `auth` the publisher writes into a deployed config.json.
+            config["auth"] = PageAuth(
+                issuer=self.issuer, client_id=OIDC_CLIENT_ID, audience=self._oidc.audience, scope=OIDC_SCOPE
+            ).as_config()
 
         async def config_json(_: web.Request) -> web.Response:
             return web.json_response(config)
