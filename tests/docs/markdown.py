@@ -201,15 +201,19 @@ def module_options(module: str) -> frozenset[str]:
 @functools.cache
 def script_options(script: str) -> frozenset[str]:
     """The long options a script of ours accepts: its module's `--help` when it execs a module, otherwise
-    the options its own source compares its arguments with (case arms, `[[ … == --x ]]`)."""
+    the options its own source compares its arguments with."""
     source = (REPO / script).read_text()
     module = re.search(r"^\s*exec \S*python3? -m ([\w.]+) \"\$@\"", source, re.M)
-    if module:
-        return module_options(module[1])
+    return module_options(module[1]) if module else options_in_source(source)
+
+
+def options_in_source(source: str) -> frozenset[str]:
+    """The long options a shell script handles itself: case arms (`--x)`, `--x|-y)`) and tests
+    (`[[ $1 == --x ]]`, `[[ " $* " == *" --x "* ]]`). Comment lines are not code."""
     code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith("#"))
     arms = re.findall(r"^[ \t]*([-\w|\t \"']+)\)", code, re.M)
     options = {option for arm in arms for option in re.findall(r"(?<![\w-])(--[a-z][\w-]*)", arm)}
-    options |= set(re.findall(r"!?==?\s*[\"']?(--[a-z][\w-]*)", code))
+    options |= set(re.findall(r"!?==?\s*[*\"' ]*(--[a-z][\w-]*)", code))
     return frozenset(options)
 
 

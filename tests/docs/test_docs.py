@@ -16,6 +16,7 @@ from tests.docs.markdown import (
     doc_files,
     github_slug,
     links,
+    options_in_source,
     problems_with_command,
     problems_with_commands,
     problems_with_links,
@@ -77,6 +78,15 @@ def test_an_unknown_script_module_or_flag_is_reported() -> None:
     assert problems_with_command(["python", "-m", "bench.transcript", "--no-such-flag"])
     assert problems_with_command(["npm", "--prefix", "tests/browser", "run", "no-such-script"])
     assert problems_with_command(["scripts/bootstrap", "--tools", "--docker"]) == []
+
+
+def test_a_script_s_own_options_are_read_from_its_source() -> None:
+    assert options_in_source(
+        'for arg in "$@"; do\n  case "$arg" in\n    --tools) x=1 ;;\n  esac\ndone\n'
+    ) == {"--tools"}
+    assert options_in_source('if [[ "${1:-}" == --fast ]]; then shift; fi\n') == {"--fast"}
+    assert options_in_source('if [[ " $* " == *" --fast "* ]]; then\n') == {"--fast"}
+    assert options_in_source("# Usage: scripts/test [--fast]\n.venv/bin/ruff format --check .\n") == set()
 
 
 # --- the docs ------------------------------------------------------------------------------------------
