@@ -17,7 +17,7 @@ Relayed calls (`--mode relay|both`): `/api/call` and `/api/call/{id}` go the sam
 /api/session. The function writes each call's hangup schedule to EventBridge Scheduler, which is
 moto's too (the `schedule_group` of the ready line); moto never fires a schedule, so local.scheduler
 polls the group and, at each schedule's time, runs `vend.hangup.lambda_handler(Input)` in this
-process and deletes the schedule. The kill switch (`vend.operator`, `aws lambda invoke` when
+process and deletes the schedule. The kill switch (`vend.kill_switch`, `aws lambda invoke` when
 deployed) is `POST {url}__local/operator` with `{"action": "end_all_calls"}` (loopback, like the
 whole stack), or `StackProcess.kill_switch()`; it answers the function's result, `{"ended": N}`.
 
@@ -78,6 +78,7 @@ ORIGIN_VERIFY_SECRET_NAME = "realtime-vend/local/origin-verify"  # noqa: S105 - 
 VISITOR_KEY_SECRET_NAME = "realtime-vend/local/visitor-key"  # noqa: S105 - a name
 PAUSE_PARAMETER = "/realtime-vend-local/paused"  # the template's `/<stack name>/paused`
 QUOTA_TABLE = "realtime-vend-local-quota"
+TASK_MODULES = {"hangup": "vend.hangup", "operator": "vend.kill_switch"}  # function -> handler module
 FUNCTION = "VendFunction"
 # Relayed calls: the template's `<stack>-calls` group, and ARNs of the right shape for the schedules'
 # target and role (moto stores them; local.scheduler invokes the hangup handler in this process).
@@ -378,7 +379,7 @@ class LocalStack:
         import boto3  # noqa: F401, PLC0415
 
     def invoke(self, module: str, event: Any) -> Any:
-        """Runs `vend.<module>.lambda_handler(event, context)` here, as Lambda would run that function.
+        """Runs the handler of the template's `<Module>Function` here, as Lambda would run that function.
 
         `hangup` (what the schedules invoke) and `operator` (the kill switch) share the environment
         the API handler reads, and its one-at-a-time lock: in AWS each function has execution
@@ -388,7 +389,7 @@ class LocalStack:
         if self.adapter is None:
             raise RuntimeError("the stack is not running")
         # Imported on first use: the stack starts as fast as before, and without these modules.
-        handler = importlib.import_module(f"vend.{module}").lambda_handler
+        handler = importlib.import_module(TASK_MODULES[module]).lambda_handler
         context = LambdaContext(f"{module.capitalize()}Function", timeout_seconds=60.0)
         return self.adapter.run_exclusively(lambda: handler(event, context))
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import dataclasses
 
 from vend import app, providers
-from vend.aws.quota_table import Counter
 from vend.logic.mint import ClientSecretVendor
 from vend.logic.quota import MintQuota
 from vend.openai_api.client_secrets import ClientSecretsApi
+from vend.usage import Counter
 
 
 class NoWrite:

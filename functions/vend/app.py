@@ -11,7 +11,8 @@
 
 Routes only: parse (edge) → one call (logic, via providers) → respond (edge). The long-lived clients
 are built at init by `providers`; the middlewares run the checks that precede every route, the
-404/405 answers included, in order: configured, through CloudFront, not paused.
+404/405 answers included, in order: configured, through CloudFront, not paused; then each route's
+own (`serving`): its CallMode serves it, and the request comes from our own page.
 """
 
 from __future__ import annotations
@@ -36,14 +37,15 @@ from vend.edge.routes import has_control_characters, refusal_for
 from vend.errors import Forbidden, NotEnabled, RouteNotFound, VendError
 from vend.logic.mint import ClientSecretVendor
 from vend.logic.relay import CallRelay
-from vend.logic.visitors import VisitorFingerprints
 from vend.observability import logger, metrics
-from vend.settings import Settings
+from vend.settings import Endpoint, Settings
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    Middleware = Callable[[APIGatewayHttpResolver, Callable[..., Response[str]]], Response[str]]
 
 SAFETY_MARGIN_SECONDS = 0.5  # leave time to answer before Lambda's own timeout cuts us off
 
@@ -58,76 +60,72 @@ def deadline() -> float:
     return time.monotonic() + remaining_ms / 1000 - SAFETY_MARGIN_SECONDS
 
 
-@app.post("/api/session")
+def serving(endpoint: Endpoint) -> Middleware:
+    """The checks each route makes before its own work: this stack's CallMode serves `endpoint`
+    (404 not_enabled otherwise), and the request comes from our own page (403 otherwise)."""
+
+    def check(app: APIGatewayHttpResolver, next_middleware: Callable[..., Response[str]]) -> Response[str]:
+        if not providers.settings().serves(endpoint):
+            raise NotEnabled(endpoint)
+        require_own_page(app.current_event.headers)
+        return next_middleware(app)
+
+    return check
+
+
+@app.post("/api/session", middlewares=[serving("client_secrets")])
 def create_session(
     settings: Annotated[Settings, Depends(providers.settings)],
     vendor: Annotated[ClientSecretVendor, Depends(providers.client_secret_vendor)],
-    visitors: Annotated[VisitorFingerprints, Depends(providers.visitors)],
     until: Annotated[float, Depends(deadline)],
 ) -> Response[str]:
-    if not settings.calls.serves_client_secrets:
-        raise NotEnabled("client_secrets")
     event = app.current_event
-    require_own_page(event.headers)
     request = parse_mint_request(
         body=event.body,
         is_base64=bool(event.is_base64_encoded),
         content_type=event.headers.get("content-type"),
         allowed_voices=settings.voices,
     )
-    visitor = current_visitor(visitors)
-    minted = vendor.mint(request.voice, visitor=visitor, deadline=until)
-    observability.annotate(outcome="minted")
+    minted = vendor.mint(request.voice, visitor=current_visitor(), deadline=until)
     observability.record_minted(minted.upstream_latency_ms)
     return json_response(200, minted.response_body())
 
 
-@app.post("/api/call")
+@app.post("/api/call", middlewares=[serving("calls")])
 def start_call(
-    settings: Annotated[Settings, Depends(providers.settings)],
     relay: Annotated[CallRelay, Depends(providers.call_relay)],
-    visitors: Annotated[VisitorFingerprints, Depends(providers.visitors)],
     until: Annotated[float, Depends(deadline)],
 ) -> Response[str]:
-    if not settings.calls.serves_calls:
-        raise NotEnabled("calls")
     event = app.current_event
-    require_own_page(event.headers)
     offer = parse_offer(
         body=event.body,
         is_base64=bool(event.is_base64_encoded),
         content_type=event.headers.get("content-type"),
     )
-    visitor = current_visitor(visitors)
-    started = relay.start(offer, visitor=visitor, deadline=until, replaces=replaced_call(event.headers))
-    observability.annotate(outcome="call_started")
+    started = relay.start(
+        offer, visitor=current_visitor(), deadline=until, replaces=replaced_call(event.headers)
+    )
     observability.record_call_started()
     return sdp_response(started.answer_sdp, location=f"/api/call/{started.call_id}", ends_at=started.ends_at)
 
 
-@app.delete("/api/call/<call_id>")
-def end_call(
-    call_id: str,
-    settings: Annotated[Settings, Depends(providers.settings)],
-    relay: Annotated[CallRelay, Depends(providers.call_relay)],
-    visitors: Annotated[VisitorFingerprints, Depends(providers.visitors)],
-) -> Response[str]:
-    if not settings.calls.serves_calls:
-        raise NotEnabled("calls")
-    event = app.current_event
-    require_own_page(event.headers)
-    visitor = current_visitor(visitors)
+@app.delete("/api/call/<call_id>", middlewares=[serving("calls")])
+def end_call(call_id: str, relay: Annotated[CallRelay, Depends(providers.call_relay)]) -> Response[str]:
+    visitor = current_visitor()  # first: a caller who is not signed in learns nothing about ids
     relay.end(parse_call_id(call_id), visitor=visitor)
-    observability.annotate(outcome="call_ended")
     observability.record_call_ended()
     return empty_response(204)
 
 
-def current_visitor(visitors: VisitorFingerprints) -> str:
-    """The caller's fingerprint (the only form of its identity that leaves the process), logged."""
+def current_visitor() -> str:
+    """The caller's fingerprint (the only form of its identity that leaves the process), logged.
+
+    Called by each route after it has parsed its body, so that a malformed body is told so first.
+    """
     event = app.current_event
     issuer = providers.settings().auth_issuer
-    visitor = visitors.of(identify(event.headers, event.raw_event.get("requestContext") or {}, issuer=issuer))
+    identity = identify(event.headers, event.raw_event.get("requestContext") or {}, issuer=issuer)
+    visitor = providers.visitors().of(identity)
     observability.annotate(visitor=visitor)
     return visitor
 

@@ -167,7 +167,9 @@ def _loggable_path(path: object) -> str | None:
 # --- metrics -------------------------------------------------------------------------------------
 
 
+# Each route's success: its outcome on the request's log line, and its metrics.
 def record_minted(upstream_latency_ms: float) -> None:
+    annotate(outcome="minted")
     metrics.add_metric(name="ClientSecretsMinted", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="UpstreamLatency", unit=MetricUnit.Milliseconds, value=upstream_latency_ms)
 
@@ -197,10 +199,12 @@ def record_failure(code: str, *, upstream: bool) -> None:
 
 
 def record_call_started() -> None:
+    annotate(outcome="call_started")
     metrics.add_metric(name="CallsStarted", unit=MetricUnit.Count, value=1)
 
 
 def record_call_ended() -> None:
+    annotate(outcome="call_ended")
     metrics.add_metric(name="CallsEnded", unit=MetricUnit.Count, value=1)
 
 

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 from vend.aws.call_ledger import CallLedger
 from vend.aws.parameters import ParameterUnavailable, SsmParameterReader
-from vend.aws.quota_table import QuotaTable
 from vend.aws.schedules import CallSchedules
 from vend.aws.secrets_manager import SecretsManagerReader
+from vend.aws.usage_table import UsageTable
 from vend.errors import ServerMisconfigured, VendError
 from vend.logic.api_key import OpenAIApiKeySource
 from vend.logic.mint import ClientSecretVendor
@@ -37,10 +37,8 @@ from vend.openai_api.calls import CallsApi
 from vend.openai_api.client_secrets import PATH as CLIENT_SECRETS_PATH
 from vend.openai_api.client_secrets import ClientSecretsApi
 from vend.openai_api.http import OpenAIHttp
-from vend.settings import Settings, SettingsError, load_settings
+from vend.settings import Settings, SettingsError, load_settings, serves_visitors
 
-# Lambda's _HANDLER for the functions that are not behind the API (template.yaml).
-TASK_HANDLERS = ("vend.hangup.", "vend.operator.")
 PREFETCH_BUDGET_SECONDS = 1.0  # init is billed: never spend more than this on work the request can redo
 
 
@@ -53,7 +51,7 @@ class Providers:
     origin_verify: OriginVerifySource
     visitors: VisitorFingerprints
     pause: PauseSwitch
-    quota_table: QuotaTable
+    usage_table: UsageTable
     relay: CallRelay
 
 
@@ -65,9 +63,9 @@ def build(settings: Settings) -> Providers:
         connect_timeout=settings.upstream_connect_timeout_seconds,
         read_timeout=settings.upstream_read_timeout_seconds,
     )
-    quota_table = QuotaTable(settings.quota.table_name)
+    usage_table = UsageTable(settings.usage_table_name)
     vendor = ClientSecretVendor(
-        settings, api_key, ClientSecretsApi(openai), MintQuota(settings.quota, quota_table)
+        settings, api_key, ClientSecretsApi(openai), MintQuota(settings.quota, usage_table)
     )
     return Providers(
         settings=settings,
@@ -81,16 +79,16 @@ def build(settings: Settings) -> Providers:
         pause=PauseSwitch(
             SsmParameterReader(), settings.pause_parameter_name, unavailable=ParameterUnavailable
         ),
-        quota_table=quota_table,
+        usage_table=usage_table,
         relay=CallRelay(
             settings,
             api_key,
             CallsApi(openai),
-            CallLedger(settings.quota.table_name, quota_table.client),
+            CallLedger(settings.usage_table_name, usage_table.client),
             CallSchedules(
-                settings.calls.schedule_group_name,
-                settings.calls.hangup_function_arn,
-                settings.calls.scheduler_role_arn,
+                settings.hangups.group_name,
+                settings.hangups.function_arn,
+                settings.hangups.role_arn,
             ),
         ),
     )
@@ -105,7 +103,9 @@ class Prefetch:
     unreachable) is logged by its code only, and the first request simply does the work again.
     """
 
-    def __init__(self, providers: Providers, budget_seconds: float = PREFETCH_BUDGET_SECONDS) -> None:
+    def __init__(
+        self, providers: Providers, *, serves_api: bool, budget_seconds: float = PREFETCH_BUDGET_SECONDS
+    ) -> None:
         self._providers = providers
         self._started = time.perf_counter()
         self._deadline = time.monotonic() + budget_seconds
@@ -114,7 +114,6 @@ class Prefetch:
         # share one TLS connection (a handshake and a CA bundle load each cost ~30 ms of init CPU).
         # The scheduled hangup and the kill switch serve no visitor: they need the key, OpenAI and the
         # table, not the origin header, the visitor key or the pause switch (their roles cannot read them).
-        serves_api = not os.environ.get("_HANDLER", "").startswith(TASK_HANDLERS)
         secrets: list[tuple[str, Callable[[], object]]] = []
         if providers.api_key.caches:  # with no cache, the first request reads these secrets anyway
             secrets.append(("key", providers.api_key.current))
@@ -125,7 +124,7 @@ class Prefetch:
         lanes: list[list[tuple[str, Callable[[], object]]]] = [
             [("connection", self._connect)],
             secrets,
-            [("quota_table", providers.quota_table.connect)],
+            [("quota_table", providers.usage_table.connect)],  # named as the template names the table
         ]
         if serves_api:
             lanes.append([("pause", providers.pause.paused)])
@@ -196,7 +195,9 @@ def _init() -> Providers | SettingsError:
 INSTANCE = _init()
 # Started now, joined by vend.app once its own imports are done (see Prefetch).
 PREFETCH: Prefetch | _NoPrefetch = (
-    _NoPrefetch() if isinstance(INSTANCE, SettingsError) else Prefetch(INSTANCE)
+    _NoPrefetch()
+    if isinstance(INSTANCE, SettingsError)
+    else Prefetch(INSTANCE, serves_api=serves_visitors(os.environ))
 )
 
 

@@ -27,8 +27,11 @@ DEFAULT_INSTRUCTIONS = (
 
 TurnDetection = Literal["server_vad", "semantic_vad", "none"]
 CallMode = Literal["client_secret", "relay", "both"]
+Endpoint = Literal["client_secrets", "calls"]  # what CALL_MODE switches on or off
 OutputModality = Literal["audio", "text"]
 _T = TypeVar("_T")
+# The handlers (template.yaml's Handler) of the functions that are not behind the API.
+TASK_HANDLERS = ("vend.hangup.", "vend.kill_switch.")
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 _MODEL_ID = re.compile(r"[a-z0-9][a-z0-9.\-]{0,99}")
 _SCHEDULE_GROUP = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
@@ -47,7 +50,8 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class QuotaLimits:
-    table_name: str
+    """Client secrets: how many a visitor may mint per window, and the whole stack per day."""
+
     per_visitor: int  # client secrets per visitor per window
     window_seconds: int
     daily_cap: int  # client secrets per UTC day for the whole stack
@@ -57,22 +61,19 @@ class QuotaLimits:
 class CallLimits:
     """Relayed calls: how long each may last and how many call-minutes a visitor and the stack get."""
 
-    mode: CallMode
     max_call_seconds: int  # the server hangs every relayed call up at start + this
     concurrent_per_visitor: int
     minutes_per_visitor: int  # per UTC day
     minutes_per_day: int  # per UTC day, the whole stack
-    hangup_function_arn: str
-    scheduler_role_arn: str
-    schedule_group_name: str
 
-    @property
-    def serves_client_secrets(self) -> bool:
-        return self.mode in {"client_secret", "both"}
 
-    @property
-    def serves_calls(self) -> bool:
-        return self.mode in {"relay", "both"}
+@dataclass(frozen=True, slots=True)
+class ScheduledHangups:
+    """Where each relayed call's one-time hangup schedule goes, and what it invokes with which role."""
+
+    function_arn: str
+    role_arn: str
+    group_name: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,9 +96,14 @@ class Settings:
     origin_verify_secret_id: str
     # The HMAC key behind visitor fingerprints (logs, quota keys, OpenAI's safety identifier).
     visitor_key_secret_id: str
+    # The one DynamoDB table: mint counters, call leases, call-second budgets and call records.
+    usage_table_name: str
     quota: QuotaLimits
     pause_parameter_name: str
+    # Which endpoints this stack serves: client secrets (POST /api/session), relayed calls, or both.
+    call_mode: CallMode
     calls: CallLimits
+    hangups: ScheduledHangups
     # Signed-in mode: the JWT issuer API Gateway's authorizer checks tokens against; None = anonymous.
     auth_issuer: str | None
 
@@ -108,6 +114,12 @@ class Settings:
     @property
     def model_is_deprecated(self) -> bool:
         return self.model in DEPRECATED_MODELS
+
+    def serves(self, endpoint: Endpoint) -> bool:
+        """Whether CALL_MODE switches `endpoint` on: client secrets (POST /api/session) or calls."""
+        if endpoint == "client_secrets":
+            return self.call_mode in {"client_secret", "both"}
+        return self.call_mode in {"relay", "both"}
 
 
 def load_settings(environ: Mapping[str, str]) -> Settings:
@@ -136,25 +148,37 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         tracing_enabled=env.get("TRACING_ENABLED", _boolean, default="false"),
         origin_verify_secret_id=env.get("ORIGIN_VERIFY_SECRET_ARN", _non_empty),
         visitor_key_secret_id=env.get("VISITOR_KEY_SECRET_ARN", _non_empty),
+        usage_table_name=env.get("QUOTA_TABLE_NAME", _table_name),
         quota=QuotaLimits(
-            table_name=env.get("QUOTA_TABLE_NAME", _table_name),
             per_visitor=env.get("QUOTA_PER_VISITOR", _int_between(1, 10_000), default="10"),
             window_seconds=env.get("QUOTA_WINDOW_SECONDS", _int_between(60, 86_400), default="600"),
             daily_cap=env.get("DAILY_CAP", _int_between(1, 1_000_000), default="200"),
         ),
         pause_parameter_name=env.get("PAUSE_PARAMETER_NAME", _parameter_name),
+        call_mode=env.get("CALL_MODE", _call_mode, default="client_secret"),
         calls=CallLimits(
-            mode=env.get("CALL_MODE", _call_mode, default="client_secret"),
             max_call_seconds=env.get("MAX_CALL_SECONDS", _int_between(10, 3600), default="600"),
             concurrent_per_visitor=env.get("CONCURRENT_CALLS_PER_VISITOR", _int_between(1, 10), default="1"),
             minutes_per_visitor=env.get("CALL_MINUTES_PER_VISITOR", _int_between(1, 1440), default="30"),
             minutes_per_day=env.get("CALL_MINUTES_PER_DAY", _int_between(1, 1_000_000), default="600"),
-            hangup_function_arn=env.get("HANGUP_FUNCTION_ARN", _non_empty),
-            scheduler_role_arn=env.get("SCHEDULER_ROLE_ARN", _non_empty),
-            schedule_group_name=env.get("SCHEDULE_GROUP_NAME", _schedule_group),
+        ),
+        hangups=ScheduledHangups(
+            function_arn=env.get("HANGUP_FUNCTION_ARN", _non_empty),
+            role_arn=env.get("SCHEDULER_ROLE_ARN", _non_empty),
+            group_name=env.get("SCHEDULE_GROUP_NAME", _schedule_group),
         ),
         auth_issuer=env.get("AUTH_ISSUER", _optional_issuer, default=""),
     )
+
+
+def serves_visitors(environ: Mapping[str, str]) -> bool:
+    """False in the functions no visitor reaches: the scheduled hangup and the kill switch.
+
+    Read from `_HANDLER`, which Lambda sets (not the template) to the function's handler. Those two
+    need the key, OpenAI and the table at init, not the origin header, the visitor key or the pause
+    switch, which their roles cannot read.
+    """
+    return not environ.get("_HANDLER", "").startswith(TASK_HANDLERS)
 
 
 class _Environment:

@@ -365,7 +365,7 @@ def test_the_kill_switch_ends_every_live_call(relay: Callable[..., ModuleType], 
     module = relay()
     for n in (1, 2, 3):
         assert start_call(module, viewer=f"192.0.2.{n}:1").status == 201
-    operator = importlib.import_module("vend.operator")
+    operator = importlib.import_module("vend.kill_switch")
 
     result = operator.lambda_handler({"action": "end_all_calls"}, FakeLambdaContext())
 

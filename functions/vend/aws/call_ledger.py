@@ -1,4 +1,4 @@
-"""Relayed calls in the quota table: leases, call-second budgets and one record per call.
+"""Relayed calls in the usage table: leases, call-second budgets and one record per call.
 
 Nothing tells us when a WebRTC call ends, so a visitor's concurrent-call slot is a *lease* that
 lasts until the call's cap, and a call is charged its whole cap when it starts; ending it early
@@ -19,45 +19,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from vend.aws.quota_table import _CLIENT_CONFIG, CounterFull, QuotaTable, classify_error
+from vend.aws.failures import translated
+from vend.aws.usage_table import _CLIENT_CONFIG, UsageTable
+from vend.errors import QuotaUnavailable
+from vend.usage import Budgets, CallRecord, CounterFull, SlotTaken
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-CallState = Literal["pending", "live", "ended"]
 RECORD_SLACK_SECONDS = 86_400  # keep a call's record a day past its end (DELETE stays idempotent)
-
-
-@dataclass(frozen=True, slots=True)
-class CallRecord:
-    call_id: str
-    visitor: str
-    slot: int
-    day: str
-    started_at: int
-    ends_at: int
-    charged_seconds: int
-    state: CallState
-    openai_call_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Budgets:
-    visitor_seconds: int
-    stack_seconds: int
-
-
-class SlotTaken(Exception):
-    """The lease slot holds a call that has not reached its end; `ends_at` says when it will."""
-
-    def __init__(self, ends_at: int | None) -> None:
-        super().__init__("slot taken")
-        self.ends_at = ends_at
 
 
 class CallLedger:
@@ -70,8 +44,8 @@ class CallLedger:
     ) -> None:
         self._table = table_name
         self._client = client or boto3.client("dynamodb", config=_CLIENT_CONFIG)
-        # Transactions (with their conflict retries) go through the quota table's one implementation.
-        self._transactions = QuotaTable(table_name, self._client, **({"sleep": sleep} if sleep else {}))
+        # Transactions (with their conflict retries) go through the usage table's one implementation.
+        self._transactions = UsageTable(table_name, self._client, **({"sleep": sleep} if sleep else {}))
 
     def start(self, call: CallRecord, budgets: Budgets, *, now: int) -> None:
         """Take the lease and charge the cap, or raise SlotTaken / CounterFull(1 visitor, 2 stack)."""
@@ -128,7 +102,7 @@ class CallLedger:
                 TableName=self._table, Key={"pk": {"S": _call_key(call_id)}}, ConsistentRead=True
             ).get("Item")
         except Exception as exc:
-            raise classify_error(exc) from exc
+            raise translated(exc, "dynamodb", QuotaUnavailable) from exc
         return _record(item) if item else None
 
     def end(self, call: CallRecord, *, refund_seconds: int, free_lease: bool = True) -> bool:
@@ -185,7 +159,7 @@ class CallLedger:
                 for item in page.get("Items", []):
                     yield _record(item)
         except Exception as exc:
-            raise classify_error(exc) from exc
+            raise translated(exc, "dynamodb", QuotaUnavailable) from exc
 
     def _charge(self, key: str, seconds: int, budget: int) -> dict[str, Any]:
         return {

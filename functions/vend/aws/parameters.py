@@ -12,16 +12,13 @@ import boto3
 from aws_lambda_powertools.utilities.parameters import SSMProvider
 from botocore.config import Config
 
-from vend.errors import ServerMisconfigured
+from vend.aws.failures import translated
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
 
 _CLIENT_CONFIG = Config(
     connect_timeout=1, read_timeout=1, retries={"mode": "standard", "total_max_attempts": 2}
-)
-_MISCONFIGURATION_CODES = frozenset(
-    {"ParameterNotFound", "AccessDeniedException", "UnrecognizedClientException", "ValidationException"}
 )
 
 
@@ -43,21 +40,5 @@ class SsmParameterReader:
         try:
             value = self._provider.get(name, max_age=max_age)
         except Exception as exc:
-            raise _classify(exc) from exc
+            raise translated(exc, "ssm", ParameterUnavailable) from exc
         return value if isinstance(value, str) else str(value)
-
-
-def _classify(exc: Exception) -> Exception:
-    # Powertools wraps botocore's error; its message can hold an ARN, so only the code travels on.
-    cause: BaseException | None = exc
-    while cause is not None:
-        response = getattr(cause, "response", None)
-        code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
-        if isinstance(code, str):
-            if code in _MISCONFIGURATION_CODES:
-                return ServerMisconfigured(f"ssm_{code}")
-            return ParameterUnavailable(f"ssm_{code}")
-        if type(cause).__name__ in {"NoCredentialsError", "NoRegionError", "PartialCredentialsError"}:
-            return ServerMisconfigured(f"aws_{type(cause).__name__}")
-        cause = cause.__cause__ or cause.__context__
-    return ParameterUnavailable(f"ssm_{type(exc).__name__}")

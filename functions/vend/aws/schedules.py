@@ -13,16 +13,14 @@ from typing import TYPE_CHECKING
 import boto3
 from botocore.config import Config
 
-from vend.errors import CallCapUnavailable, ServerMisconfigured
+from vend.aws.failures import error_code, translated
+from vend.errors import CallCapUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
 
 _CLIENT_CONFIG = Config(
     connect_timeout=1, read_timeout=2, retries={"mode": "standard", "total_max_attempts": 2}
-)
-_MISCONFIGURATION_CODES = frozenset(
-    {"AccessDeniedException", "ValidationException", "UnrecognizedClientException"}
 )
 
 
@@ -63,27 +61,14 @@ class CallSchedules:
                 },
             )
         except Exception as exc:
-            raise _classify(exc) from exc
+            raise translated(exc, "scheduler", CallCapUnavailable) from exc
 
     def delete(self, call_id: str) -> bool:
         """False if there was nothing to delete (it fired already, or never existed)."""
         try:
             self._client.delete_schedule(Name=call_id, GroupName=self._group)
         except Exception as exc:
-            if _code(exc) == "ResourceNotFoundException":
+            if error_code(exc) == "ResourceNotFoundException":
                 return False
-            raise _classify(exc) from exc
+            raise translated(exc, "scheduler", CallCapUnavailable) from exc
         return True
-
-
-def _code(exc: Exception) -> str | None:
-    response = getattr(exc, "response", None)
-    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
-    return code if isinstance(code, str) else None
-
-
-def _classify(exc: Exception) -> Exception:
-    code = _code(exc)
-    if code in _MISCONFIGURATION_CODES:
-        return ServerMisconfigured(f"scheduler_{code}")
-    return CallCapUnavailable(f"scheduler_{code or type(exc).__name__}")

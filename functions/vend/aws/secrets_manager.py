@@ -13,24 +13,12 @@ import boto3
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from botocore.config import Config
 
-from vend.errors import SecretsUnavailable, ServerMisconfigured
+from vend.aws.failures import translated
+from vend.errors import SecretsUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
-# Secrets Manager errors that mean the deployment is wrong, not that AWS is having a bad moment.
-_MISCONFIGURATION_CODES = frozenset(
-    {
-        "ResourceNotFoundException",
-        "AccessDeniedException",
-        "AccessDenied",
-        "DecryptionFailure",
-        "InvalidRequestException",  # e.g. the secret is scheduled for deletion
-        "InvalidParameterException",
-        "UnrecognizedClientException",
-        "KMSAccessDeniedException",
-    }
-)
 _CLIENT_CONFIG = Config(
     connect_timeout=1, read_timeout=2, retries={"mode": "standard", "total_max_attempts": 2}
 )
@@ -48,29 +36,4 @@ class SecretsManagerReader:
         try:
             return self._provider.get(name, max_age=max_age, force_fetch=force_fetch)
         except Exception as exc:
-            raise _classify(exc) from exc
-
-
-def _classify(exc: Exception) -> Exception:
-    # Powertools wraps the botocore error in GetParameterError(str(exc)); the message can hold an ARN,
-    # so only the error code travels on, as the log reason.
-    cause: BaseException | None = exc
-    while cause is not None:
-        code = _client_error_code(cause)
-        if code is not None:
-            if code in _MISCONFIGURATION_CODES:
-                return ServerMisconfigured(f"secretsmanager_{code}")
-            return SecretsUnavailable(f"secretsmanager_{code}")
-        if type(cause).__name__ in {"NoCredentialsError", "NoRegionError", "PartialCredentialsError"}:
-            return ServerMisconfigured(f"aws_{type(cause).__name__}")
-        cause = cause.__cause__ or cause.__context__
-    return SecretsUnavailable(f"secretsmanager_{type(exc).__name__}")
-
-
-def _client_error_code(exc: BaseException) -> str | None:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        code = response.get("Error", {}).get("Code")
-        if isinstance(code, str):
-            return code
-    return None
+            raise translated(exc, "secretsmanager", SecretsUnavailable) from exc

@@ -3,15 +3,29 @@ one refresh on rotation. A mint that fails after it was counted gives its count 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from vend.errors import ServerMisconfigured, UpstreamUnauthorized
 from vend.logic.api_key import OpenAIApiKeySource
 from vend.logic.quota import MintQuota
 from vend.logic.session_config import client_secret_request
 from vend.observability import annotate, upstream_span
-from vend.openai_api.client_secrets import ClientSecretsApi, MintedClientSecret
+from vend.secret_values import OpenAIApiKey
 from vend.settings import Settings
+from vend.upstream import MintedClientSecret
+
+
+class ClientSecretsApi(Protocol):
+    """OpenAI's `POST /v1/realtime/client_secrets` (openai_api/client_secrets.py in production)."""
+
+    def create(
+        self,
+        api_key: OpenAIApiKey,
+        body: dict[str, Any],
+        *,
+        deadline: float,
+        safety_identifier: str | None = None,
+    ) -> MintedClientSecret: ...
 
 
 class ClientSecretVendor:

@@ -1,6 +1,6 @@
 """How many client secrets a visitor, and the whole stack, may mint: the decision, not the storage.
 
-Two counters move together in one transaction (aws/quota_table.py):
+Two counters move together in one transaction (aws/usage_table.py):
 - the visitor's, per fixed window: `visitor#<fingerprint>#<window start>`, limit QUOTA_PER_VISITOR;
 - the stack's, per UTC day: `day#<YYYY-MM-DD>`, limit DAILY_CAP.
 A full counter refuses with a Retry-After that is true: the end of the window, or the next midnight.
@@ -19,9 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from vend.aws.quota_table import Counter, CounterFull
 from vend.errors import DailyCapReached, QuotaExceeded, VendError
 from vend.settings import QuotaLimits
+from vend.usage import Counter, CounterFull
 
 EXPIRY_SLACK_SECONDS = 3600  # TTL deletes "some time after"; keep items well past their window
 

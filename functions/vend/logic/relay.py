@@ -13,12 +13,10 @@ import datetime as dt
 import math
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any, Protocol
 
-from vend.aws.call_ledger import Budgets, CallLedger, CallRecord, SlotTaken
-from vend.aws.quota_table import CounterFull
-from vend.aws.schedules import CallSchedules
 from vend.errors import (
     CallMinutesCapReached,
     CallMinutesSpent,
@@ -31,10 +29,44 @@ from vend.errors import (
 from vend.logic.api_key import OpenAIApiKeySource
 from vend.logic.session_config import client_secret_request
 from vend.observability import annotate, logger, upstream_span
-from vend.openai_api.calls import CallsApi, OpenedCall
+from vend.secret_values import OpenAIApiKey
 from vend.settings import Settings
+from vend.upstream import OpenedCall
+from vend.usage import Budgets, CallRecord, CounterFull, SlotTaken
 
 HANGUP_SECONDS = 10.0  # budget for one upstream hangup outside a request (schedule, kill switch)
+
+
+class CallsApi(Protocol):
+    """OpenAI's `POST /v1/realtime/calls` and its hangup (openai_api/calls.py in production)."""
+
+    def create(
+        self,
+        api_key: OpenAIApiKey,
+        offer_sdp: str,
+        session: dict[str, Any],
+        *,
+        deadline: float,
+        safety_identifier: str | None = None,
+    ) -> OpenedCall: ...
+    def hangup(self, api_key: OpenAIApiKey, openai_call_id: str, *, deadline: float) -> bool: ...
+
+
+class Ledger(Protocol):
+    """Where calls are leased, charged and recorded (aws/call_ledger.py in production)."""
+
+    def start(self, call: CallRecord, budgets: Budgets, *, now: int) -> None: ...
+    def mark_live(self, call_id: str, openai_call_id: str) -> None: ...
+    def get(self, call_id: str) -> CallRecord | None: ...
+    def end(self, call: CallRecord, *, refund_seconds: int, free_lease: bool = True) -> bool: ...
+    def live_calls(self) -> Iterator[CallRecord]: ...
+
+
+class HangupSchedules(Protocol):
+    """One schedule per call that ends it at its cap (aws/schedules.py in production)."""
+
+    def create(self, call_id: str, at_epoch: int) -> None: ...
+    def delete(self, call_id: str) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +82,8 @@ class CallRelay:
         settings: Settings,
         api_key: OpenAIApiKeySource,
         api: CallsApi,
-        ledger: CallLedger,
-        schedules: CallSchedules,
+        ledger: Ledger,
+        schedules: HangupSchedules,
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:

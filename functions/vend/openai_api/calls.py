@@ -9,23 +9,15 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from vend.errors import UpstreamUnavailable
 from vend.openai_api.http import OpenAIHttp
 from vend.secret_values import OpenAIApiKey
+from vend.upstream import OpenedCall
 
 PATH = "/v1/realtime/calls"
 _CALL_ID = re.compile(r"/v1/realtime/calls/(rtc_[A-Za-z0-9_-]{1,128})$")
-
-
-@dataclass(frozen=True, slots=True)
-class OpenedCall:
-    answer_sdp: str
-    openai_call_id: str
-    upstream_latency_ms: float
-    attempts: int
 
 
 class CallsApi:

@@ -3,28 +3,14 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from vend.errors import UpstreamUnavailable
 from vend.openai_api.http import OpenAIHttp
 from vend.secret_values import ClientSecretValue, OpenAIApiKey
+from vend.upstream import MintedClientSecret
 
 PATH = "/v1/realtime/client_secrets"
-
-
-@dataclass(frozen=True, slots=True)
-class MintedClientSecret:
-    value: ClientSecretValue
-    expires_at: int
-    session: dict[str, Any]
-    upstream_status: int
-    upstream_latency_ms: float
-    attempts: int
-
-    def response_body(self) -> dict[str, Any]:
-        """The three fields OpenAI returns, as OpenAI returns them (what its SDKs and samples expect)."""
-        return {"value": self.value.reveal(), "expires_at": self.expires_at, "session": self.session}
 
 
 class ClientSecretsApi:

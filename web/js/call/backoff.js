@@ -68,11 +68,12 @@ export function retryDelayMs(failures, { retryAfterSeconds, baseMs, maxMs }) {
 }
 
 /**
- * At most `limit` new client secrets per sliding `windowMs`: each one may cost money, and a page
- * that loses every session quickly must stop asking rather than mint forever.
+ * At most `limit` reconnects per sliding `windowMs`. Each one opens a new session (a client secret
+ * minted, or a relayed call started) and may cost money, so a page that loses every session
+ * quickly must stop asking rather than reconnect forever.
  */
-export class RemintBudget {
-  /** @type {number[]} when each counted mint was taken */
+export class ReconnectBudget {
+  /** @type {number[]} when each counted reconnect was taken */
   #taken = [];
 
   /**
@@ -85,7 +86,7 @@ export class RemintBudget {
     this.windowMs = windowMs;
   }
 
-  /** @returns {boolean} true and counts one mint if the budget allows it, false otherwise */
+  /** @returns {boolean} true and counts one reconnect if the budget allows it, false otherwise */
   take() {
     const now = performance.now();
     this.#taken = this.#taken.filter((at) => now - at < this.windowMs);

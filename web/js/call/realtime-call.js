@@ -27,7 +27,7 @@
  * (detail: {deadline}: when the server will end the current call, epoch ms, or null).
  * `statechange` to 'reconnecting' carries `reason`: 'rollover' at the cap, else 'dropped'.
  */
-import { RemintBudget, retryDelayMs, sleep } from './backoff.js';
+import { ReconnectBudget, retryDelayMs, sleep } from './backoff.js';
 import { clientSecretNegotiator } from './client-secret-negotiator.js';
 import { MARKS } from './marks.js';
 import { PeerSession } from './peer-session.js';
@@ -49,9 +49,9 @@ const TRANSITIONS = Object.freeze({
  * @typedef {object} CallOptions
  * @property {number} [disconnectGraceMs]  how long `disconnected` may last before we reconnect
  * @property {number} [sessionTimeoutMs]   how long to wait for `session.created`
- * @property {number} [remintLimit]        new client secrets a call may mint per window, after the first
- * @property {number} [remintWindowMs]
- * @property {number} [retryBaseMs]        the shortest wait before a re-mint (jittered up by half)
+ * @property {number} [reconnectLimit]     new sessions a call may open per window, after the first
+ * @property {number} [reconnectWindowMs]
+ * @property {number} [retryBaseMs]        the shortest wait before a reconnect (jittered up by half)
  * @property {number} [retryMaxMs]
  * @property {number} [stableSessionMs]    a session lost sooner than this counts as a failed attempt
  */
@@ -62,8 +62,8 @@ const RESUMABLE_CODES = new Set(['reconnect_failed', 'sign_in_required']);
 const DEFAULTS = {
   disconnectGraceMs: 1500,
   sessionTimeoutMs: 10000,
-  remintLimit: 3,
-  remintWindowMs: 5 * 60 * 1000,
+  reconnectLimit: 3,
+  reconnectWindowMs: 5 * 60 * 1000,
   retryBaseMs: 1000,
   retryMaxMs: 30000,
   stableSessionMs: 20000,
@@ -81,7 +81,7 @@ export class RealtimeCall extends EventTarget {
   #session = null;
   /** One per call, from connect() until it closes: aborting it undoes whatever the call still runs. */
   #lifetime = new AbortController();
-  /** @type {RemintBudget} new for each connect() */
+  /** @type {ReconnectBudget} new for each connect() */
   #budget;
   /** Failed attempts in a row, a short-lived session included; the retry delay grows with it. */
   #failures = 0;
@@ -154,7 +154,10 @@ export class RealtimeCall extends EventTarget {
     performance.mark(MARKS.connect);
     const lifetime = new AbortController();
     this.#lifetime = lifetime;
-    this.#budget = new RemintBudget({ limit: this.options.remintLimit, windowMs: this.options.remintWindowMs });
+    this.#budget = new ReconnectBudget({
+      limit: this.options.reconnectLimit,
+      windowMs: this.options.reconnectWindowMs,
+    });
     this.#failures = 0;
     this.microphone.addEventListener('ended', () => void this.#replaceLostMicrophone(lifetime.signal), {
       signal: lifetime.signal,
@@ -376,10 +379,10 @@ export class RealtimeCall extends EventTarget {
     }
     for (;;) {
       if (!this.#budget.take()) {
-        const minutes = Math.round(this.options.remintWindowMs / 60000);
+        const minutes = Math.round(this.options.reconnectWindowMs / 60000);
         this.#end(
           new UserFacingError(
-            `The connection kept dropping (${this.options.remintLimit} reconnects in ${minutes} minutes), so the call was ended. Connect again to continue.`,
+            `The connection kept dropping (${this.options.reconnectLimit} reconnects in ${minutes} minutes), so the call was ended. Connect again to continue.`,
             { code: 'reconnect_failed', cause },
           ),
         );

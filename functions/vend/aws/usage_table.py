@@ -1,9 +1,11 @@
-"""The quota table in DynamoDB: bounded counters, incremented together or not at all.
+"""The stack's one DynamoDB table: mint counters, and the transactions every item goes through.
 
-One mint is one `TransactWriteItems`: each counter gets `ADD #count :one` under the condition that
-it is still below its limit, so concurrent requests can never push a counter past it, and the
-per-visitor and global counters move together (one round trip). A failed condition cancels the
-whole transaction; `CancellationReasons` says which counter was full.
+It holds what the stack and each visitor have used: the client-secret counters (here), and the
+relayed calls' leases, call-second budgets and records (aws/call_ledger.py, which writes them
+through `transact` here). One mint is one `TransactWriteItems`: each counter gets `ADD #count :one`
+under the condition that it is still below its limit, so concurrent requests can never push a
+counter past it, and the per-visitor and global counters move together (one round trip). A failed
+condition cancels the whole transaction; `CancellationReasons` says which counter was full.
 
 DynamoDB cancels a transaction that races another one on the same item (`TransactionConflict`);
 that is retried briefly here, because under a burst it is the normal case, not a failure. Throttling
@@ -15,13 +17,14 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
 
-from vend.errors import QuotaUnavailable, ServerMisconfigured
+from vend.aws.failures import error_code, translated
+from vend.errors import QuotaUnavailable
+from vend.usage import Counter, CounterFull
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -29,36 +32,11 @@ if TYPE_CHECKING:
 _CLIENT_CONFIG = Config(
     connect_timeout=1, read_timeout=1, retries={"mode": "standard", "total_max_attempts": 2}
 )
-_MISCONFIGURATION_CODES = frozenset(
-    {
-        "ResourceNotFoundException",
-        "AccessDeniedException",
-        "UnrecognizedClientException",
-        "ValidationException",
-    }
-)
 PREFETCH_KEY = "prefetch#connection"
 CONFLICT_RETRIES = 4  # conflicts resolve in milliseconds; more attempts only hold a slot longer
 
 
-@dataclass(frozen=True, slots=True)
-class Counter:
-    key: str
-    limit: int
-    expires_at: int  # epoch seconds; DynamoDB's TTL deletes the item some time after
-
-
-class CounterFull(Exception):
-    """The transaction was cancelled because item `index`'s condition failed (a counter at its limit,
-    a lease still held…); `old_item` is that item as it was, when the request asked for it."""
-
-    def __init__(self, index: int, old_item: dict[str, Any] | None = None) -> None:
-        super().__init__(f"condition {index} failed")
-        self.index = index
-        self.old_item = old_item
-
-
-class QuotaTable:
+class UsageTable:
     def __init__(
         self,
         table_name: str,
@@ -83,7 +61,7 @@ class QuotaTable:
                 TableName=self._table, Key={"pk": {"S": PREFETCH_KEY}}, ProjectionExpression="pk"
             )
         except Exception as exc:
-            raise classify_error(exc) from exc
+            raise translated(exc, "dynamodb", QuotaUnavailable) from exc
 
     def increment(self, counters: Sequence[Counter]) -> None:
         """Add one to every counter, or to none: raises CounterFull naming the first full one."""
@@ -123,7 +101,7 @@ class QuotaTable:
             except Exception as exc:
                 cancelled = cancellation_reasons(exc)
                 if cancelled is None:
-                    raise classify_error(exc) from exc
+                    raise translated(exc, "dynamodb", QuotaUnavailable) from exc
                 reasons = [code for code, _ in cancelled]
                 if "ConditionalCheckFailed" in reasons:
                     index = reasons.index("ConditionalCheckFailed")
@@ -136,12 +114,9 @@ class QuotaTable:
 
 def cancellation_reasons(exc: Exception) -> list[tuple[str, dict[str, Any] | None]] | None:
     """(code, old item) per transaction item, or None if `exc` is not a cancelled transaction."""
-    response = getattr(exc, "response", None)
-    if not isinstance(response, dict):
+    if error_code(exc) != "TransactionCanceledException":
         return None
-    if response.get("Error", {}).get("Code") != "TransactionCanceledException":
-        return None
-    reasons = response.get("CancellationReasons")
+    reasons = getattr(exc, "response", {}).get("CancellationReasons")
     if not isinstance(reasons, list):
         return []
     result: list[tuple[str, dict[str, Any] | None]] = []
@@ -156,15 +131,3 @@ def cancellation_reasons(exc: Exception) -> list[tuple[str, dict[str, Any] | Non
 
 def _first_other(reasons: list[str]) -> str:
     return next((code for code in reasons if code != "None"), "unknown")
-
-
-def classify_error(exc: Exception) -> Exception:
-    response = getattr(exc, "response", None)
-    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
-    if isinstance(code, str):
-        if code in _MISCONFIGURATION_CODES:
-            return ServerMisconfigured(f"dynamodb_{code}")
-        return QuotaUnavailable(f"dynamodb_{code}")  # throttling, internal errors
-    if type(exc).__name__ in {"NoCredentialsError", "NoRegionError", "PartialCredentialsError"}:
-        return ServerMisconfigured(f"aws_{type(exc).__name__}")
-    return QuotaUnavailable(f"dynamodb_{type(exc).__name__}")  # timeouts, connection errors
