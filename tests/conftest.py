@@ -6,6 +6,7 @@ every test's captured stdout/stderr, and fails the session if an OpenAI key or a
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
@@ -90,6 +91,11 @@ def load_event(name: str) -> dict[str, Any]:
     """An API Gateway HTTP API event from events/, exactly as `sam local invoke -e` would send it."""
     event: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text())
     return event
+
+
+def call_offer() -> str:
+    """events/call-offer.json's SDP offer (Chrome's), decoded from the base64 API Gateway forwards."""
+    return base64.b64decode(load_event("call-offer")["body"]).decode()
 
 
 class FakeLambdaContext:

@@ -12,6 +12,7 @@ import importlib
 import io
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -42,7 +43,7 @@ PAUSE_PARAMETER = REQUIRED_ENV["PAUSE_PARAMETER_NAME"]
 
 @pytest.fixture(autouse=True)
 def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(__import__("os").environ):
+    for name in list(os.environ):
         if name.startswith(
             ("AWS_", "POWERTOOLS_", "OPENAI_", "REALTIME_", "CLIENT_SECRET_", "TRACING_", "QUOTA_", "DAILY_")
         ):

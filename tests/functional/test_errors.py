@@ -8,6 +8,7 @@ import boto3
 import httpx
 import pytest
 
+from tests.conftest import load_event
 from tests.fakes.openai_upstream import BASE_URL, FakeClientSecrets, openai_error
 from tests.functional.conftest import KEY, SecretsManagerSpy, post_session
 
@@ -71,7 +72,7 @@ def test_wrong_method_is_405_with_allow(handler: ModuleType) -> None:
     from tests.functional.conftest import invoke
 
     for method in ("GET", "PUT", "DELETE", "PATCH"):
-        event = __import__("tests.conftest", fromlist=["load_event"]).load_event("wrong-method")
+        event = load_event("wrong-method")
         event["requestContext"]["http"]["method"] = method
         reply = invoke(handler, event)
         assert (reply.status, reply.headers["allow"], reply.error_code) == (405, "POST", "method_not_allowed")
@@ -325,7 +326,7 @@ def test_a_path_with_a_control_character_is_no_route_of_ours(
 ) -> None:
     from tests.functional.conftest import invoke
 
-    event = __import__("tests.conftest", fromlist=["load_event"]).load_event("mint")
+    event = load_event("mint")
     event["rawPath"] = event["requestContext"]["http"]["path"] = "/api/session\n"
     event["requestContext"]["http"]["method"] = method
 

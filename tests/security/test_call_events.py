@@ -20,7 +20,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import load_event
+from tests.conftest import call_offer
 from tests.functional.conftest import ORIGIN_VERIFY
 from tests.security.harness import (
     CALLER_IPV4S,
@@ -50,7 +50,7 @@ EXAMPLES = 350
 SOURCE = "call events"
 
 # events/call-offer.json's offer (Chrome's, as API Gateway forwards it: base64).
-CHROME = base64.b64decode(load_event("call-offer")["body"]).decode()
+CHROME = call_offer()
 FIREFOX = (
     "v=0\r\no=mozilla...THIS_IS_SDPARTA-99.0 5216398512734409823 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
     "a=fingerprint:sha-256 1F:2E:3D:4C:5B:6A:79:88:97:A6:B5:C4:D3:E2:F1:00:1F:2E:3D:4C:5B:6A:79:88:97"

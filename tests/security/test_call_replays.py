@@ -4,13 +4,12 @@ forwarding headers buy no extra call slots, and the router's known defect is pin
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.conftest import load_event
+from tests.conftest import call_offer, load_event
 from tests.security.conftest import handler_environment
 from tests.security.harness import (
     CALLER_IPV4S,
@@ -24,7 +23,7 @@ from tests.security.harness import (
 )
 
 SOURCE = "call replays"
-OFFER = base64.b64decode(load_event("call-offer")["body"]).decode()
+OFFER = call_offer()
 
 
 @pytest.fixture(scope="module")
