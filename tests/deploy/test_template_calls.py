@@ -17,11 +17,18 @@ from typing import Any
 
 import pytest
 
-from template_contract.reader import function_environment, http_api_route_keys, load_template
+from template_contract.reader import (
+    function_environment,
+    function_properties,
+    http_api_route_keys,
+    load_template,
+    nested_template,
+)
 from tests.deploy.test_template_limits import _condition, _defaults
 
 TEMPLATE = load_template()
 RESOURCES: dict[str, dict[str, Any]] = TEMPLATE["Resources"]
+MONITORING: dict[str, dict[str, Any]] = load_template(nested_template("Monitoring"))["Resources"]
 PARAMETERS: dict[str, dict[str, Any]] = TEMPLATE["Parameters"]
 FUNCTIONS = ("VendFunction", "HangupFunction", "OperatorFunction")
 
@@ -144,7 +151,7 @@ def roles() -> list[str]:
 
 def test_the_three_functions_run_the_same_code_with_one_environment() -> None:
     environments = [function_environment(name) for name in FUNCTIONS]
-    properties = [RESOURCES[name]["Properties"] for name in FUNCTIONS]
+    properties = [function_properties(name) for name in FUNCTIONS]
 
     assert environments[1] == environments[0] and environments[2] == environments[0]
     assert {p["CodeUri"] for p in properties} == {"functions/"}
@@ -230,7 +237,7 @@ def test_hangup_and_kill_switch_have_their_timeouts_and_their_own_logs() -> None
         ("HangupFunction", 30, "HangupLogGroup"),
         ("OperatorFunction", 300, "OperatorLogGroup"),
     ):
-        function = RESOURCES[name]["Properties"]
+        function = function_properties(name)
 
         assert function["Timeout"] == timeout, name
         assert function["LoggingConfig"] == {"LogGroup": {"Ref": group}, "LogFormat": "JSON"}
@@ -389,7 +396,7 @@ def test_the_kill_switch_command_invokes_the_operator_function_with_its_action()
 
 
 def test_a_hangup_that_failed_alarms_at_once() -> None:
-    alarm = RESOURCES["HangupFailuresAlarm"]["Properties"]
+    alarm = MONITORING["HangupFailuresAlarm"]["Properties"]
     queries = {q["Id"]: q for q in alarm["Metrics"]}
     watched = {
         (q["MetricStat"]["Metric"]["Namespace"], q["MetricStat"]["Metric"]["MetricName"])
@@ -407,7 +414,7 @@ def test_a_hangup_that_failed_alarms_at_once() -> None:
 
 
 def test_the_dashboard_shows_calls_started_and_ended() -> None:
-    body, _ = RESOURCES["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    body = MONITORING["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
     dashboard = json.loads(re.sub(r"\$\{[^}]+\}", "0", body))
     [calls] = [w for w in dashboard["widgets"] if w["properties"]["title"] == "Relayed calls"]
 
