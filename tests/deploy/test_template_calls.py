@@ -24,7 +24,7 @@ from template_contract.reader import (
     load_template,
     nested_template,
 )
-from tests.deploy.test_template_limits import _condition, _defaults
+from tests.deploy.template_values import condition, defaults
 
 TEMPLATE = load_template()
 RESOURCES: dict[str, dict[str, Any]] = TEMPLATE["Resources"]
@@ -91,7 +91,7 @@ def _ref(name: str, params: dict[str, str]) -> Any:
 
 def _if(arg: list[Any], params: dict[str, str]) -> Any:
     name, then, otherwise = arg
-    return resolve(then if _condition(name, params) else otherwise, params)
+    return resolve(then if condition(name, params) else otherwise, params)
 
 
 def _sub(arg: str | list[Any], params: dict[str, str]) -> str:
@@ -117,7 +117,7 @@ _INTRINSICS: dict[str, Any] = {
 
 
 def statements(role: str, **overrides: str) -> list[dict[str, Any]]:
-    properties = resolve(RESOURCES[role]["Properties"], _defaults(**{"AWS::Region": REGION, **overrides}))
+    properties = resolve(RESOURCES[role]["Properties"], defaults(**{"AWS::Region": REGION, **overrides}))
     return [s for policy in properties["Policies"] for s in policy["PolicyDocument"]["Statement"]]
 
 
@@ -177,11 +177,9 @@ def test_every_call_variable_of_the_contract_is_set() -> None:
     assert variables["SCHEDULER_ROLE_ARN"] == {"Fn::GetAtt": ["SchedulerRole", "Arn"]}
     assert variables["AWS_ENDPOINT_URL_SCHEDULER"] == ""  # declared so `sam local --env-vars` can set it
     # The name the hangup function is given, as an ARN: the one the schedules and their role name.
-    assert resolve(variables["HANGUP_FUNCTION_ARN"], _defaults()) == HANGUP_ARN
-    assert (
-        resolve(RESOURCES["HangupFunction"]["Properties"]["FunctionName"], _defaults()) == f"{STACK}-hangup"
-    )
-    assert resolve(RESOURCES["CallScheduleGroup"]["Properties"]["Name"], _defaults()) == GROUP
+    assert resolve(variables["HANGUP_FUNCTION_ARN"], defaults()) == HANGUP_ARN
+    assert resolve(RESOURCES["HangupFunction"]["Properties"]["FunctionName"], defaults()) == f"{STACK}-hangup"
+    assert resolve(RESOURCES["CallScheduleGroup"]["Properties"]["Name"], defaults()) == GROUP
 
 
 @pytest.mark.parametrize(
@@ -347,7 +345,7 @@ def test_the_scheduler_role_can_only_invoke_the_hangup_function() -> None:
 
 
 def test_only_eventbridge_scheduler_may_assume_the_scheduler_role_for_this_accounts_call_group() -> None:
-    trust = resolve(RESOURCES["SchedulerRole"]["Properties"]["AssumeRolePolicyDocument"], _defaults())
+    trust = resolve(RESOURCES["SchedulerRole"]["Properties"]["AssumeRolePolicyDocument"], defaults())
 
     assert trust["Statement"] == [
         {

@@ -23,6 +23,7 @@ from template_contract.reader import (
     nested_template,
 )
 from tests.conftest import REPO
+from tests.deploy.template_values import NO_VALUE, condition, defaults, evaluate
 
 SAM_PYTHON = REPO / ".venv-tools" / "bin" / "python"
 TEMPLATE = load_template()
@@ -63,54 +64,8 @@ AWS_METRICS = {
 }
 
 
-def _defaults(**overrides: str) -> dict[str, str]:
-    values = {name: str(p.get("Default", "")) for name, p in PARAMETERS.items()}
-    values.update({"AWS::Region": "eu-west-1"}, **overrides)
-    return values
-
-
-def _condition(name: str, params: dict[str, str], template: dict[str, Any] = TEMPLATE) -> bool:
-    return bool(_evaluate(template["Conditions"][name], params))
-
-
-def _evaluate(node: Any, params: dict[str, str]) -> Any:
-    """A condition or an intrinsic-bearing value with the parameters substituted (Ref, Equals, Not,
-    Condition, If, Join); AWS::NoValue drops the entry."""
-    if isinstance(node, list):
-        items = [_evaluate(item, params) for item in node]
-        return [item for item in items if item is not _NO_VALUE]
-    if not isinstance(node, dict):
-        return node
-    [(key, arg)] = node.items() if len(node) == 1 else [("", None)]
-    function = _FUNCTIONS.get(key)
-    if function is None:
-        return {k: _evaluate(v, params) for k, v in node.items()}
-    return function(arg, params)
-
-
-def _ref(name: str, params: dict[str, str]) -> Any:
-    return _NO_VALUE if name == "AWS::NoValue" else params.get(name, {"Ref": name})
-
-
-def _if(arg: list[Any], params: dict[str, str]) -> Any:
-    name, then, otherwise = arg
-    return _evaluate(then if _condition(name, params) else otherwise, params)
-
-
-_FUNCTIONS: dict[str, Any] = {
-    "Ref": _ref,
-    "Condition": _condition,
-    "Fn::Equals": lambda arg, params: str(_evaluate(arg[0], params)) == str(_evaluate(arg[1], params)),
-    "Fn::Not": lambda arg, params: not _evaluate(arg[0], params),
-    "Fn::If": _if,
-    "Fn::Join": lambda arg, params: arg[0].join(str(_evaluate(a, params)) for a in arg[1]),
-    "Fn::Select": lambda arg, params: _evaluate(arg[1], params)[int(_evaluate(arg[0], params))],
-}
-_NO_VALUE = object()
-
-
 def _statements(**overrides: str) -> list[dict[str, Any]]:
-    role = _evaluate(RESOURCES["VendFunctionRole"]["Properties"], _defaults(**overrides))
+    role = evaluate(RESOURCES["VendFunctionRole"]["Properties"], defaults(**overrides))
     return [s for policy in role["Policies"] for s in policy["PolicyDocument"]["Statement"]]
 
 
@@ -341,13 +296,13 @@ def test_a_customer_managed_key_may_decrypt_only_through_secrets_manager() -> No
 
 def _reserved(**overrides: str) -> int | None:
     node = RESOURCES["VendFunction"]["Properties"]["ReservedConcurrentExecutions"]
-    value = _evaluate(node, _defaults(**overrides))
-    return None if value is _NO_VALUE else int(value)
+    value = evaluate(node, defaults(**overrides))
+    return None if value is NO_VALUE else int(value)
 
 
 def _bursts(**overrides: str) -> tuple[int, int]:
     """The minting routes' burst (the stage default) and the sum of the route-level bursts."""
-    api = _evaluate(RESOURCES["HttpApi"]["Properties"], _defaults(**overrides))
+    api = evaluate(RESOURCES["HttpApi"]["Properties"], defaults(**overrides))
     routes = api["RouteSettings"].values()
     return int(api["DefaultRouteSettings"]["ThrottlingBurstLimit"]), sum(
         int(r["ThrottlingBurstLimit"]) for r in routes
@@ -485,15 +440,15 @@ def test_refused_warm_ups_count_neither_in_the_throttle_alarm_nor_as_dashboard_e
 def _monitoring_parameters(**overrides: str) -> dict[str, Any]:
     """What the parent passes its Monitoring stack, with the parent's parameters and `overrides`."""
     told = RESOURCES["Monitoring"]["Properties"]["Parameters"]
-    return {**_evaluate(told, _defaults(**overrides)), "AWS::Region": _defaults(**overrides)["AWS::Region"]}
+    return {**evaluate(told, defaults(**overrides)), "AWS::Region": defaults(**overrides)["AWS::Region"]}
 
 
 def test_an_alarm_email_subscribes_only_when_given() -> None:
     subscription = MONITORING["AlarmEmailSubscription"]
 
     assert subscription["Condition"] == "HasAlarmEmail"
-    assert not _condition("HasAlarmEmail", _monitoring_parameters(), MONITORING_TEMPLATE)
-    assert _condition(
+    assert not condition("HasAlarmEmail", _monitoring_parameters(), MONITORING_TEMPLATE)
+    assert condition(
         "HasAlarmEmail", _monitoring_parameters(AlarmEmail="ops@example.com"), MONITORING_TEMPLATE
     )
 
@@ -561,9 +516,9 @@ def test_cloudfront_logs_in_every_region_and_v2_drops_the_query_string() -> None
     assert in_us_east_1["CloudFrontLogGroupArn"] == {"Fn::GetAtt": ["CloudFrontLogGroup", "Arn"]}
     assert in_us_east_1["DistributionId"] == {"Ref": "Distribution"}
     # v2 where its delivery source can live, legacy to an expiring bucket elsewhere
-    assert _condition("InUsEast1", _defaults(**{"AWS::Region": "us-east-1"}))
-    assert _condition("InUsEast1", in_us_east_1, MONITORING_TEMPLATE)
-    assert not _condition("InUsEast1", _monitoring_parameters(), MONITORING_TEMPLATE)
+    assert condition("InUsEast1", defaults(**{"AWS::Region": "us-east-1"}))
+    assert condition("InUsEast1", in_us_east_1, MONITORING_TEMPLATE)
+    assert not condition("InUsEast1", _monitoring_parameters(), MONITORING_TEMPLATE)
     assert {MONITORING[n]["Condition"] for n in ("CloudFrontLogSource", "CloudFrontLogDestination")} == {
         "InUsEast1"
     }
