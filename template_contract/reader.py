@@ -20,7 +20,7 @@ class TemplateError(RuntimeError):
     """template.yaml is missing, or lacks what a reader needs, or has it in an unexpected shape."""
 
 
-# libyaml's parser when PyYAML has it: the template is ~100 KB and read by every local stack start.
+# libyaml's parser when PyYAML has it: the template is read by every local stack start.
 _SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -66,6 +66,44 @@ def _parsed(template: Path, _mtime_ns: int, _size: int) -> dict[str, Any]:
     return document
 
 
+def nested_template(application: str, template: Path = TEMPLATE) -> Path:
+    """The local template of an `AWS::Serverless::Application` (its Location, relative to the parent)."""
+    resource = (load_template(template).get("Resources") or {}).get(application)
+    if not isinstance(resource, dict) or resource.get("Type") != "AWS::Serverless::Application":
+        raise TemplateError(f"{template} has no AWS::Serverless::Application {application}")
+    location = (resource.get("Properties") or {}).get("Location")
+    if not isinstance(location, str):
+        raise TemplateError(f"{application} in {template} has no local template Location")
+    return template.parent / location
+
+
+def _merge_globals(global_value: Any, local_value: Any, *, replace: bool) -> Any:
+    """SAM's Globals merge: maps merge by key (the resource wins), lists add up, scalars the resource's."""
+    if isinstance(global_value, dict) and isinstance(local_value, dict):
+        merged = dict(global_value)
+        for key, value in local_value.items():
+            merged[key] = _merge_globals(global_value[key], value, replace=False) if key in merged else value
+        return merged
+    if isinstance(global_value, list) and isinstance(local_value, list) and not replace:
+        return [*global_value, *local_value]
+    return local_value
+
+
+def function_properties(function: str, template: Path = TEMPLATE) -> dict[str, Any]:
+    """An `AWS::Serverless::Function`'s Properties with `Globals.Function` applied as SAM applies them
+    (Architectures replaced, not added), intrinsic functions unresolved."""
+    document = load_template(template)
+    resource = (document.get("Resources") or {}).get(function)
+    if not isinstance(resource, dict) or resource.get("Type") != "AWS::Serverless::Function":
+        raise TemplateError(f"{template} has no AWS::Serverless::Function {function}")
+    merged: dict[str, Any] = dict((document.get("Globals") or {}).get("Function") or {})
+    for key, value in (resource.get("Properties") or {}).items():
+        merged[key] = (
+            _merge_globals(merged[key], value, replace=key == "Architectures") if key in merged else value
+        )
+    return merged
+
+
 def function_environment(function: str, template: Path = TEMPLATE) -> dict[str, Any]:
     """A function's `Environment.Variables`, as written (intrinsic functions unresolved)."""
     resource = (load_template(template).get("Resources") or {}).get(function)
@@ -89,6 +127,16 @@ def http_api_route_keys(template: Path = TEMPLATE) -> tuple[str, ...]:
                 method = str(props.get("Method", "ANY")).upper()
                 keys.append(f"{'ANY' if method in {'*', 'ANY'} else method} {props['Path']}")
     return tuple(keys)
+
+
+def http_api_route_settings(template: Path = TEMPLATE) -> dict[str, dict[str, Any]]:
+    """The route-level settings (throttles) of the template's `AWS::Serverless::HttpApi`s, by route key;
+    every other route takes the API's DefaultRouteSettings."""
+    settings: dict[str, dict[str, Any]] = {}
+    for resource in (load_template(template).get("Resources") or {}).values():
+        if isinstance(resource, dict) and resource.get("Type") == "AWS::Serverless::HttpApi":
+            settings.update((resource.get("Properties") or {}).get("RouteSettings") or {})
+    return settings
 
 
 def jwt_route_keys(template: Path = TEMPLATE) -> frozenset[str]:

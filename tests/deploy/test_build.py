@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from publisher import site
+from template_contract.reader import load_template, nested_template
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
@@ -62,3 +63,13 @@ def test_the_packed_publisher_finds_its_site_and_publishes_all_of_web(publisher_
     assert module_file.startswith(str(publisher_artifact))
     expected = sorted({*_web_files(), site.CONFIG_KEY})
     assert sorted(keys) == expected
+
+
+def test_the_build_carries_the_nested_monitoring_template_for_sam_deploy_to_upload(sam_build: Path) -> None:
+    # `sam deploy` uploads every local template the built one names; the copy must be the source's.
+    built = load_template(sam_build / "template.yaml")
+    location = built["Resources"]["Monitoring"]["Properties"]["Location"]
+    nested = sam_build / location
+
+    assert nested.is_file(), location
+    assert load_template(nested) == load_template(nested_template("Monitoring"))

@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
-from template_contract.reader import function_environment, load_template
+from template_contract.reader import function_environment, function_properties, load_template
 from tests.conftest import REPO
 
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
@@ -248,7 +248,7 @@ def test_every_function_takes_its_architecture_from_one_parameter_arm64_by_defau
     template = load_template()
     parameter = template["Parameters"]["Architecture"]
     architectures = {
-        name: resource["Properties"]["Architectures"]
+        name: function_properties(name)["Architectures"]
         for name, resource in template["Resources"].items()
         if resource["Type"] == "AWS::Serverless::Function"
     }

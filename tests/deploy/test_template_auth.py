@@ -11,12 +11,13 @@ from typing import Any
 import pytest
 
 from template_contract.page_headers import origin_of, page_headers
-from template_contract.reader import http_api_route_keys, jwt_route_keys, load_template
+from template_contract.reader import http_api_route_keys, jwt_route_keys, load_template, nested_template
 
 TEMPLATE = load_template()
 PARAMETERS: dict[str, dict[str, Any]] = TEMPLATE["Parameters"]
 RESOURCES: dict[str, dict[str, Any]] = TEMPLATE["Resources"]
 OUTPUTS: dict[str, dict[str, Any]] = TEMPLATE["Outputs"]
+MONITORING: dict[str, dict[str, Any]] = load_template(nested_template("Monitoring"))["Resources"]
 ACCOUNT = "123456789012"
 STACK_UUID = "0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
 PSEUDO = {
@@ -45,6 +46,7 @@ SIGNED_IN_RESOURCES = {
     "SignedInSessionRoute": "SignedIn",
     "SignedInStartCallRoute": "SignedIn",
     "SignedInEndCallRoute": "SignedIn",
+    "SignedInWarmRoute": "SignedIn",
     "SignedInOtherApiPathsRoute": "SignedIn",
     "SignedInApiInvokePermission": "SignedIn",
     "UserPool": "CreatePool",
@@ -103,7 +105,7 @@ _FUNCTIONS: dict[str, Any] = {
     "Fn::And": lambda a, p: all(evaluate(x, p) for x in a),
     "Fn::Join": lambda a, p: a[0].join(str(x) for x in evaluate(a[1], p)),
     "Fn::Split": lambda a, p: str(evaluate(a[1], p)).split(a[0]),
-    "Fn::Select": lambda a, p: evaluate(a[1], p)[int(a[0])],
+    "Fn::Select": lambda a, p: evaluate(a[1], p)[int(evaluate(a[0], p))],
     "Fn::Sub": _sub,
     "Fn::GetAtt": lambda a, p: f"<{a[0]}.{a[1]}>",
 }
@@ -276,8 +278,9 @@ def test_the_minting_and_call_routes_need_a_token_with_the_scope_and_the_rest_st
             "call:realtime"
         ], key
         assert evaluate(routes[key]["AuthorizationScopes"], _params(**POOL)) == ["realtime-vend/call"], key
-    assert routes["ANY /api/{proxy+}"]["AuthorizationType"] == "NONE"
-    assert "AuthorizerId" not in routes["ANY /api/{proxy+}"]
+    for key in ("ANY /api/{proxy+}", "GET /api/warm"):  # mint nothing: open, as on the anonymous API
+        assert routes[key]["AuthorizationType"] == "NONE", key
+        assert "AuthorizerId" not in routes[key], key
     assert {r["ApiId"]["Ref"] for r in routes.values()} == {"SignedInApi"}
     assert {r["Target"]["Fn::Sub"] for r in routes.values()} == {"integrations/${SignedInApiIntegration}"}
 
@@ -299,6 +302,10 @@ def test_the_signed_in_stage_has_the_anonymous_apis_throttle_metrics_and_access_
 
     assert (stage["StageName"], stage["AutoDeploy"]) == ("$default", True)
     assert stage["DefaultRouteSettings"] == anonymous["DefaultRouteSettings"]
+    # the warm-up route's own throttle too; a route's settings need the route to exist first
+    assert stage["RouteSettings"] == anonymous["RouteSettings"]
+    routes = {r["Properties"]["RouteKey"]: n for n, r in RESOURCES.items() if r["Type"].endswith("::Route")}
+    assert {routes[key] for key in stage["RouteSettings"]} == {RESOURCES["SignedInApiStage"]["DependsOn"]}
     assert stage["AccessLogSettings"] == anonymous["AccessLogSettings"]
     assert RESOURCES["SignedInApi"]["Properties"]["CorsConfiguration"] == anonymous["CorsConfiguration"]
     assert '"authError":"$context.authorizer.error"' in stage["AccessLogSettings"]["Format"]
@@ -318,18 +325,21 @@ def test_the_authorizer_checks_the_bearer_token_against_the_issuer_and_audiences
 
 
 def test_cloudfront_the_alarm_and_the_dashboard_follow_the_api_in_force() -> None:
-    alarm = RESOURCES["ApiThrottleAlarm"]["Properties"]
-    [requests] = [m for m in alarm["Metrics"] if m["Id"] == "requests"]
-    dimensions = requests["MetricStat"]["Metric"]["Dimensions"]
-    _, variables = RESOURCES["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    # The monitoring stack is told the API in force; its alarm and dashboard watch that one only.
+    alarm = MONITORING["ApiThrottleAlarm"]["Properties"]
+    dimensions = [m["MetricStat"]["Metric"]["Dimensions"] for m in alarm["Metrics"] if "MetricStat" in m]
+    body = MONITORING["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    told = RESOURCES["Monitoring"]["Properties"]["Parameters"]["ApiId"]
 
     assert api_origin(**AUTH0) == "<SignedInApi>.execute-api.eu-west-1.amazonaws.com"
     assert api_origin(**POOL) == "<SignedInApi>.execute-api.eu-west-1.amazonaws.com"
     for mode, api in (({}, "<HttpApi>"), (AUTH0, "<SignedInApi>"), (POOL, "<SignedInApi>")):
-        assert evaluate(dimensions, _params(**mode))[0] == {"Name": "ApiId", "Value": api}
-        assert evaluate(variables["ApiInForce"], _params(**mode)) == api
-    assert '"${ApiInForce}"' in RESOURCES["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"][0]
-    assert "${HttpApi}" not in RESOURCES["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"][0]
+        assert evaluate(told, _params(**mode)) == api
+    api_dimensions = [d for d in dimensions if d[0]["Name"] == "ApiId"]
+    assert len(api_dimensions) == 2  # the stage's requests and the warm-up route's refusals
+    assert all(d[0]["Value"] == {"Ref": "ApiId"} for d in api_dimensions)
+    assert body.count('"ApiId", "${ApiId}"') == 2
+    assert "${HttpApi}" not in body and "${SignedInApi}" not in body
 
 
 # The function, the page and its CSP are told the issuer in force

@@ -17,11 +17,18 @@ from typing import Any
 
 import pytest
 
-from template_contract.reader import function_environment, http_api_route_keys, load_template
-from tests.deploy.test_template_limits import _condition, _defaults
+from template_contract.reader import (
+    function_environment,
+    function_properties,
+    http_api_route_keys,
+    load_template,
+    nested_template,
+)
+from tests.deploy.template_values import condition, defaults
 
 TEMPLATE = load_template()
 RESOURCES: dict[str, dict[str, Any]] = TEMPLATE["Resources"]
+MONITORING: dict[str, dict[str, Any]] = load_template(nested_template("Monitoring"))["Resources"]
 PARAMETERS: dict[str, dict[str, Any]] = TEMPLATE["Parameters"]
 FUNCTIONS = ("VendFunction", "HangupFunction", "OperatorFunction")
 
@@ -84,7 +91,7 @@ def _ref(name: str, params: dict[str, str]) -> Any:
 
 def _if(arg: list[Any], params: dict[str, str]) -> Any:
     name, then, otherwise = arg
-    return resolve(then if _condition(name, params) else otherwise, params)
+    return resolve(then if condition(name, params) else otherwise, params)
 
 
 def _sub(arg: str | list[Any], params: dict[str, str]) -> str:
@@ -110,7 +117,7 @@ _INTRINSICS: dict[str, Any] = {
 
 
 def statements(role: str, **overrides: str) -> list[dict[str, Any]]:
-    properties = resolve(RESOURCES[role]["Properties"], _defaults(**{"AWS::Region": REGION, **overrides}))
+    properties = resolve(RESOURCES[role]["Properties"], defaults(**{"AWS::Region": REGION, **overrides}))
     return [s for policy in properties["Policies"] for s in policy["PolicyDocument"]["Statement"]]
 
 
@@ -144,7 +151,7 @@ def roles() -> list[str]:
 
 def test_the_three_functions_run_the_same_code_with_one_environment() -> None:
     environments = [function_environment(name) for name in FUNCTIONS]
-    properties = [RESOURCES[name]["Properties"] for name in FUNCTIONS]
+    properties = [function_properties(name) for name in FUNCTIONS]
 
     assert environments[1] == environments[0] and environments[2] == environments[0]
     assert {p["CodeUri"] for p in properties} == {"functions/"}
@@ -170,11 +177,9 @@ def test_every_call_variable_of_the_contract_is_set() -> None:
     assert variables["SCHEDULER_ROLE_ARN"] == {"Fn::GetAtt": ["SchedulerRole", "Arn"]}
     assert variables["AWS_ENDPOINT_URL_SCHEDULER"] == ""  # declared so `sam local --env-vars` can set it
     # The name the hangup function is given, as an ARN: the one the schedules and their role name.
-    assert resolve(variables["HANGUP_FUNCTION_ARN"], _defaults()) == HANGUP_ARN
-    assert (
-        resolve(RESOURCES["HangupFunction"]["Properties"]["FunctionName"], _defaults()) == f"{STACK}-hangup"
-    )
-    assert resolve(RESOURCES["CallScheduleGroup"]["Properties"]["Name"], _defaults()) == GROUP
+    assert resolve(variables["HANGUP_FUNCTION_ARN"], defaults()) == HANGUP_ARN
+    assert resolve(RESOURCES["HangupFunction"]["Properties"]["FunctionName"], defaults()) == f"{STACK}-hangup"
+    assert resolve(RESOURCES["CallScheduleGroup"]["Properties"]["Name"], defaults()) == GROUP
 
 
 @pytest.mark.parametrize(
@@ -230,7 +235,7 @@ def test_hangup_and_kill_switch_have_their_timeouts_and_their_own_logs() -> None
         ("HangupFunction", 30, "HangupLogGroup"),
         ("OperatorFunction", 300, "OperatorLogGroup"),
     ):
-        function = RESOURCES[name]["Properties"]
+        function = function_properties(name)
 
         assert function["Timeout"] == timeout, name
         assert function["LoggingConfig"] == {"LogGroup": {"Ref": group}, "LogFormat": "JSON"}
@@ -340,7 +345,7 @@ def test_the_scheduler_role_can_only_invoke_the_hangup_function() -> None:
 
 
 def test_only_eventbridge_scheduler_may_assume_the_scheduler_role_for_this_accounts_call_group() -> None:
-    trust = resolve(RESOURCES["SchedulerRole"]["Properties"]["AssumeRolePolicyDocument"], _defaults())
+    trust = resolve(RESOURCES["SchedulerRole"]["Properties"]["AssumeRolePolicyDocument"], defaults())
 
     assert trust["Statement"] == [
         {
@@ -389,7 +394,7 @@ def test_the_kill_switch_command_invokes_the_operator_function_with_its_action()
 
 
 def test_a_hangup_that_failed_alarms_at_once() -> None:
-    alarm = RESOURCES["HangupFailuresAlarm"]["Properties"]
+    alarm = MONITORING["HangupFailuresAlarm"]["Properties"]
     queries = {q["Id"]: q for q in alarm["Metrics"]}
     watched = {
         (q["MetricStat"]["Metric"]["Namespace"], q["MetricStat"]["Metric"]["MetricName"])
@@ -407,7 +412,7 @@ def test_a_hangup_that_failed_alarms_at_once() -> None:
 
 
 def test_the_dashboard_shows_calls_started_and_ended() -> None:
-    body, _ = RESOURCES["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    body = MONITORING["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
     dashboard = json.loads(re.sub(r"\$\{[^}]+\}", "0", body))
     [calls] = [w for w in dashboard["widgets"] if w["properties"]["title"] == "Relayed calls"]
 

@@ -1,6 +1,7 @@
-"""Issue 10 as `sam deploy` will create it, read from template.yaml: only CloudFront reaches the API, the
-quotas have their table and their limits, an operator can pause, the role holds no more than it uses,
-the alarms watch figures that exist, and the logs keep no query string."""
+"""Issue 10 as `sam deploy` will create it, read from template.yaml (and its nested monitoring stack): only
+CloudFront reaches the API, the quotas have their table and their limits, an operator can pause, the role
+holds no more than it uses, the throttles fit the reserved concurrency, the alarms watch figures that
+exist, and the logs keep no query string."""
 
 from __future__ import annotations
 
@@ -14,13 +15,22 @@ from typing import Any
 
 import pytest
 
-from template_contract.reader import function_environment, load_template
+from template_contract.reader import (
+    function_environment,
+    http_api_route_keys,
+    http_api_route_settings,
+    load_template,
+    nested_template,
+)
 from tests.conftest import REPO
+from tests.deploy.template_values import NO_VALUE, condition, defaults, evaluate
 
 SAM_PYTHON = REPO / ".venv-tools" / "bin" / "python"
 TEMPLATE = load_template()
 PARAMETERS: dict[str, dict[str, Any]] = TEMPLATE["Parameters"]
 RESOURCES: dict[str, dict[str, Any]] = TEMPLATE["Resources"]
+MONITORING_TEMPLATE = load_template(nested_template("Monitoring"))
+MONITORING: dict[str, dict[str, Any]] = MONITORING_TEMPLATE["Resources"]
 CONTRACT_METRICS = {
     "Requests",
     "ClientSecretsMinted",
@@ -54,53 +64,8 @@ AWS_METRICS = {
 }
 
 
-def _defaults(**overrides: str) -> dict[str, str]:
-    values = {name: str(p.get("Default", "")) for name, p in PARAMETERS.items()}
-    values.update({"AWS::Region": "eu-west-1"}, **overrides)
-    return values
-
-
-def _condition(name: str, params: dict[str, str]) -> bool:
-    return bool(_evaluate(TEMPLATE["Conditions"][name], params))
-
-
-def _evaluate(node: Any, params: dict[str, str]) -> Any:
-    """A condition or an intrinsic-bearing value with the parameters substituted (Ref, Equals, Not,
-    Condition, If, Join); AWS::NoValue drops the entry."""
-    if isinstance(node, list):
-        items = [_evaluate(item, params) for item in node]
-        return [item for item in items if item is not _NO_VALUE]
-    if not isinstance(node, dict):
-        return node
-    [(key, arg)] = node.items() if len(node) == 1 else [("", None)]
-    function = _FUNCTIONS.get(key)
-    if function is None:
-        return {k: _evaluate(v, params) for k, v in node.items()}
-    return function(arg, params)
-
-
-def _ref(name: str, params: dict[str, str]) -> Any:
-    return _NO_VALUE if name == "AWS::NoValue" else params.get(name, {"Ref": name})
-
-
-def _if(arg: list[Any], params: dict[str, str]) -> Any:
-    name, then, otherwise = arg
-    return _evaluate(then if _condition(name, params) else otherwise, params)
-
-
-_FUNCTIONS: dict[str, Any] = {
-    "Ref": _ref,
-    "Condition": _condition,
-    "Fn::Equals": lambda arg, params: str(_evaluate(arg[0], params)) == str(_evaluate(arg[1], params)),
-    "Fn::Not": lambda arg, params: not _evaluate(arg[0], params),
-    "Fn::If": _if,
-    "Fn::Join": lambda arg, params: arg[0].join(str(_evaluate(a, params)) for a in arg[1]),
-}
-_NO_VALUE = object()
-
-
 def _statements(**overrides: str) -> list[dict[str, Any]]:
-    role = _evaluate(RESOURCES["VendFunctionRole"]["Properties"], _defaults(**overrides))
+    role = evaluate(RESOURCES["VendFunctionRole"]["Properties"], defaults(**overrides))
     return [s for policy in role["Policies"] for s in policy["PolicyDocument"]["Statement"]]
 
 
@@ -324,57 +289,69 @@ def test_a_customer_managed_key_may_decrypt_only_through_secrets_manager() -> No
     }
 
 
-# Throttle defaults that agree
+# Throttles that fit the reserved concurrency: one knob (ThrottleBurstLimit) sets the API's burst, and the
+# function reserves that plus every route-level burst (the warm-up route's), so no request the API admits
+# meets Lambda's throttle (API Gateway's bare 500) and warm-ups never take a mint's place.
 
 
-def _rule_refuses(burst: int, reserved: int) -> bool:
-    rule = TEMPLATE["Rules"]["BurstWithinReservedConcurrency"]
-    params = _defaults(ThrottleBurstLimit=str(burst), ReservedConcurrency=str(reserved))
-
-    def holds(node: Any) -> bool:
-        [(key, arg)] = node.items()
-        if key == "Fn::Or":
-            return any(holds(a) for a in arg)
-        if key == "Fn::Not":
-            return not holds(arg[0])
-        if key == "Fn::Equals":
-            return str(params[arg[0]["Ref"]]) == arg[1]
-        if key == "Fn::Contains":
-            return str(params[arg[1]["Ref"]]) in arg[0]
-        raise AssertionError(f"rule function the test does not know: {key}")
-
-    if not holds(rule["RuleCondition"]):
-        return False
-    return not all(holds(a["Assert"]) for a in rule["Assertions"])
+def _reserved(**overrides: str) -> int | None:
+    node = RESOURCES["VendFunction"]["Properties"]["ReservedConcurrentExecutions"]
+    value = evaluate(node, defaults(**overrides))
+    return None if value is NO_VALUE else int(value)
 
 
-def test_the_defaults_keep_the_burst_within_reserved_concurrency() -> None:
-    burst, reserved = (
-        PARAMETERS["ThrottleBurstLimit"]["Default"],
-        PARAMETERS["ReservedConcurrency"]["Default"],
+def _bursts(**overrides: str) -> tuple[int, int]:
+    """The minting routes' burst (the stage default) and the sum of the route-level bursts."""
+    api = evaluate(RESOURCES["HttpApi"]["Properties"], defaults(**overrides))
+    routes = api["RouteSettings"].values()
+    return int(api["DefaultRouteSettings"]["ThrottlingBurstLimit"]), sum(
+        int(r["ThrottlingBurstLimit"]) for r in routes
     )
 
-    assert burst <= reserved
-    assert not _rule_refuses(burst, reserved)
 
-
-def test_the_rule_refuses_exactly_a_burst_above_a_nonzero_reserved_concurrency() -> None:
-    max_burst = PARAMETERS["ThrottleBurstLimit"]["MaxValue"]
-    wrong = [
-        (burst, reserved)
-        for burst in range(1, max_burst + 1)
-        for reserved in range(0, max_burst + 2)
-        if _rule_refuses(burst, reserved) != (reserved != 0 and burst > reserved)
-    ]
+def test_the_reserved_concurrency_covers_every_burst_the_api_admits_over_the_whole_range() -> None:
+    knob = PARAMETERS["ThrottleBurstLimit"]
+    wrong = []
+    for burst in range(knob["MinValue"], knob["MaxValue"] + 1):
+        minting, warm = _bursts(ThrottleBurstLimit=str(burst))
+        if (minting, _reserved(ThrottleBurstLimit=str(burst))) != (burst, minting + warm):
+            wrong.append(burst)
 
     assert wrong == []
+    assert knob["MinValue"] >= 1  # a burst of 0 would refuse every request
+    assert "ReservedConcurrency" not in PARAMETERS  # one knob: the reservation is derived, never set
+
+
+def test_reserving_nothing_stays_possible_for_accounts_whose_whole_quota_is_10() -> None:
+    knob = PARAMETERS["ThrottleBurstLimit"]
+
+    assert PARAMETERS["ReserveConcurrency"]["AllowedValues"] == ["true", "false"]
+    assert all(
+        _reserved(ThrottleBurstLimit=str(b), ReserveConcurrency="false") is None
+        for b in range(knob["MinValue"], knob["MaxValue"] + 1)
+    )
+    # the defaults reserve: 5 for the API's burst and 2 for the warm-ups
+    assert (PARAMETERS["ReserveConcurrency"]["Default"], _reserved()) == ("true", 7)
+
+
+def test_warm_ups_have_their_own_small_fixed_throttle_with_route_metrics() -> None:
+    settings = http_api_route_settings()
+
+    assert set(settings) == {"GET /api/warm"}
+    assert set(settings) <= set(http_api_route_keys())  # a route of VendFunction's events
+    warm = settings["GET /api/warm"]
+    # literals, not parameters: no knob can make warm-ups crowd the function
+    assert (warm["ThrottlingRateLimit"], warm["ThrottlingBurstLimit"]) == (1, 2)
+    # the alarm and the dashboard read its refusals from its route-level 4xx
+    assert warm["DetailedMetricsEnabled"] is True
+    assert _bursts() == (5, 2)
 
 
 # Alarms and the dashboard
 
 
 def _alarms() -> dict[str, dict[str, Any]]:
-    return {n: r["Properties"] for n, r in RESOURCES.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    return {n: r["Properties"] for n, r in MONITORING.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
 
 
 def _metrics_of(alarm: dict[str, Any]) -> list[tuple[str, str]]:
@@ -422,21 +399,83 @@ def test_our_metrics_carry_the_dimension_powertools_gives_them() -> None:
 
 
 def test_the_dashboard_is_valid_json_and_shows_the_alarmed_figures() -> None:
-    body, _ = RESOURCES["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    body = MONITORING["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
     dashboard = json.loads(re.sub(r"\$\{[^}]+\}", "0", body))
-    shown = {row[i] for w in dashboard["widgets"] for row in w["properties"]["metrics"] for i in (0, 1)}
+    rows = [row for w in dashboard["widgets"] for row in w["properties"]["metrics"]]
+    shown = {row[i] for row in rows if isinstance(row[0], str) for i in (0, 1)}
     watched = {metric for alarm in _alarms().values() for _, metric in _metrics_of(alarm)}
 
     assert watched - {"Count"} <= shown | {"."}
     assert "Count" in shown
+    # every ${...} is the nested stack's own parameter or a pseudo parameter
+    names = set(re.findall(r"\$\{([^}]+)\}", body))
+    assert names <= set(MONITORING_TEMPLATE["Parameters"]) | {"AWS::Region"}
+
+
+def test_refused_warm_ups_count_neither_in_the_throttle_alarm_nor_as_dashboard_errors() -> None:
+    alarm = _alarms()["ApiThrottleAlarm"]
+    queries = {q["Id"]: q for q in alarm["Metrics"]}
+    warm = queries["warmups"]["MetricStat"]["Metric"]
+    [expression] = [q["Expression"] for q in alarm["Metrics"] if q.get("ReturnData")]
+    body = MONITORING["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    [api_widget] = [
+        w["properties"]
+        for w in json.loads(re.sub(r"\$\{[^}]+\}", "0", body))["widgets"]
+        if w["properties"]["title"] == "API Gateway"
+    ]
+    expressions = [row[0]["expression"] for row in api_widget["metrics"] if isinstance(row[0], dict)]
+
+    # the warm-up route's own 4xx (route-level metric: ApiId, Method, Resource, Stage), the only route
+    # with settings of its own, is taken out of what API Gateway refused
+    method, path = next(iter(http_api_route_settings())).split(" ")
+    assert (warm["MetricName"], {d["Name"]: d["Value"] for d in warm["Dimensions"]}) == (
+        "4xx",
+        {"ApiId": {"Ref": "ApiId"}, "Method": method, "Resource": path, "Stage": "$default"},
+    )
+    assert expression == "FILL(requests, 0) - FILL(invocations, 0) - FILL(warmups, 0)"
+    assert expressions == ["FILL(all4xx, 0) - FILL(warm, 0)"]
+    assert f'"Method", "{method}", "Resource", "{path}"' in body
+
+
+def _monitoring_parameters(**overrides: str) -> dict[str, Any]:
+    """What the parent passes its Monitoring stack, with the parent's parameters and `overrides`."""
+    told = RESOURCES["Monitoring"]["Properties"]["Parameters"]
+    return {**evaluate(told, defaults(**overrides)), "AWS::Region": defaults(**overrides)["AWS::Region"]}
 
 
 def test_an_alarm_email_subscribes_only_when_given() -> None:
-    subscription = RESOURCES["AlarmEmailSubscription"]
+    subscription = MONITORING["AlarmEmailSubscription"]
 
     assert subscription["Condition"] == "HasAlarmEmail"
-    assert not _condition("HasAlarmEmail", _defaults())
-    assert _condition("HasAlarmEmail", _defaults(AlarmEmail="ops@example.com"))
+    assert not condition("HasAlarmEmail", _monitoring_parameters(), MONITORING_TEMPLATE)
+    assert condition(
+        "HasAlarmEmail", _monitoring_parameters(AlarmEmail="ops@example.com"), MONITORING_TEMPLATE
+    )
+
+
+def test_the_monitoring_stack_gets_every_parameter_it_declares_and_needs_no_extra_capability() -> None:
+    told = RESOURCES["Monitoring"]["Properties"]["Parameters"]
+    declared = MONITORING_TEMPLATE["Parameters"]
+
+    assert set(told) == set(declared)
+    assert set(_monitoring_parameters()) - {"AWS::Region"} == set(declared)
+    # a Transform (macro) in a nested stack would need CAPABILITY_AUTO_EXPAND; samconfig asks only IAM
+    assert "Transform" not in MONITORING_TEMPLATE
+    # names as before the split: the parent's stack name, not the nested stack's own
+    assert told["StackName"] == {"Ref": "AWS::StackName"}
+    assert MONITORING["Dashboard"]["Properties"]["DashboardName"] == {
+        "Fn::Sub": "${StackName}-${AWS::Region}"
+    }
+
+
+def test_the_parent_still_outputs_the_topic_and_the_dashboard() -> None:
+    outputs = TEMPLATE["Outputs"]
+    nested = MONITORING_TEMPLATE["Outputs"]
+
+    for name in ("AlarmTopicArn", "DashboardUrl"):
+        assert outputs[name]["Value"] == {"Fn::GetAtt": ["Monitoring", f"Outputs.{name}"]}, name
+        assert name in nested, name
+    assert nested["AlarmTopicArn"]["Value"] == {"Ref": "AlarmTopic"}
 
 
 # Access logs without query strings
@@ -463,14 +502,27 @@ def test_the_api_access_log_has_the_request_and_never_a_query_string_or_body() -
 
 
 def test_cloudfront_logs_in_every_region_and_v2_drops_the_query_string() -> None:
-    fields = RESOURCES["CloudFrontAccessLogDelivery"]["Properties"]["RecordFields"]
+    delivery = MONITORING["CloudFrontAccessLogDelivery"]
+    fields = delivery["Properties"]["RecordFields"]
+    destination = MONITORING["CloudFrontLogDestination"]["Properties"]
     logging = RESOURCES["Distribution"]["Properties"]["DistributionConfig"]["Logging"]["Fn::If"]
+    in_us_east_1 = _monitoring_parameters(**{"AWS::Region": "us-east-1"})
 
     assert {"date", "time", "c-ip", "cs-method", "cs-uri-stem", "sc-status"} <= set(fields)
     assert not {"cs-uri-query", "cs(Cookie)", "cs(Referer)"} & set(fields)
     assert RESOURCES["CloudFrontLogGroup"]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    # the nested delivery writes into the parent's log group, for the parent's distribution
+    assert destination["DestinationResourceArn"] == {"Ref": "CloudFrontLogGroupArn"}
+    assert in_us_east_1["CloudFrontLogGroupArn"] == {"Fn::GetAtt": ["CloudFrontLogGroup", "Arn"]}
+    assert in_us_east_1["DistributionId"] == {"Ref": "Distribution"}
     # v2 where its delivery source can live, legacy to an expiring bucket elsewhere
-    assert _condition("InUsEast1", _defaults(**{"AWS::Region": "us-east-1"}))
+    assert condition("InUsEast1", defaults(**{"AWS::Region": "us-east-1"}))
+    assert condition("InUsEast1", in_us_east_1, MONITORING_TEMPLATE)
+    assert not condition("InUsEast1", _monitoring_parameters(), MONITORING_TEMPLATE)
+    assert {MONITORING[n]["Condition"] for n in ("CloudFrontLogSource", "CloudFrontLogDestination")} == {
+        "InUsEast1"
+    }
+    assert delivery["Condition"] == "InUsEast1"
     assert logging[0] == "NotInUsEast1" and logging[1]["IncludeCookies"] is False
     expiry = RESOURCES["LogBucket"]["Properties"]["LifecycleConfiguration"]["Rules"][0]
     assert expiry["ExpirationInDays"] == {"Ref": "LogRetentionDays"}
