@@ -21,17 +21,24 @@ _STATIC_IMPORT = re.compile(
     r"""(?:^|[;}\s])(?:import|export)\s*(?:[\w$*{][^'"`;()]*?\bfrom\s*)?["']([^"']+)["']""",
     re.MULTILINE,
 )
+_DYNAMIC_IMPORT = re.compile(r"""\bimport\(\s*["']([^"']+)["']\s*\)""")
 # CloudFront compresses a response only from 1,000 bytes up (smaller ones are sent as they are).
 CLOUDFRONT_MIN_COMPRESSED = 1000
 
 
-def _resolve(base: str, target: str) -> str:
+def resolve(base: str, target: str) -> str:
+    """The key a module specifier names, from the module `base`."""
     return posixpath.normpath(posixpath.join(posixpath.dirname(base), target))
 
 
 def static_imports(key: str, body: bytes) -> set[str]:
     """The keys of the modules `key` imports statically."""
-    return {_resolve(key, t) for t in _STATIC_IMPORT.findall(body.decode("utf-8"))}
+    return {resolve(key, t) for t in _STATIC_IMPORT.findall(body.decode("utf-8"))}
+
+
+def dynamic_imports(key: str, body: bytes) -> set[str]:
+    """The keys of the modules `key` loads later, with `import('…')`."""
+    return {resolve(key, t) for t in _DYNAMIC_IMPORT.findall(body.decode("utf-8"))}
 
 
 def module_graph(files: Mapping[str, bytes], entry: str) -> set[str]:
