@@ -21,13 +21,15 @@ from tests.deploy import page_graph
 WEB = REPO / "web"
 # issue 17: the first load (index.html, what it names, the modules it imports statically) gzipped
 FIRST_LOAD_BUDGET_BYTES = 24_000
-# Loaded only when needed: sign-in (and the account view it shows), and a relayed call's countdown.
+# Loaded only when needed: sign-in (and the account view it shows), a relayed call's countdown, and the
+# level meters, which have nothing to show before a call.
 LAZY = {
     "js/auth/sign-in-session.js",
     "js/auth/redirect-state.js",
     "js/vendor/oauth4webapi.js",
     "js/account-view.js",
     "js/call-countdown.js",
+    "js/level-meter.js",
 }
 
 

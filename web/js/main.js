@@ -9,7 +9,6 @@ import { CallStatus } from './call-status.js';
 import { loadConfig } from './config.js';
 import { Conversation } from './conversation.js';
 import { DevicePicker } from './device-picker.js';
-import { LevelMeter } from './level-meter.js';
 import { Microphone } from './microphone.js';
 import { preconnect } from './preconnect.js';
 import { TranscriptView } from './transcript-view.js';
@@ -53,8 +52,16 @@ let countdown = null;
 const microphone = new Microphone();
 const conversation = new Conversation();
 const audioOutput = new AudioOutput(byId('assistant-audio'));
-const micMeter = new LevelMeter(byId('mic-level'));
-const assistantMeter = new LevelMeter(byId('assistant-level'));
+/** @type {Promise<Record<'mic' | 'assistant', import('./level-meter.js').LevelMeter>> | null} with the first call */
+let meters = null;
+/** @param {(meters: Record<'mic' | 'assistant', import('./level-meter.js').LevelMeter>) => void} use */
+function withMeters(use) {
+  meters ??= import('./level-meter.js').then(({ LevelMeter }) => ({
+    mic: new LevelMeter(byId('mic-level')),
+    assistant: new LevelMeter(byId('assistant-level')),
+  }));
+  void meters.then(use);
+}
 const transcript = new TranscriptView(byId('turns'), byId('transcript-empty'));
 const devicePicker = new DevicePicker(ui.microphone);
 
@@ -95,7 +102,7 @@ function setMutePressed(pressed) {
 
 /** The microphone in use, in the level meter and the device picker. */
 function showMicrophone() {
-  micMeter.listen(audioOutput.context, microphone.stream);
+  withMeters((m) => m.mic.listen(audioOutput.context, microphone.stream));
   void devicePicker.refresh(microphone.deviceId);
 }
 
@@ -165,8 +172,7 @@ try {
     renderControls(state);
     if (state === 'connected') showMicrophone();
     if (state === 'closed') {
-      micMeter.stop();
-      assistantMeter.stop();
+      if (meters) withMeters((m) => [m.mic, m.assistant].forEach((meter) => meter.stop()));
       void audioOutput.close();
       if (!error) ui.connect.focus();
     }
@@ -174,8 +180,7 @@ try {
   call.addEventListener('remotestream', (event) => {
     const { stream } = /** @type {CustomEvent} */ (event).detail;
     audioOutput.attach(stream);
-    if (stream) assistantMeter.listen(audioOutput.context, stream);
-    else assistantMeter.stop();
+    withMeters((m) => (stream ? m.assistant.listen(audioOutput.context, stream) : m.assistant.stop()));
   });
   call.addEventListener('servererror', () => {
     status.showError('The assistant could not handle the last request. Try again.');
