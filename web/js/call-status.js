@@ -1,5 +1,6 @@
 /**
- * Renders the call's state and errors into the status region, as text only.
+ * Renders the call's state and errors into the status region, as text only, and holds Connect off
+ * while a refusal's wait runs.
  */
 
 /** @type {Record<string, string>} */
