@@ -4,7 +4,6 @@ deploy and from the local stack (publisher.served.served_files is the one source
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
 import urllib.error
 import urllib.request
@@ -88,7 +87,6 @@ def test_the_local_stack_serves_exactly_what_a_deploy_publishes(tmp_path: Path) 
     build = subprocess.run(
         ["make", "--no-print-directory", "build-PublisherFunction", f"ARTIFACTS_DIR={artifact}"],
         cwd=REPO / "publisher",
-        env={**os.environ, "PYTHON": str(REPO / ".venv-tools" / "bin" / "python3")},
         capture_output=True,
         text=True,
         timeout=300,
