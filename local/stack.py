@@ -59,6 +59,7 @@ from local.oidc_provider import DEFAULT_SCOPE as OIDC_SCOPE
 from local.oidc_provider import OidcProvider
 from local.scheduler import ScheduleRunner
 from local.secrets_manager import REGION, SeededSecretsManager
+from local.served_page import add_page_routes
 from local.standin_process import StandinProcess
 from publisher.site import PageAuth
 from template_contract.page_headers import origin_of, page_headers
@@ -510,8 +511,7 @@ class LocalStack:
             if (folder / "index.html").is_file():
                 app.router.add_get(prefix.rstrip("/") + "/", _file_handler(folder / "index.html"))
             app.router.add_static(prefix.rstrip("/"), folder, append_version=False)
-        app.router.add_get("/", _file_handler(WEB_ROOT / "index.html"))
-        app.router.add_static("/", WEB_ROOT, append_version=False)
+        add_page_routes(app, WEB_ROOT)  # web/ as a deploy publishes it
         port = await self._serve(app, self.options.port)
         self.url = f"http://{_url_host(self.options.host)}:{port}/"
 

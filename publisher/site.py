@@ -5,6 +5,9 @@ so a stray file in web/ (a source map, a .env, a key, an editor backup) is skipp
 Each object carries the headers browsers and CloudFront cache by. Nothing here is fingerprinted, so
 nothing is `immutable`: the HTML and config.json revalidate on every load, and scripts and styles
 are trusted for five minutes at most (a deploy also invalidates CloudFront's copies).
+
+`sam build` imports this module on the deployer's own Python too (publisher/served.py writes the
+minified site/ with it), which may be older than the runtime's: no dataclass slots here.
 """
 
 from __future__ import annotations
@@ -61,7 +64,7 @@ class SiteError(ValueError):
     """The bundle or the stack's properties cannot make a working page."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class PageAuth:
     """How the page signs visitors in (config.json's auth): the issuer whose discovery document names
     the endpoints, the page's public client, the audience to ask for, the scope the API requires, and
@@ -127,7 +130,7 @@ def _optional_string(value: object, name: str) -> str:
     return value
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class SiteObject:
     key: str
     body: bytes
@@ -179,16 +182,16 @@ def config_object(
     return SiteObject(CONFIG_KEY, body, content_type(CONFIG_KEY), cache_control(CONFIG_KEY))
 
 
-def bundled_files(root: Path) -> list[SiteObject]:
-    """Every page asset under `root` (web/ as `sam build` copied it), keyed by its path.
+def page_files(root: Path) -> dict[str, bytes]:
+    """Every page asset under `root`, by its key (its path under `root`), as it is on disk.
 
     Skipped: dotfiles and dot-folders, symbolic links (their target may be anything on the build
     machine), and every file whose type is not on the allow-list, each with a log line naming it.
-    web/config.json is left out too: the stack's own replaces it (the checked-in one is for local use).
+    config.json is left out too: the stack's own replaces it (web/'s is for local use).
     """
     if not (root / INDEX_KEY).is_file():
         raise SiteError(f"the bundled site has no {INDEX_KEY} (was web/ copied by `sam build`?)")
-    objects = []
+    files = {}
     for path in sorted(root.rglob("*")):
         relative = path.relative_to(root)
         key = relative.as_posix()
@@ -202,8 +205,16 @@ def bundled_files(root: Path) -> list[SiteObject]:
         if not publishable(key):
             logger.warning("skipped a file that is not a page asset type", extra={"key": key})
             continue
-        objects.append(SiteObject(key, path.read_bytes(), content_type(key), cache_control(key)))
-    return objects
+        files[key] = path.read_bytes()
+    return files
+
+
+def bundled_files(root: Path) -> list[SiteObject]:
+    """The page assets of the bundled site (site/, which `sam build` wrote with publisher/served.py),
+    as they are: with the headers they are published with."""
+    return [
+        SiteObject(key, body, content_type(key), cache_control(key)) for key, body in page_files(root).items()
+    ]
 
 
 def site_objects(

@@ -18,7 +18,9 @@
  *   authorization_code + refresh_token, response type code, the redirect URIs given.
  * - CORS: discovery and JWKS are open to any origin (oidc-provider's own choice); the token and
  *   revocation endpoints answer the origins of the redirect URIs (clientBasedCORS).
- * - sign-in: oidc-provider's devInteractions page. Any login name and any password sign in, and the
+ * - sign-in: our own login page at /interaction/<uid> (loginPage below; oidc-provider's development one
+ *   imports a web font, which fails offline). It fetches nothing, not even a favicon (the provider
+ *   answers /favicon.ico with an empty 204 too). Any login name and any password sign in, and the
  *   login name is the subject (`sub`), so two names are two users. Consent is granted automatically
  *   (loadExistingGrant below grants what the client asks for), so sign-in is one form.
  * - access tokens: RS256 JWTs (resource indicators with a default resource, so the page never sends
@@ -42,7 +44,7 @@ import Provider, { errors } from 'oidc-provider';
 // oidc-provider prints its notices with console.info; stdout carries only the ready line.
 console.info = console.error;
 console.log = console.error;
-// Its warnings that the in-memory store and the development login page are development-only are what
+// Its warning that the in-memory store is development-only is what
 // this stand-in is for: left out, so that `scripts/local --auth oidc` prints nothing alarming.
 const warn = console.warn;
 console.warn = (...args) => {
@@ -97,14 +99,73 @@ function parseArgs(argv) {
 
 const escapeHtml = (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
+// Every page of the provider: self-contained, with an empty icon so the browser asks for none.
 function page(title, body) {
   return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body style="font-family: sans-serif; max-width: 30em; margin: 2em auto">${body}</body></html>`;
+<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,"></head>
+<body style="font-family: system-ui, sans-serif; max-width: 30em; margin: 2em auto">${body}</body></html>`;
+}
+
+function loginPage(uid, loginHint) {
+  const action = `/interaction/${encodeURIComponent(uid)}/login`;
+  return page('Sign in', `<h1>Sign in</h1>
+<p>Local stand-in: any name and any password sign in; the name is who you are.</p>
+<form method="post" action="${action}" autocomplete="off">
+<p><label>Name <input required name="login" value="${escapeHtml(loginHint || '')}" autofocus></label></p>
+<p><label>Password <input required type="password" name="password"></label></p>
+<button type="submit">Sign in</button>
+</form>`);
+}
+
+function readForm(req) {
+  return new Promise((resolve, reject) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk) => {
+      body += chunk;
+      if (body.length > 10_000) reject(new Error('form too large'));
+    });
+    req.on('end', () => resolve(new URLSearchParams(body)));
+    req.on('error', reject);
+  });
+}
+
+// The interaction routes oidc-provider leaves to the application (it finishes them): the login page and
+// its form, and a consent that loadExistingGrant already gave (answered as granted, should it come).
+async function interaction(provider, req, res, uid, action) {
+  const details = await provider.interactionDetails(req, res);
+  if (details.uid !== uid) throw new errors.InvalidRequest('interaction mismatch');
+  if (details.prompt.name === 'login' && req.method === 'GET' && !action) {
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
+    res.end(loginPage(uid, details.params.login_hint));
+    return;
+  }
+  if (details.prompt.name === 'login' && req.method === 'POST' && action === 'login') {
+    const login = (await readForm(req)).get('login')?.trim();
+    if (!login) throw new errors.InvalidRequest('a login name is needed');
+    await provider.interactionFinished(req, res, { login: { accountId: login } }, { mergeWithLastSubmission: false });
+    return;
+  }
+  if (details.prompt.name === 'consent') {
+    // As oidc-provider's own development interactions grant it.
+    const { prompt: { details: missing }, grantId, session, params } = details;
+    const grant = grantId
+      ? await provider.Grant.find(grantId)
+      : new provider.Grant({ accountId: session.accountId, clientId: params.client_id });
+    if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+    if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+    for (const [indicator, scope] of Object.entries(missing.missingResourceScopes || {})) {
+      grant.addResourceScope(indicator, scope.join(' '));
+    }
+    await provider.interactionFinished(req, res, { consent: { grantId: await grant.save() } }, { mergeWithLastSubmission: true });
+    return;
+  }
+  res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' });
+  res.end(`unexpected ${req.method} for the ${details.prompt.name} prompt`);
 }
 
 // Consent is implied for our own client: the grant covers whatever this authorization request asks for
-// (its OpenID scopes, and every scope of the resource server), so devInteractions never shows its
+// (its OpenID scopes, and every scope of the resource server), so the login page is never followed by a
 // consent page. The access token still carries only the scopes the request named.
 async function autoGrant(ctx) {
   const { oidc } = ctx;
@@ -142,8 +203,9 @@ function configuration(options, signingKey) {
     issueRefreshToken: (ctx, client) => client.grantTypeAllowed('refresh_token'),
     clientBasedCORS: (ctx, origin) => origins.has(origin),
     pkce: { methods: ['S256'], required: () => true },
+    interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
     features: {
-      devInteractions: { enabled: true },
+      devInteractions: { enabled: false },
       revocation: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
@@ -201,7 +263,25 @@ function main() {
     const host = options.host.includes(':') ? `[${options.host}]` : options.host;
     const issuer = `http://${host}:${port}`;
     const provider = new Provider(issuer, configuration(options, signingKey));
-    server.on('request', provider.callback());
+    const callback = provider.callback();
+    server.on('request', (req, res) => {
+      const { pathname } = new URL(req.url, issuer);
+      if (pathname === '/favicon.ico') {
+        res.writeHead(204, { 'Cache-Control': 'max-age=86400' });
+        res.end();
+        return;
+      }
+      const found = /^\/interaction\/([^/]+)(?:\/(login))?$/.exec(pathname);
+      if (!found) {
+        callback(req, res);
+        return;
+      }
+      interaction(provider, req, res, decodeURIComponent(found[1]), found[2]).catch((err) => {
+        if (res.headersSent) return;
+        res.writeHead(err.statusCode || 400, { 'Content-Type': 'text/html; charset=utf-8' });
+        res.end(page('Error', `<h1>${escapeHtml(err.error || 'error')}</h1><p>${escapeHtml(err.error_description || err.message)}</p>`));
+      });
+    });
     process.stdout.write(JSON.stringify({ issuer, port }) + '\n');
   });
   server.on('error', function (err) {

@@ -1,4 +1,4 @@
-// ESLint flat config for the page's plain ES modules (browser globals, no build step).
+// ESLint flat config for the page's plain ES modules (browser globals; no bundler, only minified when served).
 // Run: npm --prefix tests/browser install && npm --prefix tests/browser run lint
 import js from '@eslint/js';
 import globals from 'globals';

@@ -123,19 +123,27 @@ def test_a_key_not_stored_yet_is_recognised_by_its_code(
 
 
 @pytest.mark.parametrize(
-    ("code", "sentence", "retry_after"),
+    ("code", "sentence", "retry_after", "hint"),
     [
         (
             "quota_exceeded",
             "You have started 10 sessions in 10 minutes, the most this service allows. "
             "You can start another in 7 minutes 30 seconds.",
             "450",
+            "",  # the sentence says when: no second time
         ),
-        ("service_paused", "This service is paused by its operators. Please try again later.", "60"),
+        # The pause's sentence names no time: the hint names the clock time
+        ("service_paused", "This service is paused by its operators. Please try again later.", "60", None),
     ],
 )
 def test_a_spent_quota_says_when_to_come_back_and_is_not_retried(
-    page: Page, stack: Stack, page_record: PageRecord, code: str, sentence: str, retry_after: str
+    page: Page,
+    stack: Stack,
+    page_record: PageRecord,
+    code: str,
+    sentence: str,
+    retry_after: str,
+    hint: str | None,
 ) -> None:
     # Given our handler refusing with a Retry-After far beyond what the page would wait on its own
     page_record.allow_console_error(r"status of (429|503)")
@@ -150,15 +158,74 @@ def test_a_spent_quota_says_when_to_come_back_and_is_not_retried(
 
     _click_connect(page)
 
-    # Then the sentence is shown as written, the hint names the clock time (not clamped to 2 minutes)
+    # Then the sentence is shown as written, with one time: the server's, or else the clock time
+    # (not clamped to 2 minutes)
     expect(page.get_by_role("alert")).to_have_text(sentence)
     after = page.evaluate(clock_time, int(retry_after))  # the minute may turn while the page answers
-    expected = "|".join(re.escape(f"You can connect again at {time}.") for time in {before, after})
-    expect(page.locator("#status-hint")).to_have_text(re.compile(f"^({expected})$"))
-    expect(status(page)).to_have_text("Disconnected")
+    if hint is None:
+        expected = "|".join(re.escape(f"You can connect again at {time}.") for time in {before, after})
+        expect(page.locator("#status-hint")).to_have_text(re.compile(f"^({expected})$"))
+    else:
+        expect(page.locator("#status-hint")).to_have_text(hint)
+    # and no call was lost: none had connected; Connect waits for that time
+    expect(status(page)).to_have_text("Not connected")
+    expect(page.get_by_role("button", name="Connect", exact=True)).to_be_disabled()
     # and the page does not spend the visitor's quota on retries of its own
     page.wait_for_timeout(2500)
     assert hits == [1]
+
+
+def test_connect_comes_back_on_when_a_refusals_wait_is_over(
+    page: Page, stack: Stack, page_record: PageRecord
+) -> None:
+    # Given a refusal whose wait is short
+    page_record.allow_console_error(r"status of 429")
+    sentence = (
+        "You have started 10 sessions in 10 minutes, the most this service allows. "
+        "You can start another in 2 seconds."
+    )
+    hits = answer_session_with(
+        page, 429, {"error": {"code": "quota_exceeded", "message": sentence}}, {"Retry-After": "2"}
+    )
+    connect_button = page.get_by_role("button", name="Connect", exact=True)
+
+    _click_connect(page)
+    expect(page.get_by_role("alert")).to_have_text(sentence)
+    expect(connect_button).to_be_disabled()
+
+    # When the time comes, Connect is back, the refusal is gone and the hint says what to do
+    expect(connect_button).to_be_enabled(timeout=STATE_TIMEOUT_MS)
+    expect(page.get_by_role("alert")).to_be_hidden()
+    expect(page.locator("#status-hint")).to_have_text(
+        "Press Connect and allow the microphone to start talking."
+    )
+    expect(status(page)).to_have_text("Not connected")
+    assert hits == [1]
+
+    # and it connects
+    page.unroute("**/api/session")
+    _click_connect(page)
+    expect(status(page)).to_have_text("Connected", timeout=STATE_TIMEOUT_MS)
+
+
+def test_another_open_call_leaves_connect_on(page: Page, stack: Stack, page_record: PageRecord) -> None:
+    # Given the visitor's other call (another tab) holding their one place
+    page_record.allow_console_error(r"status of 429")
+    sentence = (
+        "You already have one call open, the most this service allows at once. End it to start another, "
+        "or wait: the oldest ends in 9 minutes."
+    )
+    answer_session_with(
+        page, 429, {"error": {"code": "concurrent_calls", "message": sentence}}, {"Retry-After": "540"}
+    )
+
+    _click_connect(page)
+
+    # Then Connect stays on: ending that call frees the place at once
+    expect(page.get_by_role("alert")).to_have_text(sentence)
+    expect(status(page)).to_have_text("Not connected")
+    expect(page.locator("#status-hint")).to_have_text("")
+    expect(page.get_by_role("button", name="Connect", exact=True)).to_be_enabled()
 
 
 def test_a_huge_retry_after_is_shown_clamped(page: Page, stack: Stack, page_record: PageRecord) -> None:

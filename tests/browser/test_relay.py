@@ -146,12 +146,14 @@ def test_a_second_call_over_the_visitors_limit_is_refused_with_its_reason(
     second = open_page(relay_stack)
     _click_connect(second)
 
-    # Then the second is refused with the server's sentence and when to come back; the first goes on
-    expect(status(second)).to_have_text("Disconnected", timeout=STATE_TIMEOUT_MS)
+    # Then the second is refused with the server's sentence, which says when to come back (no second
+    # time in the hint); Connect stays on, for ending the first call frees the place; the first goes on
+    expect(status(second)).to_have_text("Not connected", timeout=STATE_TIMEOUT_MS)
     alert = second.get_by_role("alert")
     expect(alert).to_be_visible()
     assert alert.text_content()
-    expect(second.locator("#status-hint")).to_have_text(re.compile(r"^You can connect again at .+\.$"))
+    expect(second.locator("#status-hint")).to_have_text("")
+    expect(second.get_by_role("button", name="Connect", exact=True)).to_be_enabled()
     expect(status(first)).to_have_text("Connected")
     assert len(relay_stack.standin.calls()) == 1
 
@@ -334,8 +336,10 @@ def test_the_cap_ends_the_call_and_says_when_the_budget_resets(
     # Then the page says the call reached its limit, the server's reason, and when it resets
     assert _reconnect_reasons(page) == ["rollover"], "the call was lost before its cap"
     assert spent_budget_stack.standin.calls()[0]["end_reason"] == "hangup"
+    # (the server's sentence says when: the hint adds no second time, and Connect waits for it)
     expect(page.get_by_role("alert")).to_have_text(re.compile(r"^The call reached its time limit\. .+"))
-    expect(page.locator("#status-hint")).to_have_text(re.compile(r"^You can connect again at .+\.$"))
+    expect(page.locator("#status-hint")).to_have_text("")
+    expect(page.get_by_role("button", name="Connect", exact=True)).to_be_disabled()
     expect(status(page)).to_have_text("Disconnected")
     expect(page.locator("#call-countdown")).to_be_hidden()
     assert len(spent_budget_stack.standin.calls()) == 1
@@ -419,11 +423,12 @@ def test_each_refusal_shows_the_servers_sentence_and_when_to_retry(
 
     _click_connect(page)
 
-    # Then the sentence is shown as written, with the clock time to come back (or what to do)
+    # Then the sentence is shown as written, with one time to come back (or what to do): the server's
+    # sentence names it, but for a pause, whose hint names the clock time
     expect(page.get_by_role("alert")).to_have_text(sentence)
-    expect(status(page)).to_have_text("Disconnected")
-    if retry_after:
-        after = page.evaluate(CLOCK_TIME, int(retry_after))
+    expect(status(page)).to_have_text("Not connected" if retry_after else "Disconnected")
+    if code == "service_paused":
+        after = page.evaluate(CLOCK_TIME, int(retry_after or 0))
         expected = "|".join(re.escape(f"You can connect again at {time}") for time in {before, after})
         expect(page.locator("#status-hint")).to_have_text(re.compile(f"^({expected})( tomorrow)?\\.$"))
     else:

@@ -9,7 +9,7 @@ visitor in this module browses from 127.0.0.1, so only the subject can tell them
 from __future__ import annotations
 
 import json
-import re
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -57,12 +57,6 @@ def visitor(
 ) -> Callable[[], Page]:
     """A new visitor: a browser context of its own (no cookies at the provider), on the page."""
     signed_in_stack.standin.reset()
-    # The provider's dev login page links a web font (no network here) and has no favicon: those
-    # errors are the provider's. Anything else, on our origin above all, is still checked.
-    page_record.allow_console_error(r"\(at https://fonts\.googleapis\.com/")
-    page_record.allow_console_error(
-        rf"404 \(Not Found\) \(at {re.escape(signed_in_stack.ready['issuer'])}/favicon\.ico\)"
-    )
     return lambda: open_page(signed_in_stack)
 
 
@@ -87,6 +81,50 @@ def accepted(stack: Stack) -> list[dict[str, str]]:
 
 def minted_for(stack: Stack, subject: str) -> int:
     return sum(1 for token in accepted(stack) if token["sub"] == subject)
+
+
+def test_the_login_page_fetches_nothing_from_elsewhere_and_logs_no_error(
+    visitor: Callable[[], Page], signed_in_stack: Stack, page_record: PageRecord
+) -> None:
+    page = visitor()
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.wait_for_url(lambda url: "/interaction/" in url, timeout=STATE_TIMEOUT_MS)
+    page.wait_for_load_state("load")
+
+    # The local provider's own login page: self-contained (scripts/local is offline), no favicon asked
+    issuer = signed_in_stack.ready["issuer"]
+    on_login_page = requested[requested.index(page.url) :]
+    assert on_login_page == [page.url], f"the login page fetched more: {on_login_page}"
+    assert page.evaluate("() => performance.getEntriesByType('resource').map((e) => e.name)") == []
+    assert page_record.unexpected_console_errors() == []
+    assert page.url.startswith(f"{issuer}/interaction/")
+    # and its origin has an (empty) icon for any page of it that a browser asks one for
+    with urllib.request.urlopen(f"{issuer}/favicon.ico", timeout=10) as icon:  # noqa: S310 - loopback
+        assert icon.status == 204
+
+    # and signing in on it still works
+    page.locator("input[name=login]").fill("dora")
+    page.locator("input[name=password]").fill("any password")
+    page.locator("button[type=submit]").click()
+    expect(page.locator("#account-name")).to_have_text("dora", timeout=STATE_TIMEOUT_MS)
+
+
+def test_signed_in_the_page_says_how_to_start_a_call_not_to_sign_in(
+    visitor: Callable[[], Page], page_record: PageRecord
+) -> None:
+    page = visitor()
+    expect_asked_to_sign_in(page)
+
+    sign_in(page, new_name("erin"))
+
+    # Signed in, nothing but Connect to press: the hint says so, not "Sign in to talk ..."
+    expect(page.locator("#status-hint")).to_have_text(
+        "Press Connect and allow the microphone to start talking."
+    )
+    expect(page.get_by_role("button", name="Connect", exact=True)).to_be_visible()
+    expect(page.locator("#sign-in")).to_be_hidden()
 
 
 def expect_asked_to_sign_in(page: Page) -> None:
@@ -114,6 +152,10 @@ def test_a_signed_in_visitor_gets_their_own_quota(
 
     # Alice's quota is spent; Bob, from the same address, still has all of his
     expect(alice.locator("#call-error")).to_contain_text(f"You have started {QUOTA_PER_SUBJECT} sessions")
+    # (refused before it connected: no call was lost, and Connect waits for the time the server named)
+    expect(status(alice)).to_have_text("Not connected")
+    expect(alice.locator("#status-hint")).to_have_text("")
+    expect(alice.get_by_role("button", name="Connect", exact=True)).to_be_disabled()
     sign_in(bob, bob_name)
     connect(bob)
     assert minted_for(signed_in_stack, alice_name) == QUOTA_PER_SUBJECT + 1

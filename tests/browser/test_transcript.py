@@ -7,6 +7,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import Stack
+from tests.browser.helpers import STATE_TIMEOUT_MS, connect, status
+
 pytestmark = pytest.mark.browser
 
 # Feeds server events into the page's own conversation one per task, as the data channel delivers
@@ -79,6 +82,33 @@ def test_streamed_turns_read_exactly_as_said(page: Page) -> None:
     expect(page.locator(".turn--assistant .turn__text")).to_have_text(final)
     expect(page.locator(".turn--assistant")).to_have_attribute("data-final", "true")
     expect(page.locator(".turn")).to_have_count(2)
+
+
+@pytest.mark.parametrize("cut", ["disconnect", "dropped connection"])
+def test_a_reply_cut_off_mid_call_keeps_its_words_and_loses_its_typing_cursor(
+    page: Page, stack: Stack, cut: str
+) -> None:
+    # Given the assistant in the middle of a long spoken reply (the stand-in echoes what it is sent)
+    connect(page)
+    page.get_by_label("Message").fill(" ".join(["Tell me about the harbour of Lisbon."] * 10))
+    page.get_by_role("button", name="Send").click()
+    reply = page.locator(".turn--assistant")
+    expect(reply).to_have_attribute("data-final", "false", timeout=STATE_TIMEOUT_MS)
+    expect(reply.locator(".turn__text")).to_contain_text("Lisbon")
+
+    # When the session speaking it goes away before the reply is done
+    if cut == "disconnect":
+        page.get_by_role("button", name="Disconnect").click()
+        expect(status(page)).to_have_text("Disconnected")
+    else:
+        stack.standin.drop()
+        expect(status(page)).to_have_text("Connected", timeout=STATE_TIMEOUT_MS)
+
+    # Then the words said so far stay, as a turn that has ended: no cursor still typing
+    expect(reply).to_have_attribute("data-final", "true")
+    assert reply.locator(".turn__text").text_content()
+    cursor = "el => getComputedStyle(el, '::after').content"
+    assert reply.locator(".turn__text").evaluate(cursor) == "none"
 
 
 def test_a_long_stream_costs_little_main_thread_time(page: Page) -> None:

@@ -1,4 +1,4 @@
-"""`sam build` packs the publisher with a copy of web/, and the packed publisher publishes exactly web/."""
+"""`sam build` packs the publisher with web/ as served (minified), and the packed publisher publishes it."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from publisher import site
+from publisher.served import served_files
 from template_contract.reader import load_template, nested_template
 from tests.conftest import REPO
 
@@ -21,14 +22,10 @@ def publisher_artifact(sam_build: Path) -> Path:
 
 
 def _web_files() -> list[str]:
-    return sorted(
-        p.relative_to(REPO / "web").as_posix()
-        for p in (REPO / "web").rglob("*")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(REPO / "web").parts)
-    )
+    return sorted(served_files(REPO / "web"))
 
 
-def test_the_package_is_the_publisher_and_a_copy_of_web(publisher_artifact: Path) -> None:
+def test_the_package_is_the_publisher_and_web_as_served(publisher_artifact: Path) -> None:
     packed = sorted(
         p.relative_to(publisher_artifact / "site").as_posix()
         for p in (publisher_artifact / "site").rglob("*")
@@ -38,6 +35,7 @@ def test_the_package_is_the_publisher_and_a_copy_of_web(publisher_artifact: Path
     size = sum(f.stat().st_size for f in publisher_artifact.rglob("*") if f.is_file())
 
     assert packed == _web_files()
+    assert {k: (publisher_artifact / "site" / k).read_bytes() for k in packed} == served_files(REPO / "web")
     assert code == ["__init__.py", "bucket.py", "cfn_response.py", "distribution.py", "handler.py", "site.py"]
     assert size < 2_000_000  # no dependencies: the runtime's boto3 is enough
 

@@ -1,5 +1,6 @@
 /**
- * Renders the call's state and errors into the status region, as text only.
+ * Renders the call's state and errors into the status region, as text only, and holds Connect off
+ * while a refusal's wait runs.
  */
 
 /** @type {Record<string, string>} */
@@ -34,42 +35,58 @@ const HINTS_AFTER_ERROR = {
   key_not_stored: 'This site is not set up yet: its operator has to store the OpenAI API key first.',
 };
 
-/** Codes after which the hint names the moment to come back, from the server's Retry-After. */
+/**
+ * Refusals that say when to come back (the server's Retry-After). The server's sentence says when
+ * ("in 7 minutes"), except a pause's: only then does the hint name a time, the clock time. Connect
+ * stays off until then, as pressing it could only be refused again; not for concurrent_calls, whose
+ * wait ends as soon as the visitor ends their other call.
+ */
 const COME_BACK_CODES = new Set(['quota_exceeded', 'daily_cap_reached', 'service_paused', 'concurrent_calls']);
 
 /** While 'reconnecting' at a relayed call's cap, instead of the dropped connection's hint. */
 const ROLLOVER_HINT = 'The call reached its time limit. Continuing in a new call; the conversation so far is kept.';
+/** setTimeout's longest delay. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
- * The hint for a call that ended with `error`, or undefined for the usual one.
+ * When a refusal says to come back, or null.
  * @param {{code?: string, retryAt?: Date} | null} error
- * @returns {string | undefined}
+ * @returns {Date | null}
  */
-function hintAfter(error) {
-  if (!error) return undefined;
-  const code = error.code ?? '';
-  if (COME_BACK_CODES.has(code) && error.retryAt instanceof Date && !Number.isNaN(error.retryAt.getTime())) {
-    // A clock time stays true while the sentence sits on screen; "in 4 minutes" does not.
-    const sameDay = error.retryAt.toDateString() === new Date().toDateString();
-    const time = error.retryAt.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-    return `You can connect again at ${time}${sameDay ? '' : ' tomorrow'}.`;
-  }
-  return HINTS_AFTER_ERROR[code];
+function comeBackAt(error) {
+  const at = error?.retryAt;
+  return COME_BACK_CODES.has(error?.code ?? '') && at instanceof Date && !Number.isNaN(at.getTime()) ? at : null;
+}
+
+/**
+ * "You can connect again at 14:05." A clock time stays true while the sentence sits on screen.
+ * @param {Date} at
+ */
+function clockHint(at) {
+  const sameDay = at.toDateString() === new Date().toDateString();
+  const time = at.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  return `You can connect again at ${time}${sameDay ? '' : ' tomorrow'}.`;
 }
 
 export class CallStatus {
+  /** whether the call connected since the last Connect: a refusal before then is no disconnection */
+  #connected = false;
+  #wait = 0;
+
   /**
    * @param {object} elements
    * @param {HTMLElement} elements.root    gets `data-state` for styling
    * @param {HTMLElement} elements.label   the state in words (inside a role="status" region)
    * @param {HTMLElement} elements.hint    what to do next
    * @param {HTMLElement} elements.alert   errors (role="alert"); hidden when empty
+   * @param {HTMLButtonElement} [elements.connect]  turned off while a refusal's wait runs
    */
-  constructor({ root, label, hint, alert }) {
+  constructor({ root, label, hint, alert, connect }) {
     this.root = root;
     this.label = label;
     this.hint = hint;
     this.alert = alert;
+    this.connect = connect;
   }
 
   /**
@@ -78,11 +95,21 @@ export class CallStatus {
    * @param {string} [reason]  why 'reconnecting': 'rollover' at a call's cap, else a dropped connection
    */
   render(state, error = null, reason = undefined) {
+    this.#endWait();
+    if (state === 'connecting') this.#connected = false;
+    if (state === 'connected') this.#connected = true;
+    const until = state === 'closed' ? comeBackAt(error) : null;
     this.root.dataset.state = state;
-    this.label.textContent = LABELS[state] ?? state;
+    this.label.textContent = until && !this.#connected ? LABELS.idle : (LABELS[state] ?? state);
     const rollover = state === 'reconnecting' && reason === 'rollover';
-    this.hint.textContent =
-      (state === 'closed' && hintAfter(error)) || (rollover ? ROLLOVER_HINT : (HINTS[state] ?? ''));
+    let hint = rollover ? ROLLOVER_HINT : (HINTS[state] ?? '');
+    if (until) {
+      hint = error?.code === 'service_paused' ? clockHint(until) : '';
+      if (error?.code !== 'concurrent_calls') this.#waitUntil(until);
+    } else if (state === 'closed') {
+      hint = HINTS_AFTER_ERROR[error?.code ?? ''] ?? hint;
+    }
+    this.hint.textContent = hint;
     if (error) this.showError(error.message);
     else if (state === 'connecting' || state === 'connected') this.clearError();
   }
@@ -96,5 +123,23 @@ export class CallStatus {
   clearError() {
     this.alert.textContent = '';
     this.alert.hidden = true;
+  }
+
+  /** @param {Date} until */
+  #waitUntil(until) {
+    if (!this.connect) return;
+    this.connect.disabled = true;
+    this.#wait = setTimeout(() => {
+      this.#endWait();
+      this.clearError();
+      this.hint.textContent = this.#connected ? HINTS.closed : HINTS.idle;
+    }, Math.min(Math.max(until.getTime() - Date.now(), 0), MAX_TIMER_MS));
+  }
+
+  #endWait() {
+    if (!this.#wait) return;
+    clearTimeout(this.#wait);
+    this.#wait = 0;
+    if (this.connect) this.connect.disabled = false;
   }
 }

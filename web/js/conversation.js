@@ -2,7 +2,7 @@
  * The conversation as the user sees it: user and assistant turns in order, built from server
  * events, and replayable into a new session as GA conversation items.
  *
- * Dispatches `change` (detail: {entry}) whenever an entry is added or its text grows.
+ * Dispatches `change` (detail: {entry}) whenever an entry is added, its text grows or it becomes final.
  */
 
 /**
@@ -100,6 +100,17 @@ export class Conversation extends EventTarget {
     for (const turn of turns) {
       this.#localCounter += 1;
       this.#upsert(`restored_${this.#localCounter}`, turn.role, turn.text, true);
+    }
+  }
+
+  /**
+   * Ends every turn still being spoken: the session that was delivering them is gone (the call ended
+   * or dropped), so their text will not grow any more. A final transcript that still arrives replaces
+   * their text as usual.
+   */
+  settle() {
+    for (const entry of this.#entries.values()) {
+      if (!entry.final) this.#upsert(entry.id, entry.role, entry.text, true);
     }
   }
 

@@ -2,16 +2,13 @@
  * Entry point: finds the page's elements and wires them to the call. No logic of its own beyond
  * deciding which control is usable in which state.
  */
-import { AccountView } from './account-view.js';
 import { AudioOutput } from './audio-output.js';
 import { CallPreparation } from './call/prepare.js';
 import { RealtimeCall } from './call/realtime-call.js';
-import { CallCountdown } from './call-countdown.js';
 import { CallStatus } from './call-status.js';
 import { loadConfig } from './config.js';
 import { Conversation } from './conversation.js';
 import { DevicePicker } from './device-picker.js';
-import { LevelMeter } from './level-meter.js';
 import { Microphone } from './microphone.js';
 import { preconnect } from './preconnect.js';
 import { TranscriptView } from './transcript-view.js';
@@ -46,27 +43,32 @@ const status = new CallStatus({
   label: byId('status-label'),
   hint: byId('status-hint'),
   alert: byId('call-error'),
+  connect: ui.connect,
 });
 status.render('idle');
-const countdown = new CallCountdown({ clock: byId('call-countdown'), announcer: byId('countdown-announcer') });
+/** @type {Promise<import('./call-countdown.js').CallCountdown> | null} loaded with a relayed call's deadline */
+let countdown = null;
 
 const microphone = new Microphone();
 const conversation = new Conversation();
 const audioOutput = new AudioOutput(byId('assistant-audio'));
-const micMeter = new LevelMeter(byId('mic-level'));
-const assistantMeter = new LevelMeter(byId('assistant-level'));
+/** @type {Promise<Record<'mic' | 'assistant', import('./level-meter.js').LevelMeter>> | null} with the first call */
+let meters = null;
+/** @param {(meters: Record<'mic' | 'assistant', import('./level-meter.js').LevelMeter>) => void} use */
+function withMeters(use) {
+  meters ??= import('./level-meter.js').then(({ LevelMeter }) => ({
+    mic: new LevelMeter(byId('mic-level')),
+    assistant: new LevelMeter(byId('assistant-level')),
+  }));
+  void meters.then(use);
+}
 const transcript = new TranscriptView(byId('turns'), byId('transcript-empty'));
 const devicePicker = new DevicePicker(ui.microphone);
 
 transcript.follow(conversation);
 void devicePicker.refresh();
-const account = new AccountView({
-  account: byId('account'),
-  name: byId('account-name'),
-  signIn: ui.signIn,
-  connect: ui.connect,
-  hint: byId('status-hint'),
-});
+/** @type {import('./account-view.js').AccountView | null} loaded with sign-in */
+let account = null;
 /** @type {import('./auth/sign-in-session.js').SignInSession | null} set when the stack signs visitors in */
 let session = null;
 /** The first Connect after a sign-in redirect continues the conversation it brought back. */
@@ -77,7 +79,7 @@ function renderControls(state) {
   const live = state === 'connected' || state === 'reconnecting';
   const busy = state === 'connecting' || live;
   ui.connect.hidden = busy;
-  if (session) account.render(session.state, session.user, busy);
+  if (session) account?.render(session.state, session.user, busy);
   ui.disconnect.hidden = !busy;
   ui.mute.disabled = !live;
   ui.message.disabled = state !== 'connected';
@@ -100,7 +102,7 @@ function setMutePressed(pressed) {
 
 /** The microphone in use, in the level meter and the device picker. */
 function showMicrophone() {
-  micMeter.listen(audioOutput.context, microphone.stream);
+  withMeters((m) => m.mic.listen(audioOutput.context, microphone.stream));
   void devicePicker.refresh(microphone.deviceId);
 }
 
@@ -111,7 +113,11 @@ function showMicrophone() {
  */
 async function startSignIn(config) {
   if (!config.auth) return;
-  const { SignInSession } = await import('./auth/sign-in-session.js');
+  const [{ SignInSession }, { AccountView }] = await Promise.all([
+    import('./auth/sign-in-session.js'),
+    import('./account-view.js'),
+  ]);
+  account = new AccountView({ account: byId('account'), name: byId('account-name'), signIn: ui.signIn, connect: ui.connect, hint: byId('status-hint') });
   session = new SignInSession(config.auth);
   config.credentials = session.credentials();
   // Listening before the button shows: a click while the provider's metadata loads still signs in.
@@ -148,17 +154,25 @@ try {
     });
   }
 
-  call.addEventListener('deadline', (event) => countdown.set(/** @type {CustomEvent} */ (event).detail.deadline));
+  call.addEventListener('deadline', (event) => {
+    const { deadline } = /** @type {CustomEvent} */ (event).detail;
+    if (deadline === null && !countdown) return; // nothing is shown
+    countdown ??= import('./call-countdown.js').then(
+      ({ CallCountdown }) => new CallCountdown({ clock: byId('call-countdown'), announcer: byId('countdown-announcer') }),
+    );
+    void countdown.then((view) => view.set(deadline));
+  });
   call.addEventListener('statechange', (event) => {
     const { state, error, reason } = /** @type {CustomEvent} */ (event).detail;
     // The API refused the token (API Gateway's 401, or ours): the visitor signs in again.
     if (error?.code === 'sign_in_required') session?.expire();
     status.render(state, error, reason);
+    // The session that was speaking is gone: what it left unfinished ends where it stopped.
+    if (state === 'closed' || state === 'reconnecting') conversation.settle();
     renderControls(state);
     if (state === 'connected') showMicrophone();
     if (state === 'closed') {
-      micMeter.stop();
-      assistantMeter.stop();
+      if (meters) withMeters((m) => [m.mic, m.assistant].forEach((meter) => meter.stop()));
       void audioOutput.close();
       if (!error) ui.connect.focus();
     }
@@ -166,8 +180,7 @@ try {
   call.addEventListener('remotestream', (event) => {
     const { stream } = /** @type {CustomEvent} */ (event).detail;
     audioOutput.attach(stream);
-    if (stream) assistantMeter.listen(audioOutput.context, stream);
-    else assistantMeter.stop();
+    withMeters((m) => (stream ? m.assistant.listen(audioOutput.context, stream) : m.assistant.stop()));
   });
   call.addEventListener('servererror', () => {
     status.showError('The assistant could not handle the last request. Try again.');

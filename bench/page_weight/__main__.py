@@ -1,0 +1,3 @@
+from bench.page_weight.run import main
+
+main()
