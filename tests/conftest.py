@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,9 +54,41 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     logging.Logger.callHandlers = _call_handlers_and_scan  # type: ignore[method-assign]
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A log record that leaked during this phase fails the test that logged it. Under pytest-xdist
+    this is how a worker's leak reaches the run's outcome: only reports travel back to the controller
+    (which scans their captured output itself, in pytest_runtest_logreport)."""
+    outcome = yield
+    if len(_leaks) > _blamed[0]:
+        report: pytest.TestReport = outcome.get_result()
+        report.outcome = "failed"
+        report.longrepr = "\n".join(
+            ["SECRET LEAK GUARD: an API key or client secret appeared:", *_leaks[_blamed[0] :][:20]]
+        )
+        _blamed[0] = len(_leaks)
+
+
+_blamed = [0]  # how many of _leaks a test report already carries
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     for section, content in report.sections:
         _scan(f"{report.nodeid} {section}", content)
+
+
+# Suites that must share one process under pytest-xdist: tests/samlocal starts one Docker daemon on a
+# fixed socket. Every other module is a group of its own, so its module and session fixtures (a local
+# stack, a browser) start once per module rather than once per test.
+_SHARED_GROUPS = {"samlocal": "samlocal"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        path = item.path.relative_to(REPO)
+        suite = path.parts[1] if len(path.parts) > 2 else ""
+        item.add_marker(pytest.mark.xdist_group(_SHARED_GROUPS.get(suite, str(path))))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
