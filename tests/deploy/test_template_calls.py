@@ -158,7 +158,7 @@ def test_the_three_functions_run_the_same_code_with_one_environment() -> None:
     assert [p["Handler"] for p in properties] == [
         "vend.app.lambda_handler",
         "vend.hangup.lambda_handler",
-        "vend.operator.lambda_handler",
+        "vend.kill_switch.lambda_handler",
     ]
     assert {p["Runtime"] for p in properties} == {"python3.13"}
 

@@ -262,7 +262,7 @@ print(json.dumps(resources))
     assert roles == {
         "vend.app.lambda_handler": {"Fn::GetAtt": ["VendFunctionRole", "Arn"]},
         "vend.hangup.lambda_handler": {"Fn::GetAtt": ["HangupFunctionRole", "Arn"]},
-        "vend.operator.lambda_handler": {"Fn::GetAtt": ["OperatorFunctionRole", "Arn"]},
+        "vend.kill_switch.lambda_handler": {"Fn::GetAtt": ["OperatorFunctionRole", "Arn"]},
     }
     for role in ("VendFunctionRole", "HangupFunctionRole", "OperatorFunctionRole"):
         assert "ManagedPolicyArns" not in translated[role]["Properties"], role
