@@ -461,11 +461,21 @@ def test_the_monitoring_stack_gets_every_parameter_it_declares_and_needs_no_extr
     assert set(_monitoring_parameters()) - {"AWS::Region"} == set(declared)
     # a Transform (macro) in a nested stack would need CAPABILITY_AUTO_EXPAND; samconfig asks only IAM
     assert "Transform" not in MONITORING_TEMPLATE
-    # names as before the split: the parent's stack name, not the nested stack's own
+    # named after the parent's stack, not the nested stack's own
     assert told["StackName"] == {"Ref": "AWS::StackName"}
-    assert MONITORING["Dashboard"]["Properties"]["DashboardName"] == {
-        "Fn::Sub": "${StackName}-${AWS::Region}"
-    }
+
+
+def test_the_dashboard_name_cannot_collide_with_the_one_stacks_had_before_monitoring_was_nested() -> None:
+    # Updating a stack from before the split creates the nested dashboard before it deletes the parent's
+    # `<stack>-<region>` one: the same name would collide, then be deleted by the parent's cleanup.
+    name = MONITORING["Dashboard"]["Properties"]["DashboardName"]["Fn::Sub"]
+    longest_stack = "s" + "-" * 127  # CloudFormation: at most 128 of [A-Za-z0-9-]
+    longest = name.replace("${StackName}", longest_stack).replace("${AWS::Region}", "ap-southeast-5")
+
+    assert name == "${StackName}-${AWS::Region}-overview"
+    assert name != "${StackName}-${AWS::Region}"
+    # CloudWatch: at most 255 characters of A-Z a-z 0-9 - _
+    assert re.fullmatch(r"[A-Za-z0-9_-]{1,255}", longest)
 
 
 def test_the_parent_still_outputs_the_topic_and_the_dashboard() -> None:
@@ -502,27 +512,51 @@ def test_the_api_access_log_has_the_request_and_never_a_query_string_or_body() -
 
 
 def test_cloudfront_logs_in_every_region_and_v2_drops_the_query_string() -> None:
-    delivery = MONITORING["CloudFrontAccessLogDelivery"]
+    delivery = RESOURCES["CloudFrontAccessLogDelivery"]
     fields = delivery["Properties"]["RecordFields"]
-    destination = MONITORING["CloudFrontLogDestination"]["Properties"]
+    source = RESOURCES["CloudFrontLogSource"]["Properties"]
+    destination = RESOURCES["CloudFrontLogDestination"]["Properties"]
     logging = RESOURCES["Distribution"]["Properties"]["DistributionConfig"]["Logging"]["Fn::If"]
-    in_us_east_1 = _monitoring_parameters(**{"AWS::Region": "us-east-1"})
 
     assert {"date", "time", "c-ip", "cs-method", "cs-uri-stem", "sc-status"} <= set(fields)
     assert not {"cs-uri-query", "cs(Cookie)", "cs(Referer)"} & set(fields)
     assert RESOURCES["CloudFrontLogGroup"]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
-    # the nested delivery writes into the parent's log group, for the parent's distribution
-    assert destination["DestinationResourceArn"] == {"Ref": "CloudFrontLogGroupArn"}
-    assert in_us_east_1["CloudFrontLogGroupArn"] == {"Fn::GetAtt": ["CloudFrontLogGroup", "Arn"]}
-    assert in_us_east_1["DistributionId"] == {"Ref": "Distribution"}
+    # the delivery writes the distribution's access log into the log group beside them
+    assert source["LogType"] == "ACCESS_LOGS"
+    assert "distribution/${Distribution}" in source["ResourceArn"]["Fn::Sub"]
+    assert destination["DestinationResourceArn"] == {"Fn::GetAtt": ["CloudFrontLogGroup", "Arn"]}
+    assert delivery["Properties"]["DeliverySourceName"] == {"Ref": "CloudFrontLogSource"}
+    assert delivery["Properties"]["DeliveryDestinationArn"] == {
+        "Fn::GetAtt": ["CloudFrontLogDestination", "Arn"]
+    }
     # v2 where its delivery source can live, legacy to an expiring bucket elsewhere
     assert condition("InUsEast1", defaults(**{"AWS::Region": "us-east-1"}))
-    assert condition("InUsEast1", in_us_east_1, MONITORING_TEMPLATE)
-    assert not condition("InUsEast1", _monitoring_parameters(), MONITORING_TEMPLATE)
-    assert {MONITORING[n]["Condition"] for n in ("CloudFrontLogSource", "CloudFrontLogDestination")} == {
-        "InUsEast1"
-    }
-    assert delivery["Condition"] == "InUsEast1"
+    assert not condition("InUsEast1", defaults())
+    assert {
+        RESOURCES[n]["Condition"]
+        for n in (
+            "CloudFrontLogGroup",
+            "CloudFrontLogSource",
+            "CloudFrontLogDestination",
+            "CloudFrontAccessLogDelivery",
+        )
+    } == {"InUsEast1"}
     assert logging[0] == "NotInUsEast1" and logging[1]["IncludeCookies"] is False
     expiry = RESOURCES["LogBucket"]["Properties"]["LifecycleConfiguration"]["Rules"][0]
     assert expiry["ExpirationInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_the_log_delivery_stays_in_the_parent_as_stacks_from_before_the_split_have_it() -> None:
+    # An update moving it would create a second ACCESS_LOGS source for the same distribution before
+    # deleting the first, which CloudWatch does not document as allowed: same logical ids, same names.
+    name = {"Fn::Join": ["-", ["cf", {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]}]]}
+    delivery = ("CloudFrontLogSource", "CloudFrontLogDestination", "CloudFrontAccessLogDelivery")
+
+    assert RESOURCES["CloudFrontLogSource"]["Properties"]["Name"] == name
+    assert RESOURCES["CloudFrontLogDestination"]["Properties"]["Name"] == name
+    assert not set(delivery) & set(MONITORING)
+    assert not {r["Type"] for r in MONITORING.values()} & {
+        "AWS::Logs::DeliverySource",
+        "AWS::Logs::DeliveryDestination",
+        "AWS::Logs::Delivery",
+    }
