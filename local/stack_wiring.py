@@ -46,6 +46,15 @@ from template_contract.page_headers import origin_of, page_headers
 from template_contract.reader import http_api_route_keys, jwt_route_keys, load_template
 
 CALL_URL = "/api/call"
+# What vend imports from outside the standard library (functions/vend; httpx only in openai_api/).
+HANDLER_LIBRARIES = (
+    "boto3",
+    "httpx",
+    "aws_lambda_powertools.event_handler",
+    "aws_lambda_powertools.logging",
+    "aws_lambda_powertools.metrics",
+    "aws_lambda_powertools.utilities.parameters",
+)
 # Anything else under /api is the handler's to answer (404/405), as with the template's routes.
 DEFAULT_ROUTE_KEYS = ("POST /api/session", "ANY /api/session", "$default")
 
@@ -188,13 +197,15 @@ class LocalStack:
         await self._start_page(self.adapter, self.cloudfront)
 
     def _read_template(self) -> None:
-        # Pure-Python YAML and boto3's import: a second of CPU, here while the children start.
+        """The template, then the libraries the handler imports (none reads the environment at
+        import): about a second of CPU, here while the children start instead of after them."""
         self._template = load_template(self.options.template)
         try:
             self._route_keys = http_api_route_keys(self.options.template) or DEFAULT_ROUTE_KEYS
         except Exception:
             self._route_keys = DEFAULT_ROUTE_KEYS
-        import boto3  # noqa: F401, PLC0415
+        for module in HANDLER_LIBRARIES:
+            importlib.import_module(module)
 
     def invoke(self, module: str, event: Any) -> Any:
         """Runs `vend.<module>.lambda_handler(event, context)` here, as Lambda would run that function.
