@@ -8,10 +8,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from local.dynamodb import client, create_table_from_template, template_table_properties
-from local.moto_server import MotoServer
+from local.moto_server import FAKE_CREDENTIALS, REGION, MotoServer
 from template_contract.reader import TemplateError
 from tests.dynamodb.quota import mint
 
@@ -98,24 +99,23 @@ Resources:
         template_table_properties("Other", template)
 
 
-def test_create_makes_tables_and_schedule_groups_once_serving(quota_table_properties: dict[str, Any]) -> None:
-    with MotoServer(secrets={"name": "value"}) as moto:
+def test_seeds_then_tables_and_schedule_groups_once_serving(quota_table_properties: dict[str, Any]) -> None:
+    with MotoServer(secrets={"realtime-vend/key": "value"}) as moto:
         moto.create(tables={"quota": quota_table_properties}, schedule_groups=["calls"])
 
+        assert moto.arns["realtime-vend/key"].startswith("arn:aws:secretsmanager:us-east-1:")
         table = client(moto.endpoint).describe_table(TableName="quota")["Table"]
         assert table["TableStatus"] == "ACTIVE"
         assert table["KeySchema"] == quota_table_properties["KeySchema"]
         with pytest.raises(RuntimeError, match="ResourceInUseException"):
             moto.create(tables={"quota": quota_table_properties})  # the server says why, and goes on
         moto.create(schedule_groups=["more"])
-        import boto3
-
         scheduler = boto3.client(
             "scheduler",
             endpoint_url=moto.endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
+            region_name=REGION,
+            aws_access_key_id=FAKE_CREDENTIALS["aws_access_key_id"],
+            aws_secret_access_key=FAKE_CREDENTIALS["aws_secret_access_key"],
         )
         groups = {group["Name"] for group in scheduler.list_schedule_groups()["ScheduleGroups"]}
         assert {"calls", "more"} <= groups
