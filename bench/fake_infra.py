@@ -4,13 +4,14 @@
 - Secrets Manager's GetSecretValue for the stack's three secrets (the OpenAI key, the origin header's
   values, the visitor key; ~10 ms);
 - SSM's GetParameter for the pause switch (~10 ms);
-- DynamoDB: local/dynamodb's dynalite (a real emulator, TransactWriteItems included, answering 5 ms
-  after its work), behind a TLS-terminating proxy here, because real DynamoDB is HTTPS and the
-  handshake and record encryption are what a 0.145 vCPU invocation notices.
+- DynamoDB: the local stack's moto server (local.moto_server: one request at a time, so its
+  transactions are atomic, answering 5 ms after its work), behind a TLS-terminating proxy here,
+  because real DynamoDB is HTTPS and the handshake and record encryption are what a 0.145 vCPU
+  invocation notices.
 
 All over HTTPS with a throwaway CA, so that the client pays the TLS handshake and certificate
-verification, as against AWS and OpenAI. They run in the benchmark's own process (dynalite in its
-child), outside the CPU caps of what they serve. Every request and every new connection is counted per
+verification, as against AWS and OpenAI. They run in the benchmark's own process (moto in its child),
+outside the CPU caps of what they serve. Every request and every new connection is counted per
 service and operation (`Calls`); a child reads the counts from `calls_url` (plain HTTP, so reading
 them costs it next to nothing) before and after what it times.
 """
@@ -35,7 +36,8 @@ from typing import ClassVar
 import certifi
 import trustme
 
-from local.dynamodb import Dynalite, create_table_from_template, template_table_properties
+from local.dynamodb import template_table_properties
+from local.moto_server import MotoServer
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH_KEY = "sk-bench-" + "0" * 32
@@ -237,8 +239,8 @@ class _Ssm(_JsonHandler):
 
 
 class _DynamoDbProxy(_JsonHandler):
-    """TLS in front of dynalite: each request forwarded as is over a kept-alive connection per client
-    connection, the answer (status, body, request id, CRC32) passed back; dynalite adds the latency."""
+    """TLS in front of moto: each request forwarded as is over a kept-alive connection per client
+    connection, the answer (status, body, request id, CRC32) passed back; moto adds the latency."""
 
     service = "dynamodb"
     backend: ClassVar[tuple[str, int]]
@@ -353,16 +355,14 @@ def fake_infra() -> Iterator[Infra]:
         bundle = folder / "ca-bundle.pem"
         # The whole public bundle, as in production: loading it is part of what a client pays.
         bundle.write_bytes(Path(certifi.where()).read_bytes() + b"\n" + authority.cert_pem.bytes())
-        dynalite = stack.enter_context(Dynalite(latency_ms=DYNAMODB_LATENCY_MS))
-        create_table_from_template(
-            dynalite.endpoint_url, QUOTA_TABLE, template_table_properties("QuotaTable")
-        )
+        dynamodb = stack.enter_context(MotoServer(latency_ms=DYNAMODB_LATENCY_MS))
+        dynamodb.create(tables={QUOTA_TABLE: template_table_properties("QuotaTable")})
         servers = {
             "openai": _serve(_handler(_ClientSecrets, calls), context),
             "secretsmanager": _serve(_handler(_SecretsManager, calls), context),
             "ssm": _serve(_handler(_Ssm, calls), context),
             "dynamodb": _serve(
-                _handler(_DynamoDbProxy, calls, backend=(dynalite.host, dynalite.port)), context
+                _handler(_DynamoDbProxy, calls, backend=(dynamodb.host, dynamodb.port)), context
             ),
         }
         endpoint_handler = type("_CallsEndpoint", (_CallsEndpoint,), {"calls": calls})

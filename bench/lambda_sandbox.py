@@ -94,7 +94,7 @@ def sandbox(
     previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwind, so the cgroups go too
     try:
         with cpu_caps({"init": INIT_VCPUS, "invoke": invoke_vcpus(memory_mb), "services": None}) as caps:
-            # This process serves the fakes (and dynalite, its child, starts here): uncapped, but
+            # This process serves the fakes (and moto, its child, starts here): uncapped, but
             # weighted like the children, so that the machine's other load does not slow the services'
             # answers either.
             caps["services"].procs.write_text(str(os.getpid()))

@@ -1,4 +1,4 @@
-"""One way to run the local stack's helper processes (moto, dynalite, the OpenAI stand-in, the OpenID
+"""One way to run the local stack's helper processes (moto, the OpenAI stand-in, the OpenID
 Connect provider): a fixed command whose seeds, if any, go in on stdin (never the command line, which
 `ps` shows), which answers one JSON line on stdout once it serves, and which exits when its stdin
 closes, so it never outlives the process that started it.
@@ -50,14 +50,12 @@ class PipedChild:
         what: str,
         error: type[Exception] = RuntimeError,
         stop_timeout: float = 5.0,
-        terminate: bool = False,
     ) -> None:
         self.command = list(command)
         self.cwd = cwd
         self.what = what
         self.error = error
         self.stop_timeout = stop_timeout
-        self.terminate = terminate  # SIGTERM at once too, for a child that is quick to end on it
         self._process: subprocess.Popen[str] | None = None
 
     @property
@@ -107,8 +105,6 @@ class PipedChild:
             if pipe is not None:
                 with contextlib.suppress(OSError):
                     pipe.close()  # the child exits when its stdin closes
-        if self.terminate:
-            process.terminate()
         try:
             process.wait(timeout=self.stop_timeout)
         except subprocess.TimeoutExpired:

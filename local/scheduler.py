@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from local.secrets_manager import FAKE_CREDENTIALS, REGION
+from local.moto_server import FAKE_CREDENTIALS, REGION
 
 logger = logging.getLogger(__name__)
 

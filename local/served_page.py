@@ -37,9 +37,3 @@ class ServedPage:
 def _stat(path: Path) -> tuple[str, int, int]:
     status = path.stat()
     return str(path), status.st_mtime_ns, status.st_size
-
-
-def add_page_routes(app: web.Application, root: Path) -> None:
-    """GET (and HEAD) `/{key}` for every served file, `/` being index.html; anything else is 404.
-    Added last: the routes added before it (config.json, /api/*) come first."""
-    app.router.add_get("/{key:.*}", ServedPage(root).handle)

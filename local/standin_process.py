@@ -1,7 +1,7 @@
 """The OpenAI stand-in in a child interpreter, for the local stack.
 
 Importing the stand-in (the OpenAI SDK's types, aiortc) takes about two seconds of CPU; in a child it
-runs on another core while the stack starts moto, dynalite and the handler. The key travels over the
+runs on another core while the stack starts moto and the handler. The key travels over the
 child's stdin (never its command line, which `ps` shows); the child answers one JSON line with its
 port and exits when its stdin closes, so it never outlives the stack.
 """

@@ -8,7 +8,7 @@ Each run is a fresh process in the runtime-only layout (bench/runtime_venv.py). 
 cgroup capped at 1 vCPU (Lambda's init phase), imports the handler, then moves itself into a cgroup
 capped at MemorySize/1769 vCPU (the invoke share; MemorySize from template.yaml) and serves the first
 mint, then a second. The fakes charge what the real services charge: HTTPS with certificate
-verification, Secrets Manager and SSM answering after ~10 ms, OpenAI after ~25 ms, DynamoDB (dynalite
+verification, Secrets Manager and SSM answering after ~10 ms, OpenAI after ~25 ms, DynamoDB (moto
 behind a TLS proxy) 5 ms after its work; they run here, outside the caps, and count the requests and
 new connections of init and of the first mint. Variants are interleaved run by run, so that load from
 elsewhere hits them alike. Printed: medians of init, first mint, cold mint (init + first), warm mint
@@ -120,7 +120,7 @@ def print_report(
         f" {invoke_vcpus(memory_mb):.3f} vCPU ({memory_mb}/1769). {version}, median of {runs} fresh"
         f" processes per variant.\nFakes over HTTPS: Secrets Manager and SSM answer after"
         f" {SECRETS_MANAGER_DELAY_S * 1000:.0f} and {SSM_DELAY_S * 1000:.0f} ms, OpenAI after"
-        f" {OPENAI_DELAY_S * 1000:.0f} ms, DynamoDB (dynalite behind a TLS proxy) {DYNAMODB_LATENCY_MS:g} ms"
+        f" {OPENAI_DELAY_S * 1000:.0f} ms, DynamoDB (moto behind a TLS proxy) {DYNAMODB_LATENCY_MS:g} ms"
         f" after its work.\nLoad average {load[0]} before, {load[1]} after (2 cores).\n"
     )
     columns = f"{'init':>9} {'1st mint':>9} {'cold mint':>10} {'warm mint':>10}"

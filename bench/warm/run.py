@@ -6,7 +6,7 @@ the quota write adds to that.
 One process per variant, in the same sandbox as bench.coldstart: the runtime-only layout, init capped
 at 1 vCPU, then every invocation capped at MemorySize/1769 vCPU (template.yaml), with the template's
 whole environment, against the HTTPS fakes (bench/fake_infra.py: OpenAI answers after ~25 ms; Secrets
-Manager and SSM after ~10 ms; DynamoDB is dynalite answering 5 ms after its work, behind TLS). After a
+Manager and SSM after ~10 ms; DynamoDB is moto answering 5 ms after its work, behind TLS). After a
 warm-up, each mint is paired with a bare keep-alive HTTPS round trip to the same upstream from the same
 process, so that
 
@@ -86,7 +86,7 @@ def main() -> None:
         f"\nWarm POST /api/session at {box.memory_mb} MB: every invocation capped at"
         f" {invoke_vcpus(box.memory_mb):.3f} vCPU ({box.memory_mb}/1769). {box.version},"
         f" {args.requests} mints per variant,\neach paired with a bare HTTPS round trip to the same fake"
-        f" OpenAI (answers after {OPENAI_DELAY_S * 1000:.0f} ms). DynamoDB: dynalite answering"
+        f" OpenAI (answers after {OPENAI_DELAY_S * 1000:.0f} ms). DynamoDB: moto answering"
         f" {DYNAMODB_LATENCY_MS:g} ms after its work, behind a TLS proxy.\nLoad average {load_before}"
         f" before, {load_average()} after (2 cores).\n"
     )

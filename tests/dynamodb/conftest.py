@@ -1,4 +1,5 @@
-"""One dynalite (with TransactWriteItems) for the suite, and a fresh quota table per test."""
+"""One local moto server (local.moto_server, one request at a time) for the suite, and a fresh quota
+table per test."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from local.dynamodb import Dynalite, create_table_from_template, template_table_properties
+from local.dynamodb import create_table_from_template, template_table_properties
+from local.moto_server import MotoServer
 from template_contract.reader import TemplateError
 
 # The quota table as issue 10 specifies it, for as long as template.yaml lacks QuotaTable
@@ -21,8 +23,8 @@ CONTRACT_QUOTA_TABLE: dict[str, Any] = {
 
 
 @pytest.fixture(scope="session")
-def dynalite() -> Iterator[Dynalite]:
-    with Dynalite() as server:
+def moto() -> Iterator[MotoServer]:
+    with MotoServer() as server:
         yield server
 
 
@@ -35,7 +37,7 @@ def quota_table_properties() -> dict[str, Any]:
 
 
 @pytest.fixture
-def table(dynalite: Dynalite, quota_table_properties: dict[str, Any]) -> str:
+def table(moto: MotoServer, quota_table_properties: dict[str, Any]) -> str:
     name = f"quota-{uuid.uuid4().hex[:12]}"
-    create_table_from_template(dynalite.endpoint_url, name, quota_table_properties)
+    create_table_from_template(moto.endpoint, name, quota_table_properties)
     return name

@@ -10,15 +10,16 @@ from typing import Any, TypeVar
 
 import pytest
 
-from local.dynamodb import Dynalite
+from local.dynamodb import client as dynamodb_client
+from local.moto_server import MotoServer
 from tests.dynamodb.quota import CONDITION, count, mint
 
 T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
-def client(dynalite: Dynalite) -> Any:
-    return dynalite.client(max_pool_connections=64)
+def client(moto: MotoServer) -> Any:
+    return dynamodb_client(moto.endpoint, max_pool_connections=64)
 
 
 def all_at_once(calls: list[Callable[[], T]]) -> list[T]:

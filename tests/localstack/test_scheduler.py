@@ -17,8 +17,8 @@ from typing import Any
 import boto3
 import pytest
 
+from local.moto_server import FAKE_CREDENTIALS, REGION, MotoServer
 from local.scheduler import ScheduleRunner, due_at
-from local.secrets_manager import FAKE_CREDENTIALS, REGION, SeededSecretsManager
 
 GROUP = "realtime-vend-local-calls"
 TARGET = "arn:aws:lambda:us-east-1:123456789012:function:realtime-vend-local-HangupFunction"
@@ -27,13 +27,9 @@ ROLE = "arn:aws:iam::123456789012:role/realtime-vend-local-SchedulerRole"
 
 @pytest.fixture(scope="module")
 def moto_endpoint() -> Iterator[str]:
-    moto = SeededSecretsManager("unused", "unused", schedule_groups=[GROUP])
-    moto.start()
-    moto.wait_for_schedule_groups()
-    try:
+    with MotoServer() as moto:
+        moto.create(schedule_groups=[GROUP])
         yield moto.endpoint
-    finally:
-        moto.stop()
 
 
 @pytest.fixture

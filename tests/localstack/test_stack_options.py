@@ -6,14 +6,16 @@ from types import SimpleNamespace
 
 import pytest
 
-from local.stack import (
+from local.function_env import function_environment
+from local.stack import _parse_args
+from local.stack_options import (
     ORIGIN_VERIFY_SECRET_NAME,
     SCHEDULE_GROUP,
+    SECRET_NAME,
     VISITOR_KEY_SECRET_NAME,
-    LocalStack,
     StackOptions,
-    _parse_args,
 )
+from template_contract.reader import load_template
 
 MOTO = "http://127.0.0.1:5999"
 CALL_VARIABLES = (
@@ -27,15 +29,16 @@ CALL_VARIABLES = (
 
 def _environment(options: StackOptions) -> dict[str, str]:
     """What the stack would hand the handler, without starting anything."""
-    stack = LocalStack(options)
-    stack._read_template()
-    stack.dynamodb_endpoint = "http://127.0.0.1:5998"
-    aws = SimpleNamespace(
-        arn="arn:aws:secretsmanager:us-east-1:123456789012:secret:key",
+    moto = SimpleNamespace(
         endpoint=MOTO,
-        arns={ORIGIN_VERIFY_SECRET_NAME: "arn:origin", VISITOR_KEY_SECRET_NAME: "arn:visitor"},
+        arns={
+            SECRET_NAME: "arn:aws:secretsmanager:us-east-1:123456789012:secret:key",
+            ORIGIN_VERIFY_SECRET_NAME: "arn:origin",
+            VISITOR_KEY_SECRET_NAME: "arn:visitor",
+        },
     )
-    return stack._handler_env(aws, "http://127.0.0.1:5997")  # type: ignore[arg-type]
+    template = load_template(options.template)
+    return function_environment(options, template, moto, "http://127.0.0.1:5997")  # type: ignore[arg-type]
 
 
 def test_the_call_flags_reach_the_handlers_environment() -> None:
@@ -65,6 +68,9 @@ def test_the_call_flags_reach_the_handlers_environment() -> None:
     assert [env[name] for name in CALL_VARIABLES] == ["both", "10", "3", "7", "90"]
     # The schedules go to moto, in the group the stack created, aimed at a hangup function's ARN.
     assert env["AWS_ENDPOINT_URL_SCHEDULER"] == MOTO
+    # So does every other AWS call: one moto server is the stack's Secrets Manager, SSM and DynamoDB.
+    services = ("SECRETS_MANAGER", "SSM", "DYNAMODB")
+    assert {env[f"AWS_ENDPOINT_URL_{service}"] for service in services} == {MOTO}
     assert env["SCHEDULE_GROUP_NAME"] == SCHEDULE_GROUP
     assert env["HANGUP_FUNCTION_ARN"].startswith("arn:aws:lambda:us-east-1:123456789012:function:")
     assert env["SCHEDULER_ROLE_ARN"].startswith("arn:aws:iam::123456789012:role/")

@@ -4,8 +4,8 @@ invocation at a time, as Lambda does; concurrency comes from running several of 
 (One process cannot stand in for several environments: Powertools' resolver keeps the current
 event on the app object, so concurrent invocations in one process would mix their events.)
 
-OpenAI is the strict fake from tests/fakes, in each process; Secrets Manager and SSM are moto's
-server; DynamoDB is dynalite: the subject here, reached over HTTP like the real one.
+OpenAI is the strict fake from tests/fakes, in each process; Secrets Manager, SSM and DynamoDB are
+moto's server (local.moto_server); its DynamoDB is the subject here, reached over HTTP like the real one.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""The quotas hold under concurrency, proven against a real DynamoDB server emulator (dynalite with
-transactions, local/dynamodb), not moto, whose conditional writes are not atomic under load.
+"""The quotas hold under concurrency, proven against the local stack's DynamoDB: moto's server, one
+request at a time (local.moto_server), reached over HTTP like the real one. (moto's backends are not
+atomic under concurrent requests; the one lock is what makes its conditional writes so.)
 
 Ten execution environments (processes) of the real handler mint at once, as ten concurrent Lambda
 environments would when a script hammers the endpoint.
@@ -12,11 +13,10 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 
-import boto3
 import pytest
 
-from local.dynamodb import Dynalite, create_table_from_template, template_table_properties
-from local.secrets_manager import FAKE_CREDENTIALS, SeededSecretsManager
+from local.dynamodb import client, template_table_properties
+from local.moto_server import MotoServer
 from tests.quota.environments import KEY, Environments, call_event, handler_environment, visitor_event
 
 ORIGIN_VERIFY = "events-origin-verify-not-a-real-secret-0123456789abcdef"  # the events' header
@@ -29,45 +29,39 @@ CALL_MINUTES_PER_DAY = 1000
 
 
 @pytest.fixture(scope="module")
-def dynamodb() -> Iterator[Dynalite]:
-    with Dynalite() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def aws() -> Iterator[SeededSecretsManager]:
-    server = SeededSecretsManager(
-        "realtime-vend-test/openai-api-key",
-        KEY,
+def aws() -> Iterator[MotoServer]:
+    """Secrets Manager, SSM, Scheduler and DynamoDB, with the quota table."""
+    server = MotoServer(
         secrets={
+            "realtime-vend-test/openai-api-key": KEY,
             "realtime-vend-test/origin-verify": json.dumps({"current": ORIGIN_VERIFY, "previous": ""}),
             "realtime-vend-test/visitor-key": "visitor-key-0123456789abcdef0123456789abcdef0123456789",
         },
         parameters={"/realtime-vend-test/paused": "false"},
     )
-    server.start()
-    yield server
-    server.stop()
+    with server:
+        yield server
 
 
 @pytest.fixture(scope="module")
-def quota_table(dynamodb: Dynalite) -> str:
-    create_table_from_template(dynamodb.endpoint_url, TABLE, template_table_properties("QuotaTable"))
-    return TABLE
+def dynamodb(aws: MotoServer) -> str:
+    """The DynamoDB endpoint: moto's, with the quota table."""
+    aws.create(tables={TABLE: template_table_properties("QuotaTable")})
+    return aws.endpoint
 
 
 @pytest.fixture(scope="module")
-def pool(dynamodb: Dynalite, aws: SeededSecretsManager, quota_table: str) -> Iterator[Environments]:
+def pool(dynamodb: str, aws: MotoServer) -> Iterator[Environments]:
     arns = {
         "key": aws.arns["realtime-vend-test/openai-api-key"],
         "origin": aws.arns["realtime-vend-test/origin-verify"],
         "visitor": aws.arns["realtime-vend-test/visitor-key"],
     }
     env = handler_environment(
-        dynamodb=dynamodb.endpoint_url,
+        dynamodb=dynamodb,
         aws=aws.endpoint,
         arns=arns,
-        table=quota_table,
+        table=TABLE,
         QUOTA_PER_VISITOR="10",
         DAILY_CAP=str(DAILY_CAP),
         CALL_MODE="both",
@@ -76,25 +70,23 @@ def pool(dynamodb: Dynalite, aws: SeededSecretsManager, quota_table: str) -> Ite
         CALL_MINUTES_PER_VISITOR="1440",
         CALL_MINUTES_PER_DAY=str(CALL_MINUTES_PER_DAY),
     )
-    boto3.client(
-        "scheduler", endpoint_url=aws.endpoint, region_name="us-east-1", **FAKE_CREDENTIALS
-    ).create_schedule_group(Name=env["SCHEDULE_GROUP_NAME"])
+    aws.create(schedule_groups=[env["SCHEDULE_GROUP_NAME"]])
     environments = Environments(env, ENVIRONMENTS)
     yield environments
     environments.close()
 
 
-def spend_today(dynamodb: Dynalite, count: int) -> None:
+def spend_today(dynamodb: str, count: int) -> None:
     """Set the stack's count for today as if `count` mints had happened: each test starts from a known day."""
     day = dt.datetime.now(dt.UTC).date().isoformat()
-    dynamodb.client().put_item(
+    client(dynamodb).put_item(
         TableName=TABLE,
         Item={"pk": {"S": f"day#{day}"}, "count": {"N": str(count)}, "expires_at": {"N": "0"}},
     )
 
 
 def test_fifty_concurrent_mints_from_one_visitor_admit_exactly_the_quota(
-    pool: Environments, dynamodb: Dynalite
+    pool: Environments, dynamodb: str
 ) -> None:
     spend_today(dynamodb, 0)
     for repetition in range(REPETITIONS):
@@ -114,7 +106,7 @@ def test_fifty_concurrent_mints_from_one_visitor_admit_exactly_the_quota(
         assert [status for status, _, _ in results[25:30]] == [200] * 5, repetition
 
 
-def test_the_daily_cap_binds_across_visitors(pool: Environments, dynamodb: Dynalite) -> None:
+def test_the_daily_cap_binds_across_visitors(pool: Environments, dynamodb: str) -> None:
     spend_today(dynamodb, DAILY_CAP - 25)  # 25 left for today
     events = [visitor_event(f"203.0.113.{visitor}") for _ in range(20) for visitor in (1, 2, 3)]
 
@@ -136,13 +128,13 @@ def test_the_daily_cap_binds_across_visitors(pool: Environments, dynamodb: Dynal
     assert 1 <= int(headers["Retry-After"]) <= 86_400
 
 
-def set_counter(dynamodb: Dynalite, key: str, count: int) -> None:
-    dynamodb.client().put_item(
+def set_counter(dynamodb: str, key: str, count: int) -> None:
+    client(dynamodb).put_item(
         TableName=TABLE, Item={"pk": {"S": key}, "count": {"N": str(count)}, "expires_at": {"N": "0"}}
     )
 
 
-def test_concurrent_call_leases_hold_under_a_burst(pool: Environments, dynamodb: Dynalite) -> None:
+def test_concurrent_call_leases_hold_under_a_burst(pool: Environments, dynamodb: str) -> None:
     day = dt.datetime.now(dt.UTC).date().isoformat()
     set_counter(dynamodb, f"callsec#day#{day}", 0)
     for repetition in range(REPETITIONS):
@@ -154,7 +146,7 @@ def test_concurrent_call_leases_hold_under_a_burst(pool: Environments, dynamodb:
 
 
 def test_the_stacks_call_minutes_bind_across_visitors_under_a_burst(
-    pool: Environments, dynamodb: Dynalite
+    pool: Environments, dynamodb: str
 ) -> None:
     day = dt.datetime.now(dt.UTC).date().isoformat()
     budget = CALL_MINUTES_PER_DAY * 60

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from local.secrets_manager import REGION
+from local.moto_server import REGION
 from tests.conftest import REPO, SAM
 from tests.samlocal.standins import FAKE_CREDENTIALS, RunningStandins, Standins
 

@@ -1,12 +1,11 @@
 """The services the function calls, for a function that runs inside a Docker container.
 
-OpenAI is the project's stand-in (local.openai_standin); Secrets Manager and SSM are moto's server
-(local.secrets_manager, one port for both), seeded with the OpenAI key, the origin-verify secret (its
+OpenAI is the project's stand-in (local.openai_standin); Secrets Manager, SSM and DynamoDB are moto's
+server (local.moto_server, one port for all), seeded with the OpenAI key, the origin-verify secret (its
 current value is the `x-origin-verify` every file in events/ carries), the visitor key and the pause
-parameter ("false"); DynamoDB is dynalite with TransactWriteItems (local.dynamodb), holding the
-template's QuotaTable. All are started by this process and bound to the Docker bridge's host address:
-the only address of this machine that a container on the default bridge can reach (the host's loopback
-is not its loopback).
+parameter ("false"), and holding the template's QuotaTable. All are started by this process and bound
+to the Docker bridge's host address: the only address of this machine that a container on the default
+bridge can reach (the host's loopback is not its loopback).
 
 The AWS endpoints are that address itself: the function takes any endpoint boto3 takes. OpenAI needs
 a test device (write-up in tests/samlocal/README.md): the function accepts plain http only to loopback
@@ -23,14 +22,13 @@ import asyncio
 import json
 import secrets
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from aiohttp import web
 
-from local.dynamodb import Dynalite, create_table_from_template, template_table_properties
+from local.dynamodb import template_table_properties
+from local.moto_server import MotoServer
 from local.openai_standin import StandinOptions, create_app
-from local.secrets_manager import SeededSecretsManager
 from tests.conftest import load_event
 
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
@@ -52,13 +50,12 @@ GENEROUS_QUOTA = 1000
 class Standins:
     host: str  # the bridge address everything listens on
     openai_port: int
-    aws_port: int  # Secrets Manager and SSM
-    dynamodb_port: int
+    aws_port: int  # Secrets Manager, SSM and DynamoDB
     arns: dict[str, str]  # every secret's ARN, by name
 
     @property
     def aws_endpoint(self) -> str:
-        """moto's server: Secrets Manager and SSM for the function, STS for SAM CLI itself."""
+        """moto's server: Secrets Manager, SSM and DynamoDB for the function, STS for SAM CLI itself."""
         return f"http://{self.host}:{self.aws_port}"
 
     def env_vars(
@@ -72,7 +69,7 @@ class Standins:
                 "OPENAI_BASE_URL": f"http://localhost:{self.openai_port}",
                 "AWS_ENDPOINT_URL_SECRETS_MANAGER": aws,
                 "AWS_ENDPOINT_URL_SSM": aws,
-                "AWS_ENDPOINT_URL_DYNAMODB": f"http://{self.host}:{self.dynamodb_port}",
+                "AWS_ENDPOINT_URL_DYNAMODB": aws,
                 "ORIGIN_VERIFY_SECRET_ARN": self.arns[ORIGIN_VERIFY_SECRET_NAME],
                 "VISITOR_KEY_SECRET_ARN": self.arns[VISITOR_KEY_SECRET_NAME],
                 "QUOTA_TABLE_NAME": QUOTA_TABLE,
@@ -90,46 +87,35 @@ class Standins:
 
 
 class RunningStandins:
-    """Starts every stand-in on `host` (moto and dynalite side by side); `stop()` always ends all."""
+    """Starts every stand-in on `host` (moto and the OpenAI stand-in side by side); `stop()` always ends
+    all."""
 
     def __init__(self, host: str, secret_value: str = STANDIN_API_KEY) -> None:
         self._host = host
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="openai-standin", daemon=True)
         self._runner: web.AppRunner | None = None
-        self._aws = SeededSecretsManager(
-            SECRET_NAME,
-            secret_value,
-            host=host,
+        self._aws = MotoServer(
+            host,
             secrets={
+                SECRET_NAME: secret_value,
                 ORIGIN_VERIFY_SECRET_NAME: json.dumps({"current": ORIGIN_VERIFY, "previous": ""}),
                 VISITOR_KEY_SECRET_NAME: secrets.token_urlsafe(48),
             },
             parameters={PAUSE_PARAMETER: "false"},
         )
-        self._dynamodb = Dynalite(host=host)
 
     def start(self) -> Standins:
         self._thread.start()
         openai = asyncio.run_coroutine_threadsafe(self._serve_openai(), self._loop)
-        # moto (a child interpreter) and dynalite (node) start in parallel: each takes a second or two.
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            aws = pool.submit(self._aws.start)
-            dynamodb = pool.submit(self._start_dynamodb)
-            aws.result()
-            dynamodb.result()
+        # moto (a child interpreter) starts while the stand-in starts on its own loop's thread.
+        self._aws.start()
+        self._aws.create(tables={QUOTA_TABLE: template_table_properties("QuotaTable")})
         return Standins(
             host=self._host,
             openai_port=openai.result(timeout=30),
             aws_port=self._aws.port,
-            dynamodb_port=self._dynamodb.port,
             arns=self._aws.arns,
-        )
-
-    def _start_dynamodb(self) -> None:
-        self._dynamodb.start()
-        create_table_from_template(
-            self._dynamodb.endpoint_url, QUOTA_TABLE, template_table_properties("QuotaTable")
         )
 
     async def _serve_openai(self) -> int:
@@ -142,7 +128,6 @@ class RunningStandins:
 
     def stop(self) -> None:
         self._aws.stop()
-        self._dynamodb.stop()
         if self._thread.is_alive():
             if self._runner is not None:
                 asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout=30)

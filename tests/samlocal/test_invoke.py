@@ -2,7 +2,7 @@
 
 The function runs in the Lambda base-image stand-in under SAM's emulator, reads its key, the origin
 secret and the visitor key from a Secrets Manager stand-in and the pause switch from SSM's, counts
-mints in dynalite's quota table and mints from the OpenAI stand-in (standins.py). The events'
+mints in moto's quota table and mints from the OpenAI stand-in (standins.py). The events'
 `x-origin-verify` is the origin secret's current value, so only direct-execute-api.json and
 wrong-origin-header.json meet the 403. The quota is far above what the events mint. The first invoke
 runs alone (SAM builds its emulator image on top of ours then); the rest run a few at a time, each a
