@@ -37,7 +37,7 @@ def wrapped(cause: Exception) -> Exception:
 
 @pytest.mark.parametrize(
     ("service", "code"),
-    [(service, code) for service, codes in MISCONFIGURATION_CODES.items() for code in codes],
+    [(service, code) for service, codes in MISCONFIGURATION_CODES.items() for code in sorted(codes)],
 )
 def test_each_misconfiguration_code_is_server_misconfigured(service: Service, code: str) -> None:
     error = translated(wrapped(client_error(code)), service, TRANSIENT[service])
