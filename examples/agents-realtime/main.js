@@ -27,7 +27,7 @@ async function mintClientSecret() {
   });
   const body = await response.json().catch(() => null);
   if (!response.ok) {
-    // Our API's messages are written for users (see the README's error table).
+    // Our API's messages are written for users (openapi.yaml lists every code).
     throw new Error(body?.error?.message ?? `The session service answered ${response.status}.`);
   }
   if (typeof body?.value !== 'string' || !body.value.startsWith('ek_') || typeof body.session?.model !== 'string') {

@@ -183,7 +183,7 @@ def env_vars_file(standins: Standins, tmp_path_factory: pytest.TempPathFactory) 
 
 @dataclass
 class SamLocal:
-    """The `sam local` options every command of the suite shares (the README shows the same)."""
+    """The `sam local` options every command of the suite shares (docs/local-stack.md shows the same)."""
 
     template: Path
     env_vars: Path

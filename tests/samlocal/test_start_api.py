@@ -1,7 +1,7 @@
 """`sam local start-api` answers curl the way the deployed API does: statuses, error codes, Allow on 405.
 
 One `sam local start-api --warm-containers EAGER` for the module (the container starts with the API, so
-requests meet a warm function), driven with curl exactly as the README shows. start-api passes the
+requests meet a warm function), driven with curl exactly as docs/local-stack.md shows. start-api passes the
 client's headers through, so it is the execute-api URL: curl plays CloudFront by sending what the
 distribution adds (the origin-verify header and a viewer address, a new visitor per request unless a
 test names one); without the header the function refuses, as the deployed execute-api URL does.

@@ -5,7 +5,7 @@ Two counters move together in one transaction (aws/usage_table.py):
 - the stack's, per UTC day: `day#<YYYY-MM-DD>`, limit DAILY_CAP.
 A full counter refuses with a Retry-After that is true: the end of the window, or the next midnight.
 Fixed windows let a visitor spend one window's quota at its very end and the next at its very start;
-the README states that bound (twice the quota in a moment, never more per window).
+docs/limits.md states that bound (twice the quota in a moment, never more per window).
 
 A mint that OpenAI then fails gives its count back, so a visitor is not charged for our outage.
 """

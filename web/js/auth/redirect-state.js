@@ -4,7 +4,7 @@
  * A full-page redirect loses every variable, so the PKCE code verifier, the state and the nonce wait in
  * sessionStorage (this tab only, gone when it closes), with the transcript on screen so that signing in
  * again after an expired session does not wipe the conversation. They are read once and removed at the
- * callback. No token is ever stored: tokens live in memory only (README, "Signed-in visitors").
+ * callback. No token is ever stored: tokens live in memory only (docs/signed-in.md, "On the page").
  *
  * One more value outlives a page: a mark that this tab was signed in, so that a reload signs the
  * visitor in again without a click (a silent round trip to the provider, which remembers them). It

@@ -19,7 +19,7 @@ import { UserFacingError } from '../user-facing-error.js';
  * @property {number} expiresAt  Unix seconds
  */
 
-/** The codes of our API (README, "The API") after which the same request may work later. */
+/** The codes of our API (openapi.yaml) after which the same request may work later. */
 const RETRYABLE_CODES = new Set([
   'upstream_rate_limited',
   'upstream_unavailable',
