@@ -133,10 +133,12 @@ def _serve(host: str) -> None:
     from werkzeug.serving import make_server  # noqa: PLC0415
 
     from local.dynamodb import create_table_from_template  # noqa: PLC0415
+    from local.dynamodb_checks import refusing_unused_placeholders  # noqa: PLC0415
 
     seeds = json.loads(sys.stdin.readline())
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto logs every call as an access line
-    app = one_at_a_time(DomainDispatcherApplication(create_backend_app), float(seeds.get("latency_ms", 0)))
+    moto = refusing_unused_placeholders(DomainDispatcherApplication(create_backend_app))
+    app = one_at_a_time(moto, float(seeds.get("latency_ms", 0)))
     server = make_server(host, 0, app, threaded=True, request_handler=MotoRequestHandler)
     threading.Thread(target=server.serve_forever, name="moto", daemon=True).start()
     try:

@@ -4,8 +4,8 @@ The subject is the local stack's DynamoDB: moto's server, one request at a time 
 Where moto answers a request the handler never sends otherwise than DynamoDB would, the test says so:
 an ADD to a non-number is refused whole with a ValidationException (DynamoDB: a cancellation whose
 reason is ValidationError); a wrong key is refused whole with a ValidationException without
-DynamoDB's message; an ExpressionAttributeValues entry that no expression uses is accepted in a
-transaction (DynamoDB refuses it; moto refuses it in a single UpdateItem only).
+DynamoDB's message. An ExpressionAttributeValues entry that no expression uses, which moto would accept
+in a transaction, is refused as DynamoDB refuses it by the server's own check (local.dynamodb_checks).
 """
 
 from __future__ import annotations
@@ -183,10 +183,37 @@ def test_an_update_that_cannot_apply_refuses_the_whole_transaction(client: Any, 
             lambda t: [{"Put": {"TableName": t, "Item": {"pk": {"S": str(i)}}}} for i in range(101)],
             "Member must have length less than or equal to 100",
         ),
+        (
+            lambda t: [
+                {
+                    "Update": {
+                        "TableName": t,
+                        "Key": {"pk": {"S": "a"}},
+                        "UpdateExpression": "ADD #count :one",
+                        "ExpressionAttributeNames": {"#count": "count"},
+                        "ExpressionAttributeValues": {":one": {"N": "1"}, ":unused": {"N": "1"}},
+                    }
+                }
+            ],
+            "Value provided in ExpressionAttributeValues unused in expressions",
+        ),
+        (
+            lambda t: [
+                {
+                    "ConditionCheck": {
+                        "TableName": t,
+                        "Key": {"pk": {"S": "a"}},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                        "ExpressionAttributeNames": {"#unused": "count"},
+                    }
+                }
+            ],
+            "Value provided in ExpressionAttributeNames unused in expressions",
+        ),
     ],
-    # Not here, as moto answers them otherwise than DynamoDB (see the module's docstring): an unused
-    # ExpressionAttributeValues entry, a key that does not match the schema.
-    ids=["one item twice", "101 items"],
+    # Not here, as moto answers it otherwise than DynamoDB (see the module's docstring): a key that does
+    # not match the schema.
+    ids=["one item twice", "101 items", "unused value", "unused name"],
 )
 def test_invalid_transactions_are_refused_whole_with_a_validation_error(
     client: Any, table: str, items: Any, message: str
