@@ -52,6 +52,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from local.cloudfront import CloudFrontStandin
+from local.gateway_limits import gateway_limits
 from local.jwt_authorizer import JwtAuthorizer
 from local.lambda_adapter import LambdaAdapter, LambdaContext, gateway_error
 from local.oidc_provider import CLIENT_ID as OIDC_CLIENT_ID
@@ -322,6 +323,7 @@ class LocalStack:
             authorize=authorizer.authorize if authorizer is not None else None,
             # What the template's JWT authorizer guards in signed-in mode (the rest of /api/* mints nothing).
             protected_routes=dict.fromkeys(jwt_route_keys(opts.template), (OIDC_SCOPE,)),
+            limits=gateway_limits(opts.template, self._route_keys),
         )
         await asyncio.to_thread(self._secrets.wait_for_schedule_groups)  # long done by now
         # The schedules' hangups run in this process, in the one execution environment (see invoke()).
@@ -478,6 +480,8 @@ class LocalStack:
                 adapter.crash_next(int(patch["crash_next"]))
             if "api_latency_ms" in patch:
                 adapter.latency_ms = float(patch["api_latency_ms"])
+            if "cold_start_ms" in patch:
+                adapter.go_cold(float(patch["cold_start_ms"]))
             if patch.get("reset"):
                 adapter.reset_faults()
             return web.json_response({"ok": True})

@@ -9,6 +9,7 @@ from types import ModuleType
 
 import boto3
 
+from tests.conftest import load_event
 from tests.fakes.openai_upstream import BASE_URL, FakeClientSecrets
 from tests.functional.conftest import (
     QUOTA_TABLE,
@@ -16,7 +17,6 @@ from tests.functional.conftest import (
     LambdaStdout,
     SecretsManagerSpy,
     invoke,
-    load_event,
 )
 
 
