@@ -363,6 +363,7 @@ def measure_drops(
     path (the page reads those as a remote that pauses, and falls back to its slower signal).
     """
     browsers = [launch() for _ in range(runs)]
+    steps: list[tuple[float, float]] = []
     opened = [(time.monotonic(), *_open_call(b, url, mode, standin_url, proxy)) for b in browsers]
     results = []
     try:
@@ -379,10 +380,16 @@ def measure_drops(
                 state = page.evaluate("() => [window.__drop, window.__realtimeVendDebug.call.state]")
                 print(f"drop, {mode}: no audio 30 s after the drop: {state}", flush=True)
                 continue
-            detected, back = page.evaluate(
-                "() => [window.__drop.detected - window.__drop.t0, window.__drop.back - window.__drop.t0]"
+            detected, back, answer, channel = page.evaluate(
+                """() => {
+                    const { t0, detected, back } = window.__drop;
+                    const last = (name) => (performance.getEntriesByName(name).at(-1)?.startTime ?? NaN) - t0;
+                    return [detected - t0, back - t0, last('realtime-vend:answer'),
+                        last('realtime-vend:channel-open')];
+                }"""
             )
             results.append((float(detected), float(back)))
+            steps.append((float(answer), float(channel)))
     finally:
         for _, context, page, _ in opened:
             if mode == "relay":
@@ -390,6 +397,13 @@ def measure_drops(
             context.close()
         for each in browsers:
             each.close()
+    if steps:
+        answers, channels = [a for a, _ in steps], [c for _, c in steps]
+        print(
+            f"drop, {mode}: the new session's answer {_median(answers):.0f} ms and channel open "
+            f"{_median(channels):.0f} ms after the drop (medians)",
+            flush=True,
+        )
     return results
 
 
