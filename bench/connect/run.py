@@ -162,6 +162,8 @@ COLD_VARIANTS = (
     Variant("relay, cold", "?debug&mode=relay", "ours", "realtime-vend", cold=True),
     Variant("client secret, warm", "?debug&mode=client_secret", "ours", "realtime-vend", cold=False),
     Variant("client secret, cold", "?debug&mode=client_secret", "ours", "realtime-vend", cold=True),
+    # No preparation, so no warm-up: the click's request pays the init, as the page did before it warmed.
+    Variant("relay, cold, no prep", "?debug&mode=relay&prepare=off", "ours", "realtime-vend", cold=True),
 )
 
 
@@ -279,8 +281,14 @@ def measure_connect(
         page = context.new_page()
         page.goto(url + variant.path)
         button = page.get_by_role("button", name="Connect", exact=True)
-        button.wait_for(state="visible")
-        page.wait_for_function("() => !document.getElementById('connect').disabled")
+        try:
+            button.wait_for(state="visible")
+            page.wait_for_function("() => !document.getElementById('connect').disabled")
+        except PlaywrightTimeoutError:
+            variant.failures += 1
+            status = page.locator("body").inner_text()[:300].replace("\n", " ")
+            print(f"{variant.name}: Connect never became usable; the page says: {status}", flush=True)
+            return
         page.evaluate(PROBE, variant.kind)
         if variant.cold:
             # No execution environment is warm: the next invocation pays Lambda's init first.
@@ -504,6 +512,11 @@ def _print_table(
                 f"(p90 {_p90(warm.first_audio_ms):.0f}): {c50 / w50:.2f}x "
                 f"(goal ≤ 1.1: {verdict(c50 / w50 <= 1.1)})"
             )
+        unwarmed = _median(pairs["relay, cold, no prep"].first_audio_ms)
+        print(
+            f"relay, cold without the warm-up (?prepare=off): {unwarmed:.0f} ms, "
+            f"{unwarmed / _median(pairs['relay, warm'].first_audio_ms):.2f}x the warm figure"
+        )
     for mode, samples in drops.items():
         if samples:
             detected = [d for d, _ in samples]
