@@ -5,9 +5,11 @@ in for the runtime's context object, and `LambdaAdapter` ties them together: it 
 API Gateway would (404 `{"message":"Not Found"}` otherwise), calls the synchronous handler in a
 thread as the Lambda runtime would, maps the result back to an HTTP response, and turns a crash
 into API Gateway's own 500. It can also play API Gateway's throttle and add network latency, so
-the page's handling of those can be exercised for real. With a JWT authorizer (`local.jwt_authorizer`)
-and the routes it guards, it refuses as API Gateway does before the function runs, and passes the
-accepted token's claims in `requestContext.authorizer`.
+the page's handling of those can be exercised for real. Given the template's `GatewayLimits`, it
+enforces the route-level throttles and the reserved concurrency as deployed, and `go_cold` makes the
+next invocation pay an init of a given length first (the benchmark's cold start). With a JWT
+authorizer (`local.jwt_authorizer`) and the routes it guards, it refuses as API Gateway does before
+the function runs, and passes the accepted token's claims in `requestContext.authorizer`.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from aiohttp import web
+
+from local.gateway_limits import GatewayLimits
 
 LambdaHandler = Callable[[dict[str, Any], Any], Mapping[str, Any]]
 # (Authorization header or None, the route's scopes) -> JwtAuthorization | JwtRefusal
@@ -192,8 +196,10 @@ class LambdaAdapter:
         latency_ms: float = 0.0,
         authorize: Authorize | None = None,
         protected_routes: Mapping[str, tuple[str, ...]] | None = None,
+        limits: GatewayLimits | None = None,
     ) -> None:
         self._handler = handler
+        self._limits = limits if limits is not None else GatewayLimits({}, None)
         # The JWT authorizer and the route keys it guards, with each route's required scopes.
         self._authorize = authorize
         self._protected = dict(protected_routes or {})
@@ -208,10 +214,12 @@ class LambdaAdapter:
         self._environment = threading.Lock()
         self._throttle_remaining = 0
         self._crash_remaining = 0
+        self._cold_init_s = 0.0
         self.latency_ms = latency_ms
 
     def throttle_next(self, count: int = 1) -> None:
-        """The next `count` requests get API Gateway's 429, as a stage/route throttle would give.
+        """The next `count` requests get API Gateway's 429, as the stage's throttle would give (routes
+        with a throttle of their own keep theirs).
 
         Thread-safe: tests call it from outside the server's event loop.
         """
@@ -219,9 +227,16 @@ class LambdaAdapter:
             self._throttle_remaining = count
 
     def crash_next(self, count: int = 1) -> None:
-        """The next `count` invocations fail as a crashed or timed-out function does: API Gateway 500."""
+        """The next `count` invocations fail as a crashed or timed-out function does: API Gateway 500
+        (on the routes under the stage's throttle, as `throttle_next`)."""
         with self._lock:
             self._crash_remaining = count
+
+    def go_cold(self, init_ms: float) -> None:
+        """No environment is warm: an invocation pays `init_ms` of init before it runs, as each new
+        execution environment does, until one has finished its init."""
+        with self._lock:
+            self._cold_init_s = init_ms / 1000
 
     def reset_faults(self) -> None:
         """Clears injected throttles and crashes."""
@@ -315,7 +330,10 @@ class LambdaAdapter:
         if route is None:
             return gateway_error(404, "Not Found")
         route_key, path_parameters = route
-        if self._take("_throttle_remaining"):
+        # Injected faults aim at the routes the page's calls use: a route with a throttle of its own
+        # (the warm-up, sent unasked when the pointer reaches Connect) is outside them.
+        aimed = not self._limits.has_own_throttle(route_key)
+        if not self._limits.admit(route_key) or (aimed and self._take("_throttle_remaining")):
             return gateway_error(429, "Too Many Requests")
         authorizer = await self._authorizer_for(request, route_key)
         if isinstance(authorizer, web.Response):
@@ -326,20 +344,37 @@ class LambdaAdapter:
             event["requestContext"]["authorizer"] = authorizer
         if path_parameters:
             event["pathParameters"] = path_parameters
-        if self._take("_crash_remaining"):
+        if aimed and self._take("_crash_remaining"):
             return gateway_error(500, "Internal Server Error")
         return await self._integration(event)
 
     async def _integration(self, event: dict[str, Any]) -> web.Response:
         """Invokes the function as API Gateway's Lambda proxy integration does, within its timeout."""
+        if not self._limits.enter():
+            # Lambda throttled the invocation (reserved concurrency in use): API Gateway's bare 500.
+            return gateway_error(500, "Internal Server Error")
+        try:
+            return await self._invoke_in_environment(event)
+        finally:
+            self._limits.leave()
+
+    async def _invoke_in_environment(self, event: dict[str, Any]) -> web.Response:
         context = LambdaContext(self._function_name, self._timeout_seconds)
         loop = asyncio.get_running_loop()
         try:
-            result = await asyncio.wait_for(
-                loop.run_in_executor(None, self._invoke, event, context), timeout=self._timeout_seconds
-            )
+            result = await asyncio.wait_for(self._after_init(event, context, loop), self._timeout_seconds)
         except TimeoutError:
             return gateway_error(503, "Service Unavailable")
         except Exception:  # API Gateway hides a crashed function behind a generic 500, so do we.
             return gateway_error(500, "Internal Server Error")
         return to_response(result)
+
+    async def _after_init(self, event: dict[str, Any], context: Any, loop: asyncio.AbstractEventLoop) -> Any:
+        with self._lock:
+            init_s = self._cold_init_s
+        if init_s:
+            # A new environment's init: every invocation that finds none warm pays its own.
+            await asyncio.sleep(init_s)
+            with self._lock:
+                self._cold_init_s = 0.0
+        return await loop.run_in_executor(None, self._invoke, event, context)

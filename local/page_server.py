@@ -41,6 +41,8 @@ def page_app(
             adapter.crash_next(int(patch["crash_next"]))
         if "api_latency_ms" in patch:
             adapter.latency_ms = float(patch["api_latency_ms"])
+        if "cold_start_ms" in patch:
+            adapter.go_cold(float(patch["cold_start_ms"]))
         if patch.get("reset"):
             adapter.reset_faults()
         return web.json_response({"ok": True})

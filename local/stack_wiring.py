@@ -22,6 +22,7 @@ from aiohttp import web
 from local.cloudfront import CloudFrontStandin
 from local.dynamodb import table_properties
 from local.function_env import function_environment, import_handler
+from local.gateway_limits import gateway_limits
 from local.jwt_authorizer import JwtAuthorizer
 from local.lambda_adapter import LambdaAdapter, LambdaContext, gateway_error
 from local.moto_server import REGION, MotoServer
@@ -184,6 +185,7 @@ class LocalStack:
             authorize=authorizer.authorize if authorizer is not None else None,
             # What the template's JWT authorizer guards in signed-in mode (the rest of /api/* mints nothing).
             protected_routes=dict.fromkeys(jwt_route_keys(opts.template), (OIDC_SCOPE,)),
+            limits=gateway_limits(opts.template, self._route_keys),
         )
         # The schedules' hangups run in this process, in the one execution environment (see invoke()).
         self._scheduler = ScheduleRunner(

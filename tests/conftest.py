@@ -126,6 +126,13 @@ def load_event(name: str) -> dict[str, Any]:
     return event
 
 
+def standin_env() -> dict[str, str]:
+    """This process's environment for a local stack that never talks to OpenAI: the stand-in answers."""
+    env = dict(os.environ)
+    env.pop("OPENAI_API_KEY", None)
+    return env
+
+
 def call_offer() -> str:
     """events/call-offer.json's SDP offer (Chrome's), decoded from the base64 API Gateway forwards."""
     return base64.b64decode(load_event("call-offer")["body"]).decode()

@@ -3,6 +3,7 @@
     POST /api/session   {} | {"voice": "<allowed>"}   -> 200 {"value": "ek_…", "expires_at", "session"}
     POST /api/call      application/sdp offer          -> 201 SDP answer, Location, Call-Ends-At
     DELETE /api/call/{id}                              -> 204 (the page ends its own call)
+    GET /api/warm                                      -> 204 (init has run: the page wakes us on intent)
     an endpoint CallMode switches off                  -> 404 not_enabled
     any other method                                   -> 405 (Allow)
     any other path under /api                          -> 404
@@ -114,6 +115,13 @@ def end_call(call_id: str, relay: Annotated[CallRelay, Depends(providers.call_re
     visitor = current_visitor()  # first: a caller who is not signed in learns nothing about ids
     relay.end(parse_call_id(call_id), visitor=visitor)
     observability.record_call_ended()
+    return empty_response(204)
+
+
+@app.get("/api/warm")
+def warm() -> Response[str]:
+    """Nothing to do: the request's work was this environment's init. No visitor, secret or counter."""
+    observability.annotate(outcome="warm")
     return empty_response(204)
 
 

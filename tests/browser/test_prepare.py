@@ -1,6 +1,6 @@
 """Preparing a call before the click: when the pointer or the focus reaches Connect, the page warms what
-it can without opening a session, asking for the microphone or spending anything; `?prepare=off` (for
-the benchmark's comparison) turns it off."""
+it can without opening a session, asking for the microphone or spending anything, and the call adopts
+the peer connection it prepared; `?prepare=off` (for the benchmark's comparison) turns it off."""
 
 from __future__ import annotations
 
@@ -66,25 +66,35 @@ def test_reaching_connect_prepares_without_asking_or_spending(
     # When the pointer or the keyboard focus reaches the call button
     button.hover() if reach == "hover" else button.focus()
 
-    # Then the page warms its API connection and WebRTC (a peer connection with an offer, gathered)
+    # Then the page wakes the function and warms WebRTC (a peer connection with an offer, gathered)
     page.wait_for_function("() => window.__realtimeVendDebug.preparation.count === 1")
     page.wait_for_function(
         """() => window.__peerConnections.length === 1
             && window.__peerConnections[0].iceGatheringState === 'complete'"""
     )
-    assert [(r.method, r.url.removeprefix(current.url)) for r in requests] == [("HEAD", "config.json")]
+    [warm_up] = requests
+    assert (warm_up.method, warm_up.url.removeprefix(current.url)) == ("GET", "api/warm")
+    answer = warm_up.response()
+    assert answer is not None
+    assert answer.status == 204
+    # carrying no token (tokens go only to the routes that need one) and no cookie
+    assert "authorization" not in warm_up.all_headers()
+    assert "cookie" not in warm_up.all_headers()
     # without asking for the microphone, opening a call or minting anything
     page.wait_for_timeout(500)
     assert page.evaluate("() => window.__microphoneRequests") == 0
-    assert [r for r in requests if r.method not in ("HEAD", "GET")] == []
+    assert [r for r in requests if r.method != "GET"] == []
     assert current.standin.calls() == []
-    # and what it warmed is not left open (nothing adopts it yet)
-    page.wait_for_function("() => window.__peerConnections[0].signalingState === 'closed'")
+    assert current.standin.state()["client_secrets_issued"] == 0
 
-    # The click still makes a whole call of its own
+    # The click makes the call on the peer connection it prepared
     connect(page)
     assert page.evaluate("() => window.__microphoneRequests") == 1
     assert len(current.standin.calls()) == 1
+    assert page.evaluate(
+        "() => window.__peerConnections.length === 1"
+        " && window.__realtimeVendDebug.call.peerConnection === window.__peerConnections[0]"
+    )
     page.get_by_role("button", name="Disconnect").click()
     expect(status(page)).to_have_text("Disconnected")
 
@@ -116,6 +126,8 @@ def test_hovering_back_and_forth_prepares_once(
     button = page.get_by_role("button", name="Connect", exact=True)
     expect(button).to_be_enabled()
 
+    requests = _requests(page)
+
     for _ in range(5):
         button.hover()
         page.mouse.move(0, 0)
@@ -124,3 +136,5 @@ def test_hovering_back_and_forth_prepares_once(
     page.wait_for_timeout(300)
     assert page.evaluate("() => window.__realtimeVendDebug.preparation.count") == 1
     assert len(_peer_connection_states(page)) == 1
+    # and wakes the function once: one warm-up per idle spell
+    assert [(r.method, r.url.removeprefix(relay_stack.url)) for r in requests] == [("GET", "api/warm")]

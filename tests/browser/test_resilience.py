@@ -173,3 +173,43 @@ def test_a_retry_after_beyond_any_timer_waits_instead_of_firing_at_once(
     page.wait_for_timeout(4000)
     assert len(mints) == 1
     expect(status(page)).to_have_text("Reconnecting…")
+
+
+# A call of the page's own modules with a short `stableSessionMs`, so a test need not hold a session for
+# the page's 20 s: the same code, one option changed. Records when it went 'reconnecting'.
+SHORT_STABLE_CALL = """async (stableSessionMs) => {
+    const { RealtimeCall } = await import('./js/call/realtime-call.js');
+    const { config, microphone, conversation } = window.__realtimeVendDebug;
+    const call = new RealtimeCall({ config, microphone, conversation, options: { stableSessionMs } });
+    window.__testCall = call;
+    window.__reconnectingAt = [];
+    call.addEventListener('statechange', (event) => {
+        if (event.detail.state === 'reconnecting') window.__reconnectingAt.push(performance.now());
+    });
+    await call.connect();
+    return call.state;
+}"""
+
+
+def test_after_a_stable_session_the_first_reconnect_goes_at_once_and_later_ones_back_off(
+    page: Page, stack: Stack, page_record: PageRecord
+) -> None:
+    # Given a session that has been stable (longer than the call's stableSessionMs)
+    page_record.allow_console_error(r"status of 503")
+    expect(page.get_by_role("button", name="Connect", exact=True)).to_be_enabled()  # the page is wired
+    assert page.evaluate(SHORT_STABLE_CALL, 1000) == "connected"
+    page.wait_for_timeout(1200)
+
+    # When the network drops it while the Realtime endpoint refuses every new call
+    stack.standin.patch(calls_status=503)
+    stack.standin.drop()
+    page.wait_for_function(f"() => ({MINTS_SO_FAR}).length >= 3", timeout=RECONNECT_TIMEOUT_MS)
+
+    # Then the first new secret is asked for at once, with no minimum wait; the next one only after
+    # the jittered backoff (at least a second)
+    [lost_at], minted_at = page.evaluate(
+        f"() => [window.__reconnectingAt, ({MINTS_SO_FAR}).map((entry) => entry.startTime)]"
+    )
+    assert minted_at[1] - lost_at < 1000, (lost_at, minted_at)
+    assert minted_at[2] - minted_at[1] >= 1000, minted_at
+    page.evaluate("() => window.__testCall.disconnect()")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ import boto3
 import pytest
 
 from local.stack import StackProcess
+from tests.conftest import standin_env
 
 # What a client forges to look like another visitor, or like CloudFront itself.
 SPOOFED = {
@@ -69,28 +69,22 @@ def mint(
         connection.close()
 
 
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.pop("OPENAI_API_KEY", None)  # never OpenAI: the stand-in mints
-    return env
-
-
 @pytest.fixture(scope="module")
 def quota_stack() -> Iterator[StackProcess]:
-    with StackProcess("--port", "0", env=_env(), quota_per_visitor=2) as process:
+    with StackProcess("--port", "0", env=standin_env(), quota_per_visitor=2) as process:
         yield process
 
 
 @pytest.fixture(scope="module")
 def capped_stack() -> Iterator[StackProcess]:
-    with StackProcess("--port", "0", env=_env(), daily_cap=3) as process:
+    with StackProcess("--port", "0", env=standin_env(), daily_cap=3) as process:
         yield process
 
 
 @pytest.fixture(scope="module")
 def paused_stack() -> Iterator[StackProcess]:
     # Generous per-visitor quota: polling the switch mints many times from one address.
-    with StackProcess("--port", "0", env=_env(), quota_per_visitor=1000, paused=True) as process:
+    with StackProcess("--port", "0", env=standin_env(), quota_per_visitor=1000, paused=True) as process:
         yield process
 
 

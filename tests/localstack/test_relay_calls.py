@@ -21,7 +21,7 @@ import pytest
 from aiortc import RTCSessionDescription
 
 from local.stack import StackProcess
-from tests.localstack.test_abuse_limits import _env
+from tests.conftest import standin_env
 from tests.standin.realtime_client import RealtimeClient, eventually
 
 MAX_CALL_SECONDS = 10
@@ -31,14 +31,14 @@ LOCATION = re.compile(r"/api/call/(call_[0-9a-f]{32})")
 @pytest.fixture(scope="module")
 def relay_stack() -> Iterator[StackProcess]:
     with StackProcess(
-        "--port", "0", env=_env(), mode="relay", max_call_seconds=MAX_CALL_SECONDS, concurrent_calls=1
+        "--port", "0", env=standin_env(), mode="relay", max_call_seconds=MAX_CALL_SECONDS, concurrent_calls=1
     ) as process:
         yield process
 
 
 @pytest.fixture(scope="module")
 def default_stack() -> Iterator[StackProcess]:
-    with StackProcess("--port", "0", env=_env()) as process:
+    with StackProcess("--port", "0", env=standin_env()) as process:
         yield process
 
 

@@ -346,13 +346,14 @@ _CALL = re.compile(r"/api/call/[^/]+")
 
 
 def operation_for(path: object, method: object) -> tuple[str, str]:
-    """Which documented operation a request is, as the contract routes it: /api/session, /api/call and
-    /api/call/<anything but a slash>; any other method on them is the 405 family, any other path the
-    404 family."""
+    """Which documented operation a request is, as the contract routes it: /api/session, /api/call,
+    /api/warm and /api/call/<anything but a slash>; any other method on them is the 405 family, any
+    other path the 404 family."""
     # The function (Powertools' router) matches methods case-insensitively: "post" is POST.
     method_name = method.lower() if isinstance(method, str) else ""
-    method_name = method_name if method_name in OPENAPI_METHODS else "get"
-    if path in ("/api/session", "/api/call"):
+    # A method OpenAPI cannot name (QUERY, say) is answered as TRACE is: no path serves TRACE.
+    method_name = method_name if method_name in OPENAPI_METHODS else "trace"
+    if path in ("/api/session", "/api/call", "/api/warm"):
         return str(path), method_name
     if isinstance(path, str) and _CALL.fullmatch(path):
         return "/api/call/{id}", method_name

@@ -16,6 +16,7 @@ import { ANONYMOUS } from './auth/credentials.js';
  * @property {string} sessionUrl        our own route that mints a client secret (same origin)
  * @property {string} realtimeCallsUrl  where the SDP offer is posted with a client secret (OpenAI's /v1/realtime/calls)
  * @property {string} callUrl           our own route that relays the SDP offer (same origin)
+ * @property {string} warmUrl           our own route that wakes the function (`/api/warm`, beside the others)
  * @property {boolean} prepareOnIntent  prepare the call when the pointer or focus reaches Connect
  * @property {import('./auth/sign-in-session.js').AuthConfig | null} auth  signed-in visitors only: whose
  *   tokens the API accepts (null: anyone may call, counted by address)
@@ -50,12 +51,14 @@ export async function loadConfig(
   }
   /** @param {unknown} value */
   const resolved = (value) => (typeof value === 'string' && value !== '' ? new URL(value, document.baseURI).href : '');
+  const apiRoute = resolved(raw[needed[0]]);
   return {
     callMode,
     negotiation,
     sessionUrl: resolved(raw.sessionUrl),
     realtimeCallsUrl: resolved(raw.realtimeCallsUrl),
     callUrl: resolved(raw.callUrl),
+    warmUrl: new URL('warm', apiRoute).href,
     prepareOnIntent: raw.prepareOnIntent !== false && !['0', 'off', 'false'].includes(params.get('prepare') ?? ''),
     auth: readAuth(raw.auth),
     credentials: ANONYMOUS,

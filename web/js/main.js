@@ -143,9 +143,9 @@ try {
   if (config.negotiation === 'client_secret') preconnect(config.realtimeCallsUrl);
   else byId('privacy').textContent = 'Your voice goes straight from this browser to the voice service. This site sets up each call for you; your browser never holds a key.';
   await signingIn.catch((/** @type {Error} */ error) => status.showError(error.message));
-  const call = new RealtimeCall({ config, microphone, conversation });
   const preparation = config.prepareOnIntent ? new CallPreparation({ config }) : null;
   preparation?.arm(ui.connect);
+  const call = new RealtimeCall({ config, microphone, conversation, preparation });
 
   if (new URLSearchParams(location.search).has('debug')) {
     // Tests and the benchmark read stats through this; it exists only when asked for.
@@ -170,6 +170,8 @@ try {
     // The session that was speaking is gone: what it left unfinished ends where it stopped.
     if (state === 'closed' || state === 'reconnecting') conversation.settle();
     renderControls(state);
+    // The call's requests just reached the function: it stays warm for a while without a warm-up.
+    if (state === 'connected' || state === 'closed') preparation?.reached();
     if (state === 'connected') showMicrophone();
     if (state === 'closed') {
       if (meters) withMeters((m) => [m.mic, m.assistant].forEach((meter) => meter.stop()));

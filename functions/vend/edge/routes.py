@@ -13,6 +13,7 @@ from vend.errors import CallNotFound, MethodNotAllowed, RouteNotFound, VendError
 ROUTES: dict[str, tuple[str, ...]] = {
     "/api/session": ("POST",),
     "/api/call": ("POST",),
+    "/api/warm": ("GET",),
 }
 # Paths with a parameter: their pattern, and the methods they accept.
 PATTERNS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (

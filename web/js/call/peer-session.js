@@ -39,6 +39,8 @@ import { UserFacingError } from '../user-facing-error.js';
  * @property {number} sessionTimeoutMs    how long to wait for `session.created`
  * @property {number} disconnectGraceMs   how long `disconnected` may last: ICE often recovers by itself
  * @property {Partial<PathWatchOptions>} [pathWatch]  the dead-path detector's thresholds
+ * @property {import('./prepare.js').PreparedPeer | null} [prepared]  a peer connection prepared before
+ *   the click, adopted (and from then on owned) by this session
  */
 
 /**
@@ -241,7 +243,8 @@ export class PeerSession extends EventTarget {
    * Sets up the connection. The client secret, the microphone and the offer are prepared in
    * parallel; the offer is posted as soon as all three are ready, without waiting for ICE
    * gathering: the answer carries the server's candidates, and the server learns ours from our
-   * connectivity checks (waiting for gathering costs ~100 ms and buys nothing here).
+   * connectivity checks (waiting for gathering costs ~100 ms and buys nothing here). A prepared peer
+   * connection is adopted: its offer is already set (its candidates gathered, too).
    * Resolves on `session.created`. On failure it rejects and the caller must `close()`.
    * @returns {Promise<void>}
    */
@@ -252,15 +255,16 @@ export class PeerSession extends EventTarget {
     // first), the device prompt and the offer creation.
     const prepared = negotiator.prepare(signal);
     const opened = microphone.open(deviceId);
-    const pc = new RTCPeerConnection();
+    const { pc, transceiver, channel, offered: preparedOffer } = this.#options.prepared ?? freshPeer();
     this.#pc = pc;
-    const transceiver = pc.addTransceiver('audio', { direction: 'sendrecv' });
     this.#sender = transceiver.sender;
-    this.#channel = new EventChannel(pc.createDataChannel(EVENT_CHANNEL_LABEL));
+    this.#channel = new EventChannel(channel);
     const created = this.#watch(pc, this.#channel);
     // Awaited after the SDP exchange; if an earlier step fails, that step's error is the one to report.
     created.catch(() => {});
-    const offered = pc.createOffer().then((offer) => pc.setLocalDescription(offer));
+    const offered = preparedOffer.then(async () => {
+      if (!pc.localDescription) await pc.setLocalDescription(await pc.createOffer());
+    });
     const [, track] = await Promise.all([prepared, opened, offered]);
     this.#throwIfClosed();
     // The microphone may have been swapped for another device meanwhile: send the current track.
@@ -443,6 +447,17 @@ export class PeerSession extends EventTarget {
   #throwIfClosed() {
     this.#abort.signal.throwIfAborted();
   }
+}
+
+/**
+ * A peer connection shaped for a call, its offer not yet made.
+ * @returns {import('./prepare.js').PreparedPeer}
+ */
+function freshPeer() {
+  const pc = new RTCPeerConnection();
+  const transceiver = pc.addTransceiver('audio', { direction: 'sendrecv' });
+  const channel = pc.createDataChannel(EVENT_CHANNEL_LABEL);
+  return { pc, transceiver, channel, offered: Promise.resolve() };
 }
 
 /**

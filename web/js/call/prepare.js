@@ -4,19 +4,20 @@
  * API, and no microphone prompt (that waits for the click).
  *
  * What it warms:
- * - the connection to our API (a HEAD of config.json, same origin, nothing minted): after a minute
- *   on the page the browser may have closed the one it used to load it, and the first request of a
- *   call would pay for DNS, TCP and TLS again;
+ * - the function: `GET /api/warm` runs its init if no execution environment is warm, so the click's
+ *   request does not wait for a cold start (~0.7 s). Once per idle spell (`spellMs` since the page last
+ *   reached the API), without a token (the route mints nothing; tokens go only where they are needed),
+ *   and its answer is ignored: a warm-up refused by the route's own throttle costs nothing. The same
+ *   request warms the browser's connection to our origin;
  * - in client-secret mode, the connection to the realtime origin (a new preconnect: an unused one is
  *   dropped after a while);
- * - the browser's WebRTC machinery: a peer connection with the call's shape (a sendrecv audio
- *   transceiver, the events channel), an offer and ICE gathering. The first peer connection of a
- *   page starts WebRTC's threads, network enumeration and audio device module; paid here, it is not
- *   paid after the click. Host candidates only: no packet leaves the machine.
+ * - WebRTC: a peer connection with the call's shape (a sendrecv audio transceiver, the events channel),
+ *   its offer set and ICE gathered. The call adopts it with `take()` (the microphone's track is attached
+ *   later with replaceTrack), so the click skips the first peer connection's start-up (WebRTC's threads,
+ *   network enumeration, the audio device module) and the offer. Host candidates only: no packet leaves
+ *   the machine.
  *
- * What is prepared is discarded after `idleMs` without a click. `take()` hands the prepared peer
- * connection to whoever can adopt it (its track is attached later with replaceTrack); until then it
- * is closed once gathered, as a warm-up.
+ * A peer connection not adopted within `idleMs` is closed.
  *
  * Switchable for the benchmark: config `prepareOnIntent` (config.json `prepareOnIntent: false`, or the
  * page's `?prepare=off`).
@@ -28,13 +29,18 @@ import { preconnect } from '../preconnect.js';
 const IDLE_MS = 30_000;
 /** Prepared again at most this often: hovering back and forth must not open connection after connection. */
 const REPEAT_AFTER_MS = 10_000;
+/**
+ * An idle spell, for warm-ups: Lambda keeps an idle execution environment for some minutes, so within
+ * this long of the page's last request to the API one warm-up is all it takes.
+ */
+const SPELL_MS = 5 * 60_000;
 
 /**
  * @typedef {object} PreparedPeer
  * @property {RTCPeerConnection} pc
  * @property {RTCRtpTransceiver} transceiver  sendrecv, no track yet
  * @property {RTCDataChannel} channel          the events channel
- * @property {Promise<void>} offered           the local description is set
+ * @property {Promise<void>} offered           settles once the local description is set (or failed to be)
  */
 
 export class CallPreparation extends EventTarget {
@@ -43,20 +49,24 @@ export class CallPreparation extends EventTarget {
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   #discardTimer;
   #preparedAt = -Infinity;
+  /** When the page last reached the function (a warm-up, or a call's requests). */
+  #reachedAt = -Infinity;
   /** How many times it prepared (for tests and the benchmark). */
   count = 0;
+  /** How many warm-ups it sent (for tests and the benchmark). */
+  warmUps = 0;
 
   /**
    * @param {object} options
-   * @param {{negotiation: string, realtimeCallsUrl: string, credentials?: import('../auth/credentials.js').ApiCredentials}} options.config
-   * @param {URL | string} [options.warmUrl]  a cheap same-origin resource to request
+   * @param {{negotiation: string, realtimeCallsUrl: string, warmUrl: string}} options.config
    * @param {number} [options.idleMs]
+   * @param {number} [options.spellMs]
    */
-  constructor({ config, warmUrl = new URL('config.json', document.baseURI), idleMs = IDLE_MS }) {
+  constructor({ config, idleMs = IDLE_MS, spellMs = SPELL_MS }) {
     super();
     this.config = config;
-    this.warmUrl = String(warmUrl);
     this.idleMs = idleMs;
+    this.spellMs = spellMs;
   }
 
   /**
@@ -74,16 +84,18 @@ export class CallPreparation extends EventTarget {
   prepare() {
     const now = performance.now();
     this.#scheduleDiscard();
+    if (now - this.#reachedAt >= this.spellMs) this.#warmUp(now);
     if (now - this.#preparedAt < REPEAT_AFTER_MS) return;
     this.#preparedAt = now;
     this.count += 1;
-    // A HEAD: nothing to parse, and nothing the server counts.
-    // Signed in, with the token: without one the JWT authorizer answers and the function stays cold.
-    const headers = this.config.credentials?.headersNow() ?? {};
-    void fetch(this.warmUrl, { method: 'HEAD', headers, cache: 'no-store', credentials: 'same-origin' }).catch(() => {});
     if (this.config.negotiation === 'client_secret') preconnect(this.config.realtimeCallsUrl);
-    if (!this.#peer) this.#peer = preparePeer(() => this.#warmedUp());
+    if (!this.#peer) this.#peer = preparePeer();
     this.dispatchEvent(new Event('prepared'));
+  }
+
+  /** The page's call just reached the API: the function is warm, no warm-up this spell. */
+  reached() {
+    this.#reachedAt = performance.now();
   }
 
   /**
@@ -105,36 +117,32 @@ export class CallPreparation extends EventTarget {
     this.#preparedAt = -Infinity;
   }
 
+  /** @param {number} now */
+  #warmUp(now) {
+    this.#reachedAt = now;
+    this.warmUps += 1;
+    // No Authorization header, no cookie: the route needs neither, and a token goes only where it is needed.
+    void fetch(this.config.warmUrl, { cache: 'no-store', credentials: 'omit' }).catch(() => {});
+  }
+
   #scheduleDiscard() {
     clearTimeout(this.#discardTimer);
     this.#discardTimer = setTimeout(() => this.discard(), this.idleMs);
   }
-
-  /** Nothing adopts a prepared peer connection yet: once it has done its warming, it goes. */
-  #warmedUp() {
-    const peer = this.#peer;
-    if (!peer) return;
-    this.#peer = null;
-    peer.channel.close();
-    peer.pc.close();
-  }
 }
 
 /**
- * A peer connection shaped like a call's, with its offer set and ICE gathering under way.
- * @param {() => void} gathered  called once gathering is complete (or failed)
+ * A peer connection shaped like a call's, with its offer being set and ICE gathering under way.
  * @returns {PreparedPeer}
  */
-function preparePeer(gathered) {
+function preparePeer() {
   const pc = new RTCPeerConnection();
   const transceiver = pc.addTransceiver('audio', { direction: 'sendrecv' });
   const channel = pc.createDataChannel(EVENT_CHANNEL_LABEL);
-  pc.addEventListener('icegatheringstatechange', () => {
-    if (pc.iceGatheringState === 'complete') gathered();
-  });
+  // A failure leaves no local description: the adopter then makes the offer itself.
   const offered = pc
     .createOffer()
     .then((offer) => pc.setLocalDescription(offer))
-    .catch(() => gathered());
+    .catch(() => {});
   return { pc, transceiver, channel, offered };
 }

@@ -5,9 +5,11 @@
  * 'reconnecting' → 'closed' → 'connecting' …; every change dispatches `statechange` (detail:
  * {state, error}). A call runs one PeerSession at a time. When an open session is lost (dropped
  * connection, closed channel, or the server's `session_expired`), the call mints a new client
- * secret and replays the transcript into a new session, after a jittered delay of at least a
- * second, within a budget (at most 3 new secrets per 5 minutes); a session lost soon after it
- * started counts as a failed attempt, so the delays grow. Out of budget, the call closes and says why.
+ * secret and replays the transcript into a new session, within a budget (at most 3 new secrets per
+ * 5 minutes). After a session that had been stable (`stableSessionMs`), the first attempt goes at
+ * once: a dropped call comes back as soon as it can. Every other attempt waits a jittered delay of at
+ * least a second, and a session lost soon after it started counts as a failed attempt, so the delays
+ * grow. Out of budget, the call closes and says why.
  *
  * Relay mode (config.negotiation 'relay'): each session is a call our API opened and will hang up at
  * its cap. The call ends it with `DELETE <Location>` when it ends (hang-up, a failure, a closing tab),
@@ -53,7 +55,8 @@ const TRANSITIONS = Object.freeze({
  * @property {number} [reconnectWindowMs]
  * @property {number} [retryBaseMs]        the shortest wait before a reconnect (jittered up by half)
  * @property {number} [retryMaxMs]
- * @property {number} [stableSessionMs]    a session lost sooner than this counts as a failed attempt
+ * @property {number} [stableSessionMs]    a session lost sooner than this counts as a failed attempt; one
+ *   lost later is replaced at once
  */
 
 /** After a call ended with these, "Connect" continues the same conversation. */
@@ -107,13 +110,16 @@ export class RealtimeCall extends EventTarget {
    * @param {{negotiation?: string, sessionUrl: string, realtimeCallsUrl: string, callUrl?: string, credentials?: import('../auth/credentials.js').ApiCredentials}} deps.config
    * @param {import('../microphone.js').Microphone} deps.microphone
    * @param {import('../conversation.js').Conversation} deps.conversation
+   * @param {{take: () => import('./prepare.js').PreparedPeer | null} | null} [deps.preparation]  hands over
+   *   the peer connection prepared before the click, if there is one
    * @param {CallOptions} [deps.options]
    */
-  constructor({ config, microphone, conversation, options = {} }) {
+  constructor({ config, microphone, conversation, preparation = null, options = {} }) {
     super();
     this.config = config;
     this.microphone = microphone;
     this.conversation = conversation;
+    this.preparation = preparation;
     this.options = { ...DEFAULTS, ...options };
   }
 
@@ -268,6 +274,7 @@ export class RealtimeCall extends EventTarget {
       deviceId: this.#preferredDeviceId,
       sessionTimeoutMs: this.options.sessionTimeoutMs,
       disconnectGraceMs: this.options.disconnectGraceMs,
+      prepared: this.preparation?.take() ?? null,
     });
     this.#session = session;
     const on = { signal: session.signal };
@@ -349,7 +356,7 @@ export class RealtimeCall extends EventTarget {
     const shortLived = performance.now() - this.#connectedAt < this.options.stableSessionMs;
     this.#failures = shortLived && !rollover ? this.#failures + 1 : 0;
     this.#setState('reconnecting', rollover ? 'rollover' : 'dropped');
-    void this.#reconnect(error, this.#lifetime.signal, rollover);
+    void this.#reconnect(error, this.#lifetime.signal, rollover, !shortLived);
   }
 
   /**
@@ -357,8 +364,10 @@ export class RealtimeCall extends EventTarget {
    * @param {UserFacingError} cause  why the last session ended
    * @param {AbortSignal} signal  the call's lifetime
    * @param {boolean} rollover  lost at its cap: the first attempt is at once and not budgeted
+   * @param {boolean} stable  the lost session had been stable: the first attempt is at once, budgeted
    */
-  async #reconnect(cause, signal, rollover) {
+  async #reconnect(cause, signal, rollover, stable) {
+    let immediate = stable && !rollover;
     /** @type {number | undefined} */
     let retryAfterSeconds;
     if (rollover) {
@@ -388,11 +397,14 @@ export class RealtimeCall extends EventTarget {
         );
         return;
       }
-      const delay = retryDelayMs(this.#failures, {
-        retryAfterSeconds,
-        baseMs: this.options.retryBaseMs,
-        maxMs: this.options.retryMaxMs,
-      });
+      const delay = immediate
+        ? 0
+        : retryDelayMs(this.#failures, {
+            retryAfterSeconds,
+            baseMs: this.options.retryBaseMs,
+            maxMs: this.options.retryMaxMs,
+          });
+      immediate = false;
       try {
         await sleep(delay, signal);
         await this.#openSession(true, signal);
