@@ -30,14 +30,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Self
 
-from local.child_process import PipedChild
+from local.child_process import PipedChild, RunsAsChild
 
 REGION = "us-east-1"
 FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 _REPO = Path(__file__).resolve().parent.parent
 
 
-class MotoServer:
+class MotoServer(RunsAsChild):
     """`MotoServer(secrets={name: value}, parameters={name: value}, latency_ms=0)`.
 
     After `start()` (or `with`): `endpoint`, `host`, `port`, `arns` (every secret's ARN, by name).
@@ -93,17 +93,6 @@ class MotoServer:
         answer = child.read_json(self._timeout)
         if "error" in answer:
             raise RuntimeError(f"moto could not create {request}: {answer['error']}")
-
-    def stop(self) -> None:
-        child, self._child = self._child, None
-        if child is not None:
-            child.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
 
 
 def one_at_a_time(app: Callable[..., Iterable[bytes]], latency_ms: float) -> Callable[..., list[bytes]]:

@@ -25,23 +25,13 @@ from tests.docs.markdown import (
     shell_lines,
     simple_commands,
 )
-from tests.security.harness import OPENAPI_METHODS, codes_in, error_schema, spec
+from tests.security.harness import documented_pairs
 
 DOCS = doc_files()
 README = REPO / "README.md"
 DOC_IDS = [str(doc.relative_to(REPO)) for doc in DOCS]
 # "429 `quota_exceeded`", "503 `service_paused`": a status the function answers, with its code.
 QUOTED_STATUS = re.compile(r"\b([1-5][0-9]{2})\s+`([a-z][a-z0-9_]*)`")
-
-
-def documented_pairs() -> set[tuple[int, str]]:
-    """Every (status, code) openapi.yaml documents for the function."""
-    pairs = set()
-    for path_item in spec()["paths"].values():
-        for method in OPENAPI_METHODS:
-            for status, response in path_item.get(method, {}).get("responses", {}).items():
-                pairs |= {(int(status), code) for code in codes_in(error_schema(response))}
-    return pairs
 
 
 # --- the checkers can fail --------------------------------------------------------------------------

@@ -423,3 +423,13 @@ def http_event(
         "isBase64Encoded": is_base64,
         "body": body,
     }
+
+
+def documented_pairs() -> set[tuple[int, str]]:
+    """Every (status, code) openapi.yaml documents for the function."""
+    pairs = set()
+    for path_item in spec()["paths"].values():
+        for method in OPENAPI_METHODS:
+            for status, response in path_item.get(method, {}).get("responses", {}).items():
+                pairs |= {(int(status), code) for code in codes_in(error_schema(response))}
+    return pairs

@@ -8,7 +8,15 @@ import re
 from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 
-from tests.security.harness import OPENAPI, OPENAPI_METHODS, codes_in, error_schema, resolve, spec
+from tests.security.harness import (
+    OPENAPI,
+    OPENAPI_METHODS,
+    codes_in,
+    documented_pairs,
+    error_schema,
+    resolve,
+    spec,
+)
 from vend import errors
 from vend.edge.routes import PATTERNS, ROUTES
 
@@ -21,15 +29,6 @@ def every_error_class(base: type[errors.VendError] = errors.VendError) -> set[ty
     for subclass in base.__subclasses__():
         found |= every_error_class(subclass)
     return found
-
-
-def documented_pairs() -> set[tuple[int, str]]:
-    pairs = set()
-    for path_item in spec()["paths"].values():
-        for method in OPENAPI_METHODS:
-            for status, response in path_item.get(method, {}).get("responses", {}).items():
-                pairs |= {(int(status), code) for code in codes_in(error_schema(response))}
-    return pairs
 
 
 def test_the_document_is_valid_openapi_3_1() -> None:
