@@ -77,18 +77,38 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         _scan(f"{report.nodeid} {section}", content)
 
 
-# Suites that must share one process under pytest-xdist: tests/samlocal starts one Docker daemon on a
-# fixed socket. Every other module is a group of its own, so its module and session fixtures (a local
-# stack, a browser) start once per module rather than once per test.
-_SHARED_GROUPS = {"samlocal": "samlocal"}
+# How pytest-xdist shares the work (scripts/test runs `-n 4 --dist loadscope`): a module is a unit its
+# fixtures start once for (a local stack, a browser, a built example), so it runs whole in one worker,
+# and tests/samlocal is one unit: it starts one Docker daemon on a fixed socket. Suites that take
+# longest start first, so that no worker begins one of them when the rest are nearly done.
+_SHARED_UNITS = {"samlocal": "tests/samlocal"}
+_LONGEST_FIRST = ("samlocal", "browser", "quota", "localstack", "deploy", "security", "docs")
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        path = item.path.relative_to(REPO)
-        suite = path.parts[1] if len(path.parts) > 2 else ""
-        item.add_marker(pytest.mark.xdist_group(_SHARED_GROUPS.get(suite, str(path))))
+def _unit_of(nodeid: str) -> str:
+    path = nodeid.split("::", 1)[0]
+    parts = path.split("/")
+    return _SHARED_UNITS.get(parts[1], path) if len(parts) > 2 else path
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    from xdist.scheduler import LoadScopeScheduling  # only when xdist runs
+
+    class ModuleScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _unit_of(nodeid)
+
+    return ModuleScheduling(config, log)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        parts = item.nodeid.split("/")
+        suite = parts[1] if len(parts) > 2 else ""
+        return _LONGEST_FIRST.index(suite) if suite in _LONGEST_FIRST else len(_LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: each module's own order is kept
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

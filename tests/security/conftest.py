@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -158,5 +159,30 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        # A pytest-xdist worker ran part of the battery: the controller adds the parts up and judges.
+        workeroutput["security_battery"] = {
+            "requests": dict(REQUESTS),
+            "statuses": [[status, code, n] for (status, code), n in STATUSES.items()],
+            "findings": dict(FINDINGS),
+            "files": sorted(_battery_files),
+            "deselected": _deselected,
+        }
+        return
     if REQUESTS and _whole_battery_ran() and sum(REQUESTS.values()) < MIN_REQUESTS:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """pytest-xdist's controller: one worker's share of the battery, added to the run's."""
+    global _deselected  # noqa: PLW0603 - one flag per session
+    part = getattr(node, "workeroutput", {}).get("security_battery")
+    if not part:
+        return
+    REQUESTS.update(part["requests"])
+    STATUSES.update({(status, code): n for status, code, n in part["statuses"]})
+    FINDINGS.update(part["findings"])
+    _battery_files.update(part["files"])
+    _deselected = _deselected or part["deselected"]
