@@ -99,7 +99,7 @@ def test_a_template_header_the_local_stack_cannot_render_stops_it_rather_than_be
     # X-XSS-Protection is deprecated and the template does not set it; if it ever did, the local page
     # must not silently run under a different policy than production's.
     text = TEMPLATE.read_text(encoding="utf-8")
-    marker = "          FrameOptions:\n"
+    marker = "          FrameOptions: "  # the next header of SecurityHeadersConfig, flow-styled
     assert marker in text
     template = tmp_path / "template.yaml"
     xss = "          XSSProtection:\n            Override: true\n            Protection: true\n"

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Stack
-from tests.browser.helpers import STATE_TIMEOUT_MS, connect, status
+from tests.browser.helpers import STATE_TIMEOUT_MS, connect, record_states, status, wait_for_states
 
 pytestmark = pytest.mark.browser
 
@@ -101,11 +101,14 @@ def test_a_reply_cut_off_mid_call_keeps_its_words_and_loses_its_typing_cursor(
         page.get_by_role("button", name="Disconnect").click()
         expect(status(page)).to_have_text("Disconnected")
     else:
+        record_states(page)
         stack.standin.drop()
+        # (the page notices the drop first: "Connected" alone would be the old call's)
+        wait_for_states(page, "reconnecting", "connected")
         expect(status(page)).to_have_text("Connected", timeout=STATE_TIMEOUT_MS)
 
     # Then the words said so far stay, as a turn that has ended: no cursor still typing
-    expect(reply).to_have_attribute("data-final", "true")
+    expect(reply).to_have_attribute("data-final", "true", timeout=STATE_TIMEOUT_MS)
     assert reply.locator(".turn__text").text_content()
     cursor = "el => getComputedStyle(el, '::after').content"
     assert reply.locator(".turn__text").evaluate(cursor) == "none"
