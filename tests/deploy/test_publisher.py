@@ -141,6 +141,15 @@ def create(
     return endpoint.answers[-1].document
 
 
+def delete(
+    endpoint: ResponseEndpoint, clients: Clients, site: Path, properties: dict[str, str], physical_id: str
+) -> dict[str, Any]:
+    """CloudFormation's Delete of the publication `physical_id`; returns the answer it got."""
+    event = cfn_event("Delete", endpoint.url, properties, physical_id=physical_id)
+    handle(event, FakeContext(), clients=clients, site_root=site)
+    return endpoint.answers[-1].document
+
+
 # --- create ---------------------------------------------------------------------------------------
 
 
@@ -433,14 +442,7 @@ def test_delete_empties_the_bucket_so_cloudformation_can_delete_it(
 ) -> None:
     create(response_endpoint, clients, site, props(bucket, distribution_id))
 
-    handle(
-        cfn_event(
-            "Delete", response_endpoint.url, props(bucket, distribution_id), physical_id=f"s3://{bucket}"
-        ),
-        FakeContext(),
-        clients=clients,
-        site_root=site,
-    )
+    delete(response_endpoint, clients, site, props(bucket, distribution_id), f"s3://{bucket}")
 
     answer = response_endpoint.answers[-1].document
     assert answer["Status"] == "SUCCESS"
@@ -457,14 +459,7 @@ def test_delete_removes_every_version_and_delete_marker_of_a_versioned_bucket(
     clients.s3.put_object(Bucket=bucket, Key="index.html", Body=b"second version")
     clients.s3.delete_object(Bucket=bucket, Key="styles.css")  # leaves a delete marker
 
-    handle(
-        cfn_event(
-            "Delete", response_endpoint.url, props(bucket, distribution_id), physical_id=f"s3://{bucket}"
-        ),
-        FakeContext(),
-        clients=clients,
-        site_root=site,
-    )
+    delete(response_endpoint, clients, site, props(bucket, distribution_id), f"s3://{bucket}")
 
     versions = clients.s3.list_object_versions(Bucket=bucket)
     assert response_endpoint.answers[-1].document["Status"] == "SUCCESS"
@@ -476,14 +471,7 @@ def test_delete_removes_every_version_and_delete_marker_of_a_versioned_bucket(
 def test_delete_succeeds_when_the_bucket_is_already_gone(
     response_endpoint: ResponseEndpoint, clients: Clients, distribution_id: str, site: Path
 ) -> None:
-    handle(
-        cfn_event(
-            "Delete", response_endpoint.url, props("deleted-by-hand", distribution_id), physical_id="s3://x"
-        ),
-        FakeContext(),
-        clients=clients,
-        site_root=site,
-    )
+    delete(response_endpoint, clients, site, props("deleted-by-hand", distribution_id), "s3://x")
 
     answer = response_endpoint.only_answer()
     assert answer["Status"] == "SUCCESS"
@@ -493,12 +481,7 @@ def test_delete_succeeds_when_the_bucket_is_already_gone(
 def test_delete_after_a_create_that_failed_before_it_had_properties_succeeds(
     response_endpoint: ResponseEndpoint, clients: Clients, site: Path
 ) -> None:
-    handle(
-        cfn_event("Delete", response_endpoint.url, {}, physical_id="site-publication-1"),
-        FakeContext(),
-        clients=clients,
-        site_root=site,
-    )
+    delete(response_endpoint, clients, site, {}, "site-publication-1")
 
     assert response_endpoint.only_answer()["Status"] == "SUCCESS"
 
@@ -541,14 +524,7 @@ def test_an_s3_access_error_on_delete_fails_the_deletion_with_a_reason(
     create(response_endpoint, clients, site, props(bucket, distribution_id))
     denied = Clients(s3=_DeniedS3(clients.s3, "delete_objects"), cloudfront=clients.cloudfront)  # type: ignore[arg-type]
 
-    handle(
-        cfn_event(
-            "Delete", response_endpoint.url, props(bucket, distribution_id), physical_id=f"s3://{bucket}"
-        ),
-        FakeContext(),
-        clients=denied,
-        site_root=site,
-    )
+    delete(response_endpoint, denied, site, props(bucket, distribution_id), f"s3://{bucket}")
 
     answer = response_endpoint.answers[-1].document
     assert answer["Status"] == "FAILED"

@@ -21,7 +21,7 @@ from typing import Any
 
 import respx
 
-from tests.conftest import FakeLambdaContext, load_event
+from tests.conftest import FakeLambdaContext, call_offer, load_event
 from tests.fakes.openai_upstream import BASE_URL, FakeCalls, FakeClientSecrets, mount, mount_calls
 
 KEY = "sk-test-canary-AAAAAAAAAAAAAAAAAAAAAAAAAAAA"
@@ -34,14 +34,7 @@ def visitor_event(address: str) -> dict[str, Any]:
     return event
 
 
-OFFER = (
-    "v=0\r\no=- 46117 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1\r\n"
-    "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=sendrecv\r\n"
-    "a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\n"
-    "a=fingerprint:sha-256 AA:BB:CC\r\na=setup:actpass\r\na=rtpmap:111 opus/48000/2\r\n"
-    "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\n"
-    "a=sctp-port:5000\r\na=setup:actpass\r\n"
-)
+OFFER = call_offer()
 
 
 def call_event(address: str) -> dict[str, Any]:
