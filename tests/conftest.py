@@ -78,17 +78,24 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 # How pytest-xdist shares the work (scripts/test runs `-n 4 --dist loadscope`): a module is a unit its
-# fixtures start once for (a local stack, a browser, a built example), so it runs whole in one worker,
-# and tests/samlocal is one unit: it starts one Docker daemon on a fixed socket. Suites that take
-# longest start first, so that no worker begins one of them when the rest are nearly done.
+# fixtures start once for (a local stack, a built example), so it runs whole in one worker, and
+# tests/samlocal is one unit: it starts one Docker daemon on a fixed socket. The browser suite's stacks
+# and browsers are per session, so its tests spread one by one (each parametrized test whole), except
+# in the modules with fixtures of their own per module. Suites that take longest start first, so that
+# no worker begins one of them when the rest are nearly done.
 _SHARED_UNITS = {"samlocal": "tests/samlocal"}
+_SPREAD_SUITES = {"browser"}
+_MODULE_FIXTURES = {"tests/browser/test_agents_example.py", "tests/browser/test_sign_in.py"}
 _LONGEST_FIRST = ("samlocal", "browser", "quota", "localstack", "deploy", "security", "docs")
 
 
 def _unit_of(nodeid: str) -> str:
-    path = nodeid.split("::", 1)[0]
+    path, _, test = nodeid.partition("::")
     parts = path.split("/")
-    return _SHARED_UNITS.get(parts[1], path) if len(parts) > 2 else path
+    suite = parts[1] if len(parts) > 2 else ""
+    if suite in _SPREAD_SUITES and path not in _MODULE_FIXTURES:
+        return f"{path}::{test.split('[', 1)[0]}"
+    return _SHARED_UNITS.get(suite, path)
 
 
 @pytest.hookimpl(optionalhook=True)
