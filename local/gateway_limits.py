@@ -20,14 +20,14 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from template_contract.reader import load_template
+from template_contract.reader import function_properties, load_template
+from template_contract.values import NO_VALUE, defaults, evaluate
 
 FUNCTION = "VendFunction"
-# The warm-up's route and the throttle it is specified with, used until template.yaml gives it one.
 WARM_ROUTE = "GET /api/warm"
-WARM_THROTTLE_FALLBACK = (2.0, 2)  # rate per second, burst
+# The SAM API's RouteSettings, and the signed-in API's stage's.
+ROUTE_SETTINGS_HOLDERS = {"AWS::Serverless::HttpApi", "AWS::ApiGatewayV2::Stage"}
 
 
 @dataclass
@@ -95,96 +95,24 @@ class GatewayLimits:
             self._in_flight -= 1
 
 
-def gateway_limits(template: Path, route_keys: tuple[str, ...]) -> GatewayLimits:
-    """The limits template.yaml deploys for these routes, parameters at their defaults."""
+def gateway_limits(template: Path) -> GatewayLimits:
+    """The limits template.yaml deploys, parameters at their defaults."""
     document = load_template(template)
-    resolve = _Resolver(document)
+    params = defaults(document)
     throttles: dict[str, tuple[float, int]] = {}
     for resource in (document.get("Resources") or {}).values():
-        if not isinstance(resource, dict) or resource.get("Type") not in {
-            "AWS::Serverless::HttpApi",
-            "AWS::ApiGatewayV2::Stage",
-        }:
-            continue
-        for route_key, settings in ((resource.get("Properties") or {}).get("RouteSettings") or {}).items():
-            rate = resolve.number((settings or {}).get("ThrottlingRateLimit"))
-            burst = resolve.number((settings or {}).get("ThrottlingBurstLimit"))
-            if rate is not None and burst is not None:
-                throttles[route_key] = (rate, int(burst))
-    if WARM_ROUTE in route_keys:
-        throttles.setdefault(WARM_ROUTE, WARM_THROTTLE_FALLBACK)
-    return GatewayLimits(throttles, _reserved_concurrency(document, resolve, throttles))
-
-
-def _reserved_concurrency(
-    document: dict[str, Any], resolve: _Resolver, throttles: Mapping[str, tuple[float, int]]
-) -> int | None:
-    """The function's ReservedConcurrentExecutions; None when it reserves nothing. If the template
-    computes it in a way this reader cannot follow, the rule it must meet: the stage's burst plus
-    every route-level burst."""
-    properties = (document.get("Resources") or {}).get(FUNCTION, {}).get("Properties") or {}
-    written = properties.get(
-        "ReservedConcurrentExecutions",
-        ((document.get("Globals") or {}).get("Function") or {}).get("ReservedConcurrentExecutions"),
+        if isinstance(resource, dict) and resource.get("Type") in ROUTE_SETTINGS_HOLDERS:
+            route_settings = evaluate(
+                (resource.get("Properties") or {}).get("RouteSettings") or {}, params, document
+            )
+            for route_key, settings in route_settings.items():
+                rate, burst = settings.get("ThrottlingRateLimit"), settings.get("ThrottlingBurstLimit")
+                if rate is not None and burst is not None:
+                    throttles[route_key] = (float(rate), int(burst))
+    reserved = evaluate(
+        function_properties(FUNCTION, template).get("ReservedConcurrentExecutions", NO_VALUE),
+        params,
+        document,
     )
-    if written is None:
-        return None
-    value = resolve.number(written)
-    if value is None:
-        stage = resolve.number({"Ref": "ThrottleBurstLimit"}) or 0
-        return int(stage) + sum(burst for _, burst in throttles.values())
-    return int(value) or None  # 0 reserves nothing
-
-
-@dataclass
-class _Resolver:
-    """Resolves the intrinsic functions a number may be written with, parameters at their defaults;
-    None for anything else."""
-
-    document: dict[str, Any]
-
-    def number(self, node: Any) -> float | None:
-        value = self.value(node)
-        try:
-            return float(value) if value is not None and not isinstance(value, bool) else None
-        except (TypeError, ValueError):
-            return None
-
-    def value(self, node: Any) -> Any:  # noqa: PLR0911 - one return per intrinsic function
-        if not isinstance(node, dict):
-            return node
-        if len(node) != 1:
-            return None
-        [(function, argument)] = node.items()
-        if function == "Ref":
-            if argument == "AWS::NoValue":
-                return None
-            return (self.document.get("Parameters") or {}).get(argument, {}).get("Default")
-        if function == "Fn::If" and isinstance(argument, list) and len(argument) == 3:
-            name, when_true, when_false = argument
-            held = self.holds((self.document.get("Conditions") or {}).get(name))
-            return None if held is None else self.value(when_true if held else when_false)
-        if function == "Fn::FindInMap" and isinstance(argument, list) and len(argument) == 3:
-            table, key, name = (self.value(part) for part in argument)
-            found = ((self.document.get("Mappings") or {}).get(table) or {}).get(str(key)) or {}
-            return found.get(str(name))
-        return None
-
-    def holds(self, node: Any) -> bool | None:  # noqa: PLR0911 - one return per condition function
-        if not isinstance(node, dict) or len(node) != 1:
-            return None
-        [(function, argument)] = node.items()
-        if function == "Fn::Equals":
-            left, right = (self.value(side) for side in argument)
-            return None if left is None or right is None else str(left) == str(right)
-        if function == "Fn::Not":
-            inner = self.holds(argument[0])
-            return None if inner is None else not inner
-        if function in {"Fn::And", "Fn::Or"}:
-            parts = [self.holds(item) for item in argument]
-            if None in parts:
-                return None
-            return all(parts) if function == "Fn::And" else any(parts)
-        if function == "Condition":
-            return self.holds((self.document.get("Conditions") or {}).get(argument))
-        return None
+    # Nothing written, or AWS::NoValue, or 0: the function reserves nothing.
+    return GatewayLimits(throttles, None if reserved is NO_VALUE else int(reserved) or None)

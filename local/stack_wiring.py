@@ -185,7 +185,7 @@ class LocalStack:
             authorize=authorizer.authorize if authorizer is not None else None,
             # What the template's JWT authorizer guards in signed-in mode (the rest of /api/* mints nothing).
             protected_routes=dict.fromkeys(jwt_route_keys(opts.template), (OIDC_SCOPE,)),
-            limits=gateway_limits(opts.template, self._route_keys),
+            limits=gateway_limits(opts.template),
         )
         # The schedules' hangups run in this process, in the one execution environment (see invoke()).
         self._scheduler = ScheduleRunner(

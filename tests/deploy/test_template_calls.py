@@ -24,7 +24,7 @@ from template_contract.reader import (
     load_template,
     nested_template,
 )
-from tests.deploy.template_values import condition, defaults
+from template_contract.values import condition, defaults
 
 TEMPLATE = load_template()
 RESOURCES: dict[str, dict[str, Any]] = TEMPLATE["Resources"]

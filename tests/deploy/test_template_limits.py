@@ -22,8 +22,8 @@ from template_contract.reader import (
     load_template,
     nested_template,
 )
+from template_contract.values import NO_VALUE, condition, defaults, evaluate
 from tests.conftest import REPO
-from tests.deploy.template_values import NO_VALUE, condition, defaults, evaluate
 
 SAM_PYTHON = REPO / ".venv-tools" / "bin" / "python"
 TEMPLATE = load_template()

@@ -23,7 +23,7 @@ from aiohttp import web
 from local.gateway_limits import WARM_ROUTE, GatewayLimits, gateway_limits
 from local.lambda_adapter import LambdaAdapter
 from local.stack import StackProcess
-from template_contract.reader import TEMPLATE, http_api_route_keys
+from template_contract.reader import TEMPLATE
 
 MINT_ROUTE = "ANY /api/session"
 ROUTES = (MINT_ROUTE, WARM_ROUTE)
@@ -63,7 +63,7 @@ async def _burst(limits: GatewayLimits) -> tuple[Counter[int], int]:
 
 
 def test_the_stand_in_reads_the_warm_ups_throttle_and_the_reserved_concurrency() -> None:
-    limits = gateway_limits(TEMPLATE, http_api_route_keys(TEMPLATE))
+    limits = gateway_limits(TEMPLATE)
 
     rate, burst = limits.route_throttles[WARM_ROUTE]
     assert rate <= 2 and burst <= 2  # the route's spec: a small throttle (burst 2, 2 a second)
@@ -73,7 +73,7 @@ def test_the_stand_in_reads_the_warm_ups_throttle_and_the_reserved_concurrency()
 
 async def test_a_burst_of_warm_ups_refuses_no_mint() -> None:
     # Given the template's limits (a reserved concurrency, the warm-up's own throttle)
-    limits = gateway_limits(TEMPLATE, ROUTES)
+    limits = gateway_limits(TEMPLATE)
 
     # When a burst of warm-ups arrives and a mint follows while they run
     warm_ups, minted = await _burst(limits)
@@ -87,7 +87,7 @@ async def test_a_burst_of_warm_ups_refuses_no_mint() -> None:
 
 async def test_without_their_own_throttle_warm_ups_would_starve_a_mint() -> None:
     # Given the same reserved concurrency but no route-level throttle: the burst is not bounded
-    reserved = gateway_limits(TEMPLATE, ROUTES).reserved_concurrency
+    reserved = gateway_limits(TEMPLATE).reserved_concurrency
     assert reserved is not None and reserved < WARM_UPS
 
     warm_ups, minted = await _burst(GatewayLimits({}, reserved))
