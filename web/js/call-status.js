@@ -2,6 +2,7 @@
  * Renders the call's state and errors into the status region, as text only, and holds Connect off
  * while a refusal's wait runs.
  */
+import { clockTime } from './clock-time.js';
 
 /** @type {Record<string, string>} */
 const LABELS = {
@@ -36,13 +37,22 @@ const HINTS_AFTER_ERROR = {
 };
 
 /**
- * Refusals that say when to come back (the server's Retry-After). The server's sentence says when
- * ("in 7 minutes"), except a pause's: only then does the hint name a time, the clock time. Connect
- * stays off until then, as pressing it could only be refused again; not for concurrent_calls, whose
- * wait ends as soon as the visitor ends their other call.
+ * Refusals that say when to come back (the server's Retry-After). The error's sentence says when
+ * ("in 7 minutes"; the spend cap's, written by the page, the clock time), except a pause's: only then
+ * does the hint name a time, the clock time. Connect stays off until then, as pressing it could only
+ * be refused again; not for concurrent_calls, whose wait ends as soon as the visitor ends their other
+ * call.
  */
-const COME_BACK_CODES = new Set(['quota_exceeded', 'daily_cap_reached', 'service_paused', 'concurrent_calls']);
+const COME_BACK_CODES = new Set([
+  'quota_exceeded',
+  'daily_cap_reached',
+  'spend_cap_reached',
+  'service_paused',
+  'concurrent_calls',
+]);
 
+/** The label when the assistant hung up (its `end_call` tool): a calm sentence, not an error. */
+const ASSISTANT_ENDED_LABEL = 'The assistant ended the call.';
 /** While 'reconnecting' at a relayed call's cap, instead of the dropped connection's hint. */
 const ROLLOVER_HINT = 'The call reached its time limit. Continuing in a new call; the conversation so far is kept.';
 /** setTimeout's longest delay. */
@@ -63,9 +73,7 @@ function comeBackAt(error) {
  * @param {Date} at
  */
 function clockHint(at) {
-  const sameDay = at.toDateString() === new Date().toDateString();
-  const time = at.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-  return `You can connect again at ${time}${sameDay ? '' : ' tomorrow'}.`;
+  return `You can connect again at ${clockTime(at)}.`;
 }
 
 export class CallStatus {
@@ -92,7 +100,8 @@ export class CallStatus {
   /**
    * @param {string} state
    * @param {{message: string, code?: string, retryAt?: Date} | null} [error]
-   * @param {string} [reason]  why 'reconnecting': 'rollover' at a call's cap, else a dropped connection
+   * @param {string} [reason]  why 'reconnecting': 'rollover' at a call's cap, else a dropped connection;
+   *   why 'closed': 'assistant' when the assistant hung up
    */
   render(state, error = null, reason = undefined) {
     this.#endWait();
@@ -100,7 +109,10 @@ export class CallStatus {
     if (state === 'connected') this.#connected = true;
     const until = state === 'closed' ? comeBackAt(error) : null;
     this.root.dataset.state = state;
-    this.label.textContent = until && !this.#connected ? LABELS.idle : (LABELS[state] ?? state);
+    let label = LABELS[state] ?? state;
+    if (until && !this.#connected) label = LABELS.idle;
+    else if (state === 'closed' && reason === 'assistant') label = ASSISTANT_ENDED_LABEL;
+    this.label.textContent = label;
     const rollover = state === 'reconnecting' && reason === 'rollover';
     let hint = rollover ? ROLLOVER_HINT : (HINTS[state] ?? '');
     if (until) {

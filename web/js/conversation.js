@@ -1,14 +1,18 @@
 /**
  * The conversation as the user sees it: user and assistant turns in order, built from server
- * events, and replayable into a new session as GA conversation items.
+ * events, and replayable into a new session as GA conversation items. The assistant's tool calls
+ * are entries too (role 'tool', one line each, in order with the turns), but only for reading: they
+ * are neither replayed nor carried through a sign-in.
  *
  * Dispatches `change` (detail: {entry}) whenever an entry is added, its text grows or it becomes final.
  */
 
+import { describeToolCall, toolCallOf } from './tool-activity.js';
+
 /**
  * @typedef {object} Entry
  * @property {string} id
- * @property {'user' | 'assistant'} role
+ * @property {'user' | 'assistant' | 'tool'} role
  * @property {string} text
  * @property {boolean} final   the text will not change any more
  */
@@ -28,6 +32,11 @@ export class Conversation extends EventTarget {
    * @param {{type: string} & Record<string, any>} event
    */
   applyServerEvent(event) {
+    const toolCall = toolCallOf(event);
+    // One line per call: its later events (arguments done, item done) name the same item.
+    if (toolCall && !this.#entries.has(toolCall.itemId)) {
+      this.#upsert(toolCall.itemId, 'tool', describeToolCall(toolCall.name), true);
+    }
     switch (event.type) {
       // Reserve the user's place when speech starts: transcription completes asynchronously and
       // may arrive after the assistant has begun answering.
@@ -69,12 +78,17 @@ export class Conversation extends EventTarget {
   }
 
   /**
-   * What was said so far, empty turns (speech with no transcript) left out: what a new session replays
-   * and what the sign-in redirect carries.
+   * What was said so far, empty turns (speech with no transcript) and tool lines left out: what a new
+   * session replays and what the sign-in redirect carries.
    * @returns {Array<{role: 'user' | 'assistant', text: string}>}
    */
   turns() {
-    return this.entries.filter((entry) => entry.text.trim() !== '').map(({ role, text }) => ({ role, text }));
+    /** @type {Array<{role: 'user' | 'assistant', text: string}>} */
+    const said = [];
+    for (const { role, text } of this.entries) {
+      if (role !== 'tool' && text.trim() !== '') said.push({ role, text });
+    }
+    return said;
   }
 
   /**
@@ -132,7 +146,7 @@ export class Conversation extends EventTarget {
 
   /**
    * @param {string | undefined} id
-   * @param {'user' | 'assistant'} role
+   * @param {'user' | 'assistant' | 'tool'} role
    * @param {string} text
    * @param {boolean} final
    * @returns {Entry}

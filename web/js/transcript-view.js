@@ -1,6 +1,6 @@
 /**
- * Renders the conversation as a list of turns that grow as deltas arrive. Text from the network
- * is set as Text nodes only.
+ * Renders the conversation as a list of turns that grow as deltas arrive, with the assistant's tool
+ * calls as short lines between them. Text from the network is set as Text nodes only.
  *
  * Rendering is once per frame, whatever the rate of deltas: changes are collected, and in the next
  * animation frame each changed turn gets only its new characters appended (`appendData`, so the
@@ -131,14 +131,19 @@ export class TranscriptView {
   #add(entry) {
     const item = document.createElement('li');
     item.className = `turn turn--${entry.role}`;
-    const who = document.createElement('span');
-    who.className = 'turn__who';
-    who.textContent = ROLE_LABELS[entry.role];
     const paragraph = document.createElement('p');
     paragraph.className = 'turn__text';
     const text = document.createTextNode('');
     paragraph.append(text);
-    item.append(who, paragraph);
+    // A tool line says what the assistant did in its own words ("Checked the time"): no speaker.
+    if (entry.role === 'tool') {
+      item.append(paragraph);
+    } else {
+      const who = document.createElement('span');
+      who.className = 'turn__who';
+      who.textContent = ROLE_LABELS[entry.role];
+      item.append(who, paragraph);
+    }
     this.#list.append(item);
     this.#visibleTurns += 1;
     /** @type {Turn} */

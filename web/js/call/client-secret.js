@@ -11,6 +11,7 @@
  */
 import { ANONYMOUS } from '../auth/credentials.js';
 import { parseRetryAfter, retryAfterMoment } from './backoff.js';
+import { clockTime } from '../clock-time.js';
 import { UserFacingError } from '../user-facing-error.js';
 
 /**
@@ -29,9 +30,9 @@ const RETRYABLE_CODES = new Set([
   'temporarily_unavailable',
   'internal_error',
 ]);
-// Not retried on its own: quota_exceeded, daily_cap_reached, concurrent_calls and service_paused say
-// when to come back, and a page that retried would only spend the visitor's quota on refusals;
-// invalid_offer and not_enabled will not change by asking again.
+// Not retried on its own: quota_exceeded, daily_cap_reached, spend_cap_reached, concurrent_calls and
+// service_paused say when to come back, and a page that retried would only spend the visitor's quota
+// on refusals; invalid_offer and not_enabled will not change by asking again.
 /** API Gateway's throttle sends no Retry-After; this is how long a person should wait. */
 const THROTTLED_WAIT_SECONDS = 10;
 /**
@@ -90,6 +91,7 @@ export async function errorFromApiResponse(response) {
   const retryAfterSeconds = parseRetryAfter(retryAfter);
   const code = body?.error?.code;
   const message = body?.error?.message;
+  if (code === 'spend_cap_reached') return spendCapReached(retryAfterMoment(retryAfter), retryAfterSeconds);
   if (typeof code === 'string' && typeof message === 'string' && message.trim() !== '') {
     return new UserFacingError(message.trim(), {
       code,
@@ -127,5 +129,24 @@ export async function errorFromApiResponse(response) {
   }
   return new UserFacingError('The service refused to start a session. Reload the page and try again.', {
     code: `http_${response.status}`,
+  });
+}
+
+/**
+ * The spend cap's refusal (on a new call, or on the reconnect after the server ended a live call at
+ * the budget), said by the page: the server's sentence can only name the UTC midnight, the page knows
+ * the visitor's own clock. That moment is on a minute, so the time shown is rounded to the nearest
+ * one: a Retry-After counted in whole seconds must not turn 01:00 into 00:59.
+ * @param {Date | undefined} retryAt
+ * @param {number | undefined} retryAfterSeconds
+ * @returns {UserFacingError}
+ */
+function spendCapReached(retryAt, retryAfterSeconds) {
+  const known = retryAt !== undefined && !Number.isNaN(retryAt.getTime());
+  const when = known ? `after ${clockTime(new Date(Math.round(retryAt.getTime() / 60_000) * 60_000))}` : 'after midnight UTC';
+  return new UserFacingError(`Today's spending limit for voice calls is reached. You can call again ${when}.`, {
+    code: 'spend_cap_reached',
+    retryAfterSeconds,
+    retryAt: known ? retryAt : undefined,
   });
 }

@@ -19,6 +19,10 @@
  * budget (the server's minutes bound it); if the server refuses the new call, the call closes with the
  * server's sentence. Reconnects use the same mode as the first session.
  *
+ * A session that carried the assistant's `end_call` tool call and then ended was hung up by the
+ * server after the goodbye: the call closes (reason 'assistant') without reconnecting. The page only
+ * watches for that call; the server's companion runs it (the page never answers a tool).
+ *
  * Ownership: the call owns its sessions and timers; everything one call sets up hangs off one
  * AbortController, aborted when the call closes. It sends the Microphone's track but stops it only
  * when the call closes, since a reconnect reuses it.
@@ -27,13 +31,16 @@
  * `servererror` (detail: the error object of a non-fatal `error` event), `notice` (detail:
  * {message}) for something the user should know that does not change the state, `deadline`
  * (detail: {deadline}: when the server will end the current call, epoch ms, or null).
- * `statechange` to 'reconnecting' carries `reason`: 'rollover' at the cap, else 'dropped'.
+ * `statechange` to 'reconnecting' carries `reason`: 'rollover' at the cap, else 'dropped'; to
+ * 'closed' it carries 'assistant' when the assistant ended the call.
  */
 import { ReconnectBudget, retryDelayMs, sleep } from './backoff.js';
 import { clientSecretNegotiator } from './client-secret-negotiator.js';
 import { MARKS } from './marks.js';
 import { PeerSession } from './peer-session.js';
 import { hangUpCall, relayNegotiator } from './relay-negotiator.js';
+import { whySessionEnded } from './session-end.js';
+import { END_CALL_TOOL, toolCallOf } from '../tool-activity.js';
 import { UserFacingError } from '../user-facing-error.js';
 
 /** @typedef {'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed'} CallState */
@@ -72,9 +79,6 @@ const DEFAULTS = {
   stableSessionMs: 20000,
 };
 
-/** A session lost this close to its call's cap (or later) was hung up by the server's schedule. */
-const CAP_SLACK_MS = 3000;
-
 export class RealtimeCall extends EventTarget {
   /** @type {CallState} */
   #state = 'idle';
@@ -104,6 +108,8 @@ export class RealtimeCall extends EventTarget {
   /** Relayed calls already ended with a DELETE (or being ended), so each gets one. */
   /** @type {WeakMap<import('./relay-negotiator.js').RelayedCall, Promise<boolean>>} */
   #hangups = new WeakMap();
+  /** The current session carried an `end_call` function call: its end is the assistant's hang-up. */
+  #endCallSeen = false;
 
   /**
    * @param {object} deps
@@ -277,6 +283,7 @@ export class RealtimeCall extends EventTarget {
       prepared: this.preparation?.take() ?? null,
     });
     this.#session = session;
+    this.#endCallSeen = false;
     const on = { signal: session.signal };
     session.addEventListener('remotetrack', (event) => this.#setRemoteStream(detailOf(event).stream), on);
     session.addEventListener('serverevent', (event) => this.#onServerEvent(detailOf(event)), on);
@@ -332,6 +339,7 @@ export class RealtimeCall extends EventTarget {
   /** @param {{type: string} & Record<string, any>} event */
   #onServerEvent(event) {
     if (event.type === 'error') this.dispatchEvent(new CustomEvent('servererror', { detail: event.error ?? {} }));
+    if (toolCallOf(event)?.name === END_CALL_TOOL) this.#endCallSeen = true;
     this.conversation.applyServerEvent(event);
     this.dispatchEvent(new CustomEvent('serverevent', { detail: event }));
   }
@@ -343,11 +351,16 @@ export class RealtimeCall extends EventTarget {
    */
   #onLost(session, error) {
     if (session !== this.#session || this.#state !== 'connected') return;
+    const lost = this.#negotiator;
+    const why = whySessionEnded({ endCallSeen: this.#endCallSeen, deadline: lost?.call?.deadline });
+    if (why === 'assistant') {
+      // Over, not lost: the call closes as a hang-up does (the DELETE on the way is a no-op then).
+      this.#end(null, 'assistant');
+      return;
+    }
     session.close();
     this.#session = null;
-    const lost = this.#negotiator;
-    const deadline = lost?.call?.deadline;
-    const rollover = deadline !== undefined && Date.now() >= deadline - CAP_SLACK_MS;
+    const rollover = why === 'cap';
     // Not ended here: the next call's request names it, and the server ends it on the way.
     if (lost?.call) this.#replacing = lost;
     this.#negotiator = null;
@@ -442,9 +455,10 @@ export class RealtimeCall extends EventTarget {
 
   /**
    * Closes the call (once): the session, every timer and listener of this call, the microphone.
-   * @param {UserFacingError | null} error  why, or null when the user hung up
+   * @param {UserFacingError | null} error  why, or null when the user or the assistant hung up
+   * @param {'assistant'} [reason]  the assistant hung up
    */
-  #end(error) {
+  #end(error, reason) {
     if (this.#state === 'idle' || this.#state === 'closed') return;
     this.#error = error;
     this.#lifetime.abort();
@@ -457,7 +471,7 @@ export class RealtimeCall extends EventTarget {
     this.#announceDeadline();
     this.microphone.stop();
     this.#setRemoteStream(null);
-    this.#setState('closed');
+    this.#setState('closed', reason);
   }
 
   /** @param {string} message */
@@ -474,7 +488,7 @@ export class RealtimeCall extends EventTarget {
 
   /**
    * @param {CallState} state
-   * @param {'rollover' | 'dropped'} [reason]  why 'reconnecting'
+   * @param {'rollover' | 'dropped' | 'assistant'} [reason]  why 'reconnecting', or 'closed' by the assistant
    */
   #setState(state, reason) {
     if (!TRANSITIONS[this.#state].includes(state)) {
