@@ -2,15 +2,18 @@
  * Renders the call's state and errors into the status region, as text only, and holds Connect off
  * while a refusal's wait runs.
  */
-import { clockTime } from './clock-time.js';
 
-/** @type {Record<string, string>} */
+/**
+ * By state, and by the reason a call closed where that says more (a calm sentence, not an error).
+ * @type {Record<string, string>}
+ */
 const LABELS = {
   idle: 'Not connected',
   connecting: 'Connecting…',
   connected: 'Connected',
   reconnecting: 'Reconnecting…',
   closed: 'Disconnected',
+  assistant: 'The assistant ended the call.',
 };
 
 /** @type {Record<string, string>} */
@@ -51,8 +54,6 @@ const COME_BACK_CODES = new Set([
   'concurrent_calls',
 ]);
 
-/** The label when the assistant hung up (its `end_call` tool): a calm sentence, not an error. */
-const ASSISTANT_ENDED_LABEL = 'The assistant ended the call.';
 /** While 'reconnecting' at a relayed call's cap, instead of the dropped connection's hint. */
 const ROLLOVER_HINT = 'The call reached its time limit. Continuing in a new call; the conversation so far is kept.';
 /** setTimeout's longest delay. */
@@ -73,7 +74,9 @@ function comeBackAt(error) {
  * @param {Date} at
  */
 function clockHint(at) {
-  return `You can connect again at ${clockTime(at)}.`;
+  const sameDay = at.toDateString() === new Date().toDateString();
+  const time = at.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  return `You can connect again at ${time}${sameDay ? '' : ' tomorrow'}.`;
 }
 
 export class CallStatus {
@@ -109,10 +112,8 @@ export class CallStatus {
     if (state === 'connected') this.#connected = true;
     const until = state === 'closed' ? comeBackAt(error) : null;
     this.root.dataset.state = state;
-    let label = LABELS[state] ?? state;
-    if (until && !this.#connected) label = LABELS.idle;
-    else if (state === 'closed' && reason === 'assistant') label = ASSISTANT_ENDED_LABEL;
-    this.label.textContent = label;
+    const closedBy = state === 'closed' ? reason : undefined;
+    this.label.textContent = until && !this.#connected ? LABELS.idle : (LABELS[closedBy ?? state] ?? state);
     const rollover = state === 'reconnecting' && reason === 'rollover';
     let hint = rollover ? ROLLOVER_HINT : (HINTS[state] ?? '');
     if (until) {

@@ -7,8 +7,6 @@
  * Dispatches `change` (detail: {entry}) whenever an entry is added, its text grows or it becomes final.
  */
 
-import { describeToolCall, toolCallOf } from './tool-activity.js';
-
 /**
  * @typedef {object} Entry
  * @property {string} id
@@ -16,6 +14,9 @@ import { describeToolCall, toolCallOf } from './tool-activity.js';
  * @property {string} text
  * @property {boolean} final   the text will not change any more
  */
+
+/** @type {Promise<typeof import('./tool-activity.js')> | undefined} loaded with the first tool call */
+let toolActivity;
 
 export class Conversation extends EventTarget {
   /** @type {Map<string, Entry>} */
@@ -32,11 +33,8 @@ export class Conversation extends EventTarget {
    * @param {{type: string} & Record<string, any>} event
    */
   applyServerEvent(event) {
-    const toolCall = toolCallOf(event);
-    // One line per call: its later events (arguments done, item done) name the same item.
-    if (toolCall && !this.#entries.has(toolCall.itemId)) {
-      this.#upsert(toolCall.itemId, 'tool', describeToolCall(toolCall.name), true);
-    }
+    // A function call's item (output_item.added, then .done, and conversation.item.*): one line.
+    if (event.item?.type === 'function_call') this.#addToolCall(event.item);
     switch (event.type) {
       // Reserve the user's place when speech starts: transcription completes asynchronously and
       // may arrive after the assistant has begun answering.
@@ -83,12 +81,9 @@ export class Conversation extends EventTarget {
    * @returns {Array<{role: 'user' | 'assistant', text: string}>}
    */
   turns() {
-    /** @type {Array<{role: 'user' | 'assistant', text: string}>} */
-    const said = [];
-    for (const { role, text } of this.entries) {
-      if (role !== 'tool' && text.trim() !== '') said.push({ role, text });
-    }
-    return said;
+    const said = this.entries.filter((entry) => entry.role !== 'tool' && entry.text.trim() !== '');
+    const turns = said.map(({ role, text }) => ({ role, text }));
+    return /** @type {Array<{role: 'user' | 'assistant', text: string}>} */ (turns);
   }
 
   /**
@@ -132,6 +127,21 @@ export class Conversation extends EventTarget {
   clear() {
     this.#entries.clear();
     this.dispatchEvent(new CustomEvent('reset'));
+  }
+
+  /**
+   * Reserves the call's place now, in order with the turns, and writes its line once the wording has
+   * loaded (an entry without text is not shown). Only the name is read, never arguments or output.
+   * @param {{id?: unknown, name?: unknown}} item
+   */
+  #addToolCall({ id, name }) {
+    if (typeof id !== 'string' || typeof name !== 'string' || this.#entries.has(id)) return;
+    const entry = this.#upsert(id, 'tool', '', false);
+    toolActivity ??= import('./tool-activity.js');
+    void toolActivity.then(({ describeToolCall }) => {
+      // Not after a clear(): the line belongs to the conversation it was in.
+      if (this.#entries.get(id) === entry) this.#upsert(id, 'tool', describeToolCall(name), true);
+    });
   }
 
   /**

@@ -9,7 +9,8 @@
  * thread for 4,096 deltas (bench/transcript).
  */
 
-const ROLE_LABELS = { user: 'You', assistant: 'Assistant' };
+/** A tool line says what the assistant did ("Checked the time"): it names no speaker. */
+const ROLE_LABELS = { user: 'You', assistant: 'Assistant', tool: '' };
 /** Within this many pixels of the bottom counts as "reading the latest": keep following it. */
 const FOLLOW_SLACK_PX = 48;
 /**
@@ -115,9 +116,9 @@ export class TranscriptView {
     }
     turn.shown = next;
     turn.item.dataset.final = String(entry.final);
-    // A turn that started with speech but has no words yet stays out of sight and out of the
-    // screen reader's way until it has something to say.
-    const hidden = next === '' && entry.role === 'user';
+    // A turn that started with speech but has no words yet, or a tool call whose line is on its
+    // way, stays out of sight and out of the screen reader's way until it has something to say.
+    const hidden = next === '' && entry.role !== 'assistant';
     if (hidden !== turn.item.hidden) {
       turn.item.hidden = hidden;
       this.#visibleTurns += hidden ? -1 : 1;
@@ -131,19 +132,14 @@ export class TranscriptView {
   #add(entry) {
     const item = document.createElement('li');
     item.className = `turn turn--${entry.role}`;
+    const who = document.createElement('span');
+    who.className = 'turn__who';
+    who.textContent = ROLE_LABELS[entry.role];
     const paragraph = document.createElement('p');
     paragraph.className = 'turn__text';
     const text = document.createTextNode('');
     paragraph.append(text);
-    // A tool line says what the assistant did in its own words ("Checked the time"): no speaker.
-    if (entry.role === 'tool') {
-      item.append(paragraph);
-    } else {
-      const who = document.createElement('span');
-      who.className = 'turn__who';
-      who.textContent = ROLE_LABELS[entry.role];
-      item.append(who, paragraph);
-    }
+    item.append(who, paragraph);
     this.#list.append(item);
     this.#visibleTurns += 1;
     /** @type {Turn} */

@@ -11,7 +11,6 @@
  */
 import { ANONYMOUS } from '../auth/credentials.js';
 import { parseRetryAfter, retryAfterMoment } from './backoff.js';
-import { clockTime } from '../clock-time.js';
 import { UserFacingError } from '../user-facing-error.js';
 
 /**
@@ -91,7 +90,11 @@ export async function errorFromApiResponse(response) {
   const retryAfterSeconds = parseRetryAfter(retryAfter);
   const code = body?.error?.code;
   const message = body?.error?.message;
-  if (code === 'spend_cap_reached') return spendCapReached(retryAfterMoment(retryAfter), retryAfterSeconds);
+  if (code === 'spend_cap_reached') {
+    // Loaded only for this refusal, which few visitors ever meet.
+    const { spendCapReached } = await import('../spend-cap.js');
+    return spendCapReached(retryAfterMoment(retryAfter), retryAfterSeconds);
+  }
   if (typeof code === 'string' && typeof message === 'string' && message.trim() !== '') {
     return new UserFacingError(message.trim(), {
       code,
@@ -129,24 +132,5 @@ export async function errorFromApiResponse(response) {
   }
   return new UserFacingError('The service refused to start a session. Reload the page and try again.', {
     code: `http_${response.status}`,
-  });
-}
-
-/**
- * The spend cap's refusal (on a new call, or on the reconnect after the server ended a live call at
- * the budget), said by the page: the server's sentence can only name the UTC midnight, the page knows
- * the visitor's own clock. That moment is on a minute, so the time shown is rounded to the nearest
- * one: a Retry-After counted in whole seconds must not turn 01:00 into 00:59.
- * @param {Date | undefined} retryAt
- * @param {number | undefined} retryAfterSeconds
- * @returns {UserFacingError}
- */
-function spendCapReached(retryAt, retryAfterSeconds) {
-  const known = retryAt !== undefined && !Number.isNaN(retryAt.getTime());
-  const when = known ? `after ${clockTime(new Date(Math.round(retryAt.getTime() / 60_000) * 60_000))}` : 'after midnight UTC';
-  return new UserFacingError(`Today's spending limit for voice calls is reached. You can call again ${when}.`, {
-    code: 'spend_cap_reached',
-    retryAfterSeconds,
-    retryAt: known ? retryAt : undefined,
   });
 }

@@ -39,8 +39,6 @@ import { clientSecretNegotiator } from './client-secret-negotiator.js';
 import { MARKS } from './marks.js';
 import { PeerSession } from './peer-session.js';
 import { hangUpCall, relayNegotiator } from './relay-negotiator.js';
-import { whySessionEnded } from './session-end.js';
-import { END_CALL_TOOL, toolCallOf } from '../tool-activity.js';
 import { UserFacingError } from '../user-facing-error.js';
 
 /** @typedef {'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed'} CallState */
@@ -68,6 +66,15 @@ const TRANSITIONS = Object.freeze({
 
 /** After a call ended with these, "Connect" continues the same conversation. */
 const RESUMABLE_CODES = new Set(['reconnect_failed', 'sign_in_required']);
+
+/**
+ * A session lost this close before its call's cap, or any time after it, was hung up at the cap. The
+ * server's companion hangs up within 1 s of `Call-Ends-At` (the Scheduler backstop up to a minute
+ * after), and the page's deadline can run up to a second late on the server's: `Date` has whole
+ * seconds. The page notices a hang-up at once when the data channel closes, or after its dead-path and
+ * grace delays (a few seconds), always after the hang-up: hence no bound after the cap.
+ */
+const CAP_SLACK_MS = 3000;
 
 const DEFAULTS = {
   disconnectGraceMs: 1500,
@@ -339,7 +346,9 @@ export class RealtimeCall extends EventTarget {
   /** @param {{type: string} & Record<string, any>} event */
   #onServerEvent(event) {
     if (event.type === 'error') this.dispatchEvent(new CustomEvent('servererror', { detail: event.error ?? {} }));
-    if (toolCallOf(event)?.name === END_CALL_TOOL) this.#endCallSeen = true;
+    // The tool the assistant calls to hang up (functions/vend/tools/), which the server's companion
+    // runs. Of the items the server announces, only function calls have a name.
+    this.#endCallSeen ||= event.item?.name === 'end_call';
     this.conversation.applyServerEvent(event);
     this.dispatchEvent(new CustomEvent('serverevent', { detail: event }));
   }
@@ -351,16 +360,16 @@ export class RealtimeCall extends EventTarget {
    */
   #onLost(session, error) {
     if (session !== this.#session || this.#state !== 'connected') return;
-    const lost = this.#negotiator;
-    const why = whySessionEnded({ endCallSeen: this.#endCallSeen, deadline: lost?.call?.deadline });
-    if (why === 'assistant') {
-      // Over, not lost: the call closes as a hang-up does (the DELETE on the way is a no-op then).
+    if (this.#endCallSeen) {
+      // The assistant said goodbye and the server hung up: over, not lost (its DELETE finds it ended).
       this.#end(null, 'assistant');
       return;
     }
     session.close();
     this.#session = null;
-    const rollover = why === 'cap';
+    const lost = this.#negotiator;
+    const deadline = lost?.call?.deadline;
+    const rollover = deadline !== undefined && Date.now() >= deadline - CAP_SLACK_MS;
     // Not ended here: the next call's request names it, and the server ends it on the way.
     if (lost?.call) this.#replacing = lost;
     this.#negotiator = null;
