@@ -72,8 +72,14 @@ class Field:
             raise InvalidArguments(f"'{self.name}' must be one of {choices}.")
 
     def python_value(self, checked: Any) -> Any:
-        # a JSON integer is a fine number: a float field still gets a float, as its annotation promises
-        return float(checked) if self.json_types[0] == "number" and type(checked) is int else checked
+        """The checked JSON value as the field's annotation promises it: 2 for an int, 1.0 for a float."""
+        if checked is None:
+            return None
+        if self.json_types[0] == "number":
+            return float(checked)
+        if self.json_types[0] == "integer":
+            return int(checked)
+        return checked
 
 
 def fields_of(arguments: type[Any]) -> tuple[Field, ...]:
@@ -174,7 +180,8 @@ def _is_json_type(value: Any, json_type: str) -> bool:
     if json_type == "boolean":
         return type(value) is bool
     if json_type == "integer":
-        return type(value) is int
+        # JSON Schema counts 2.0 as an integer, and so does this check (the tool receives int 2)
+        return type(value) is int or (type(value) is float and value.is_integer())
     if json_type == "number":
         try:
             return type(value) in (int, float) and math.isfinite(value)
