@@ -12,8 +12,8 @@ from typing import Annotated, Any
 
 import pytest
 
-from vend.tools import Describe, InvalidArguments, Tool, ToolOutcome, by_name, run_tool_call
-from vend.tools.executor import FAILED, TOO_LONG
+from vend.tools import Describe, InvalidArguments, Tool, by_name
+from vend.tools.executor import FAILED, TOO_LONG, ToolOutcome, run_tool_call
 
 MARKER = "visitor-said-Zebra-4711"
 

@@ -19,8 +19,9 @@ from tests.conftest import REPO, REQUIRED_ENV
 from tests.fakes.openai_upstream import unknown_keys
 from tests.unit.test_layers import import_blocked
 from vend.settings import SettingsError, load_settings
-from vend.tools import KNOWN, ToolOutcome, by_name, enabled, run_tool_call
+from vend.tools import KNOWN, by_name, enabled
 from vend.tools.end_call import GOODBYE
+from vend.tools.executor import ToolOutcome, run_tool_call
 from vend.tools.get_current_time import Arguments, get_current_time
 
 WINTER = dt.datetime(2026, 12, 7, 18, 12, 3, tzinfo=dt.UTC).timestamp()
@@ -147,3 +148,22 @@ def test_the_tools_load_without_boto3_botocore_or_httpx() -> None:
     result = import_blocked("vend.tools")
 
     assert result.returncode == 0, result.stderr
+
+
+def test_the_definitions_load_without_the_executor_or_zoneinfo() -> None:
+    # the vend function imports vend.tools for the session's definitions: its cold start pays for no more
+    code = (
+        "import sys, vend.tools; "
+        "heavy = ('vend.tools.executor', 'zoneinfo', 'concurrent.futures'); "
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(REPO / 'functions')!r}); {code}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

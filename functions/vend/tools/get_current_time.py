@@ -5,13 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
-import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from vend.tools.schema import Describe, InvalidArguments
 from vend.tools.tool import Tool
+
+if TYPE_CHECKING:
+    import zoneinfo
 
 # Area/Location names as IANA spells them; anything else never reaches the file lookup.
 _ZONE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_+\-]{0,31}(/[A-Za-z0-9_+\-]{1,32}){0,2}")
@@ -29,6 +31,10 @@ def get_current_time(args: Arguments, *, clock: Callable[[], float] = time.time)
 
 
 def _zone(name: str) -> zoneinfo.ZoneInfo:
+    # imported on the first call: the vend function loads this module for the definition alone, and
+    # zoneinfo (with sysconfig) would add to every cold start of it
+    import zoneinfo  # noqa: PLC0415
+
     if _ZONE_NAME.fullmatch(name):
         try:
             return zoneinfo.ZoneInfo(name)
