@@ -17,7 +17,7 @@ TYPED_TURN: dict[str, Any] = {
 
 
 async def _call(standin: RunningStandin, call_id: str) -> dict[str, Any]:
-    calls = {call["id"]: call for call in (await standin.state())["calls"]}
+    calls: dict[str, dict[str, Any]] = {call["id"]: call for call in (await standin.state())["calls"]}
     return calls[call_id]
 
 
