@@ -1,7 +1,8 @@
 """Token counts as OpenAI bills them: `response.done.response.usage` and transcription usage.
 
 The stand-in's counting rules (documented so that the companion's metering can be checked exactly):
-- text: one token per whitespace-separated word;
+- text: one token per whitespace-separated word (instructions, the tools' JSON, typed and
+  transcribed text, function names, arguments and outputs);
 - user audio: one token per 100 ms (rounded up), assistant audio: one per 50 ms (OpenAI's rates);
 - a response reads its whole context (instructions, tools, every item) as input, and the part of it
   that the previous response of the session read too, unchanged and in the same order, is cached:
@@ -68,7 +69,8 @@ def input_segments(
     instructions: str, tools: Sequence[Any], items: Sequence[dict[str, Any]], audio_ms: Callable[[str], float]
 ) -> list[Segment]:
     preamble = json.dumps([instructions, list(tools)], sort_keys=True)
-    first = Segment(preamble, text_tokens(instructions) + text_tokens(json.dumps(list(tools))), 0)
+    tool_tokens = text_tokens(json.dumps(list(tools))) if tools else 0
+    first = Segment(preamble, text_tokens(instructions) + tool_tokens, 0)
     return [first, *(_item_segment(item, audio_ms) for item in items)]
 
 
