@@ -155,6 +155,8 @@ class Call:
 
     def receive_from_sideband(self, text: str, sideband: Sideband) -> None:
         """A sideband's client event: applied to the same session; its errors go back to it alone."""
+        if self.state == "closed":
+            return  # read from the socket after the call ended: there is no session to apply it to
         self.realtime.receive(
             text,
             reply=lambda event: self._emit_to_sideband(event, sideband),

@@ -20,10 +20,11 @@ from .function_call_ledger import FunctionCallLedger
 from .function_call_response import FunctionCallRunner
 from .ids import new_id
 from .mic import Speech
+from .model_memory import ModelMemory
 from .responder import Emit, Response, ResponseRequest, ResponseRunner
 from .session_config import apply_session_request
 from .tool_calls import CallTool, decide
-from .usage import Output, Segment, cached_prefix, input_segments, response_usage, transcription_usage
+from .usage import transcription_usage
 from .voice import VoiceTrack
 
 logger = logging.getLogger(__name__)
@@ -64,11 +65,7 @@ class RealtimeSession:
         self._emit = emit
         # Where the error an invalid client event causes goes: the connection that sent it.
         self._reply: Emit | None = None
-        # Audio length of each audio item (user and assistant), for its tokens.
-        self._audio_ms: dict[str, float] = {}
-        # What each spoken user turn said, transcribed or not: the model "hears" it either way.
-        self._heard: dict[str, str] = {}
-        self._previous_input: list[Segment] = []
+        self._memory = ModelMemory()
         self._voice = voice
         self._loop = asyncio.get_running_loop()
         self._response: Response | None = None
@@ -260,9 +257,7 @@ class RealtimeSession:
 
     def _item_truncate(self, event: dict[str, Any]) -> None:
         if self._find_item(event) is not None:
-            item_id = event["item_id"]
-            if item_id in self._audio_ms:  # the cut-off audio is no longer in the context
-                self._audio_ms[item_id] = min(self._audio_ms[item_id], event["audio_end_ms"])
+            self._memory.truncated(event["item_id"], event["audio_end_ms"])
             self._emit(
                 {
                     "type": "conversation.item.truncated",
@@ -313,25 +308,6 @@ class RealtimeSession:
     def _voice_setting(self) -> Any:
         return self.session["audio"]["output"]["voice"]
 
-    def _heard_text(self, item: Any) -> str | None:
-        for part in reversed(item.get("content") or []):
-            if part.get("type") == "input_text" and part.get("text"):
-                return str(part["text"])
-            if part.get("type") == "input_audio":
-                return part.get("transcript") or self._heard.get(str(item.get("id")))
-        return None
-
-    def _usage_for(self, context: list[dict[str, Any]]) -> Callable[[Output], dict[str, Any]]:
-        """The response's input is its context as it stands now; cached what the last one read too."""
-        tools = self.session.get("tools") or []
-        current = input_segments(self.session.get("instructions") or "", tools, context, self._item_audio_ms)
-        cached = cached_prefix(self._previous_input, current)
-        self._previous_input = current
-        return lambda output: response_usage(current, cached, output)
-
-    def _item_audio_ms(self, item_id: str) -> float:
-        return self._audio_ms.get(item_id, 0.0)
-
     def respond(
         self, context: list[dict[str, Any]], options: dict[str, Any], *, out_of_band: bool = False
     ) -> None:
@@ -339,7 +315,7 @@ class RealtimeSession:
         output = ((options.get("audio") or {}).get("output")) or {}
         tools = options.get("tools", self.session.get("tools") or [])
         choice = options.get("tool_choice", self.session.get("tool_choice", "auto"))
-        action = decide(context, tools, choice, self._heard_text, reply_to)
+        action = decide(context, tools, choice, self._memory.heard_text, reply_to)
         request = ResponseRequest(
             reply_text=action.text if not isinstance(action, CallTool) else "",
             output_modalities=list(options.get("output_modalities") or self.session["output_modalities"]),
@@ -348,7 +324,7 @@ class RealtimeSession:
             max_output_tokens=options.get("max_output_tokens", self.session["max_output_tokens"]),
             conversation=None if out_of_band else self.conversation,
             metadata=options.get("metadata"),
-            usage=self._usage_for(context),
+            usage=self._memory.usage_for(self.session, context),
         )
         response = Response(request)
         self._response = response
@@ -367,7 +343,7 @@ class RealtimeSession:
         finally:
             if runner.response.audio_started:
                 self._assistant_spoke = True
-                self._audio_ms[runner.response.item_id] = runner.response.audio_ms
+                self._memory.spoke(runner.response.item_id, runner.response.audio_ms)
             self._response = None
             self._quiet_until = self._loop.time() + TURN_GAP_SECONDS
 
@@ -415,8 +391,7 @@ class RealtimeSession:
         """
         self._buffer_start_ms = self._audio_clock()
         transcript = self._next_transcript() or next(self._transcripts)
-        self._heard[item_id] = transcript
-        self._audio_ms[item_id] = float(max(duration_ms, 0))
+        self._memory.heard_speech(item_id, transcript, duration_ms)
         previous = self.conversation.last_id()
         self._emit({"type": "input_audio_buffer.committed", "item_id": item_id, "previous_item_id": previous})
         transcription = self.session["audio"]["input"]["transcription"]
