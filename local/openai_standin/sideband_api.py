@@ -61,7 +61,7 @@ async def sideband(request: web.Request) -> web.StreamResponse:
                 call.receive_from_sideband(message.data.decode("utf-8", "replace"), connection)
     finally:
         call.sidebands.detach(connection)
-        connection.close(1000)
+        connection.close(ws.close_code or 1000)  # a no-op when the stand-in closed it first
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(connection.closed.wait()), 1.0)
         writer.cancel()

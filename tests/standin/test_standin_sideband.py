@@ -274,3 +274,17 @@ async def test_a_client_secret_call_still_works_without_any_sideband() -> None:
         await client.wait_for_type("conversation.item.done")
         (call,) = (await standin.state())["calls"]
     assert call["sidebands"] == {"attached": 0, "attached_total": 0, "last_ping_at": None, "connections": []}
+
+
+async def test_a_companion_closing_its_sideband_leaves_the_call_live() -> None:
+    async with running_standin() as standin:
+        client, call_id = await relayed_call(standin)
+        sideband = await SidebandClient.attach(standin, call_id)
+        await sideband.ws.close(code=4000)
+        await asyncio.sleep(0.2)
+        state = await _call(standin, call_id)
+        live = (client.channel.readyState, client.pc.connectionState)
+        await client.close()
+    assert live == ("open", "connected")
+    assert (state["state"], state["ended_by"], state["sidebands"]["attached"]) == ("connected", None, 0)
+    assert state["sidebands"]["connections"][0]["close_code"] == 4000
