@@ -5,7 +5,8 @@ The trigger rule (documented for the companion, the page and the benches): with 
 the first declared function tool whose name, with underscores read as spaces, it contains
 ("get current time"), case-insensitively. Failing that, a hint: the word "time" calls the first
 tool whose name contains "time", and "goodbye" or "bye" calls `end_call`. `tool_choice`
-`{"type": "function", "name": …}` calls that tool on every user turn; "none" never calls one.
+`{"type": "function", "name": …}` calls that tool on every user turn, "required" the first
+declared one when nothing matched, and "none" never calls one.
 After a `function_call_output` the next response speaks "Here is what I found: <output>".
 """
 
@@ -52,8 +53,10 @@ def pick_tool(text: str, tools: Sequence[Mapping[str, Any]], tool_choice: Any) -
         if found is not None:
             return found
     if _GOODBYE.search(text):
-        return next((t for t in functions if t["name"] == "end_call"), None)
-    return None
+        found = next((t for t in functions if t["name"] == "end_call"), None)
+        if found is not None:
+            return found
+    return functions[0] if tool_choice == "required" else None
 
 
 _SIMPLEST: dict[str, Any] = {"boolean": False, "null": None}

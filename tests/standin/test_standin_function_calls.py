@@ -95,6 +95,9 @@ def test_tool_choice_none_never_calls_and_a_forced_function_always_does() -> Non
     forced = pick_tool("Hello", tools, {"type": "function", "name": "end_call"})
     assert forced is not None and forced["name"] == "end_call"
     assert pick_tool("What time is it?", [], "auto") is None
+    required = pick_tool("Hello", tools, "required")
+    assert required is not None and required["name"] == "get_current_time"
+    assert pick_tool("Hello", tools, "auto") is None
 
 
 def test_arguments_satisfy_the_schema_with_every_required_property() -> None:
