@@ -264,3 +264,15 @@ async def test_tools_openai_refuses_are_refused_in_a_relayed_session_and_in_sess
         await client.close()
     assert (refused.status, body["error"]["param"]) == (400, param)
     assert (error["type"], error["error"]["param"]) == ("error", param)
+
+
+async def test_reset_forgets_a_mic_transcript_no_turn_used() -> None:
+    async with running_standin() as standin:
+        async with standin.http.patch(
+            f"{standin.base_url}/__standin/options", json={"mic_transcript": "What time is it?"}
+        ) as response:
+            assert response.status == 200
+        async with standin.http.post(f"{standin.base_url}/__standin/reset") as response:
+            assert response.status == 200
+        options = (await standin.state())["options"]
+    assert options["mic_transcript"] is None
