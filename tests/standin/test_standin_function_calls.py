@@ -276,3 +276,17 @@ async def test_reset_forgets_a_mic_transcript_no_turn_used() -> None:
             assert response.status == 200
         options = (await standin.state())["options"]
     assert options["mic_transcript"] is None
+
+
+@pytest.mark.parametrize("value", [5, "", "   ", ["What time is it?"]])
+async def test_a_mic_transcript_must_be_text(value: object) -> None:
+    async with (
+        running_standin() as standin,
+        standin.http.patch(
+            f"{standin.base_url}/__standin/options", json={"mic_transcript": value}
+        ) as response,
+    ):
+        status = response.status
+        options = (await standin.state())["options"]
+    assert status == 400
+    assert options["mic_transcript"] is None
