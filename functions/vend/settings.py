@@ -6,6 +6,7 @@ the variable's name so that the operator can fix the template parameter it came 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -37,6 +38,11 @@ _MODEL_ID = re.compile(r"[a-z0-9][a-z0-9.\-]{0,99}")
 _SCHEDULE_GROUP = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_.\-]{3,255}")
 _PARAMETER_NAME = re.compile(r"/?[A-Za-z0-9_.\-/]{1,1010}")
+_TOOL_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
+_FUNCTION_NAME = re.compile(
+    r"[A-Za-z0-9_\-]{1,64}|arn:aws[a-z\-]*:lambda:[a-z0-9\-]+:\d{12}:function:[A-Za-z0-9_\-]{1,64}"
+)
+MICRO_USD_PER_DOLLAR = 1_000_000
 
 
 class SettingsError(ValueError):
@@ -77,6 +83,25 @@ class ScheduledHangups:
 
 
 @dataclass(frozen=True, slots=True)
+class SpendLimits:
+    """Relayed calls' metered spend (integer micro-dollars) per visitor and for the stack, per UTC day."""
+
+    visitor_micro_usd_per_day: int
+    stack_micro_usd_per_day: int
+    # JSON that overrides the function's per-model price table ("" = the table as released).
+    model_prices_json: str
+
+
+@dataclass(frozen=True, slots=True)
+class Companions:
+    """The companion beside each relayed call: which function, and the server tools it executes."""
+
+    function_name: str | None  # None: no companion (the scheduled hangup alone ends calls)
+    tools: tuple[str, ...]  # enabled server tools, by name (functions/vend/tools)
+    tool_timeout_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     openai_api_key_secret_id: str
     openai_base_url: str
@@ -104,6 +129,8 @@ class Settings:
     call_mode: CallMode
     calls: CallLimits
     hangups: ScheduledHangups
+    spend: SpendLimits
+    companions: Companions
     # Signed-in mode: the JWT issuer API Gateway's authorizer checks tokens against; None = anonymous.
     auth_issuer: str | None
 
@@ -167,6 +194,16 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             role_arn=env.get("SCHEDULER_ROLE_ARN", _non_empty),
             group_name=env.get("SCHEDULE_GROUP_NAME", _schedule_group),
         ),
+        spend=SpendLimits(
+            visitor_micro_usd_per_day=env.get("CALL_DOLLARS_PER_VISITOR_PER_DAY", _dollars, default="2"),
+            stack_micro_usd_per_day=env.get("CALL_DOLLARS_PER_DAY", _dollars, default="20"),
+            model_prices_json=env.get("MODEL_PRICES", _json_object_or_empty, default="-"),
+        ),
+        companions=Companions(
+            function_name=env.get("COMPANION_FUNCTION_NAME", _optional_function_name, default="-"),
+            tools=env.get("TOOLS", _tool_names, default="get_current_time,end_call"),
+            tool_timeout_seconds=env.get("TOOL_TIMEOUT_SECONDS", _seconds_between(0.5, 60.0), default="5"),
+        ),
         auth_issuer=env.get("AUTH_ISSUER", _optional_issuer, default=""),
     )
 
@@ -210,6 +247,48 @@ def _optional_issuer(raw: str) -> str | None:
     if not (parts.scheme == "https" or loopback) or not parts.hostname or parts.query or parts.fragment:
         raise ValueError("must be the issuer's https URL, as in its tokens' iss claim")
     return raw
+
+
+def _dollars(raw: str) -> int:
+    """Dollars with at most six decimals (0.01 to 1,000,000), held as integer micro-dollars."""
+    problem = "must be an amount of US dollars from 0.01 to 1000000, such as 2 or 0.50"
+    whole, _, fraction = raw.partition(".")
+    if not whole.isdigit() or (fraction and not (fraction.isdigit() and len(fraction) <= 6)):
+        raise ValueError(problem)
+    micro = int(whole) * MICRO_USD_PER_DOLLAR + int(fraction.ljust(6, "0") or "0")
+    if not 10_000 <= micro <= 1_000_000 * MICRO_USD_PER_DOLLAR:
+        raise ValueError(problem)
+    return micro
+
+
+def _json_object_or_empty(raw: str) -> str:
+    """The price override's syntax only; metering.prices checks its content."""
+    if raw == "-":
+        return ""
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        raise ValueError("must be a JSON object (or empty)") from None
+    if not isinstance(parsed, dict):
+        raise ValueError("must be a JSON object (or empty)")
+    return raw
+
+
+def _optional_function_name(raw: str) -> str | None:
+    if raw == "-":
+        return None
+    if not _FUNCTION_NAME.fullmatch(raw):
+        raise ValueError("must be a Lambda function name or ARN")
+    return raw
+
+
+def _tool_names(raw: str) -> tuple[str, ...]:
+    if raw.lower() == "none":
+        return ()
+    names = tuple(dict.fromkeys(n.strip() for n in raw.split(",") if n.strip()))
+    if not all(_TOOL_NAME.fullmatch(n) for n in names):
+        raise ValueError("must be a comma-separated list of tool names (lowercase, digits, _), or none")
+    return names
 
 
 def _call_mode(raw: str) -> CallMode:

@@ -6,9 +6,10 @@ Dev and test only: binds loopback, never talks to OpenAI.
     app[STANDIN]                                              # the live state, in process
 
 OpenAI's endpoints: POST /v1/realtime/client_secrets, POST /v1/realtime/calls (application/sdp
-with an ek_, or multipart sdp+session with the sk-), POST /v1/realtime/calls/{id}/hangup.
+with an ek_, or multipart sdp+session with the sk-), POST /v1/realtime/calls/{id}/hangup, and
+the sideband GET /v1/realtime?call_id=rtc_… (a WebSocket).
 Control API for tests: GET /__standin/state, PATCH /__standin/options, POST /__standin/drop,
-POST /__standin/reset, POST /__standin/clock.
+POST /__standin/sidebands/drop, POST /__standin/reset, POST /__standin/clock.
 """
 
 from __future__ import annotations

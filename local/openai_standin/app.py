@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import control_api, http_api
+from . import control_api, http_api, sideband_api
 from .cors import cors_middleware
 from .options import StandinOptions
 from .registry import STANDIN, Standin
@@ -19,6 +19,7 @@ def create_app(options: StandinOptions) -> web.Application:
     app = web.Application(middlewares=[cors_middleware, http_api.api_errors])
     app[STANDIN] = Standin(options)
     app.add_routes(http_api.routes)
+    app.add_routes(sideband_api.routes)
     app.add_routes(control_api.routes)
     app.on_cleanup.append(_close_calls)
     return app

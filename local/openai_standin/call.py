@@ -18,11 +18,12 @@ from .background import spawn
 from .ids import new_id
 from .loopback_ice import loopback_candidates
 from .mic import MicMeter
-from .options import StandinOptions
+from .options import StandinOptions, take_mic_transcript
 from .realtime_session import RealtimeSession
 from .relay import UdpRelay
 from .sdp import InvalidSdp, answer_candidate_ports, check_offer, rewrite_ports, without_candidates
 from .server_events import validate_server_event
+from .sidebands import Sideband, Sidebands
 from .voice import VoiceTrack
 
 logger = logging.getLogger(__name__)
@@ -32,6 +33,14 @@ MAX_LOGGED_EVENTS = 5000
 # A browser that never completes ICE (it went away after the SDP exchange) must not leave
 # a peer behind for ever.
 CONNECT_TIMEOUT_SECONDS = 30.0
+# Why a call ended, as the state snapshot's `ended_by` reports it.
+ENDED_BY = {
+    "hangup": "hangup",
+    "session_expired": "expiry",
+    "peer_closed": "browser",
+    "peer_failed": "browser",
+    "ice_timeout": "browser",
+}
 
 
 def session_expired_message(seconds: float) -> str:
@@ -62,9 +71,12 @@ class Call:
         self._started = self._loop.time()
         self._expired = False
         self.voice = VoiceTrack()
+        self.sidebands = Sidebands()
         # The running session reports when it will hit the cap (the client secret's copy says 0).
         session = {**session, "expires_at": int(self.created_at + options.session_max_seconds)}
-        self.realtime = RealtimeSession(session, self.emit, self.voice, lambda: options.mic_turns)
+        self.realtime = RealtimeSession(
+            session, self.emit, self.voice, lambda: options.mic_turns, lambda: take_mic_transcript(options)
+        )
         self.meter = MicMeter(
             self.realtime.may_start_speech, self.realtime.speech_started, self.realtime.speech_stopped
         )
@@ -139,7 +151,18 @@ class Call:
 
     def _on_message(self, message: str | bytes) -> None:
         text = message.decode("utf-8", "replace") if isinstance(message, bytes) else message
-        self.realtime.receive(text)
+        self.realtime.receive(text, reply=self._reply_on_channel)
+
+    def receive_from_sideband(self, text: str, sideband: Sideband) -> None:
+        """A sideband's client event: applied to the same session; its errors go back to it alone."""
+        if self.state == "closed":
+            return  # read from the socket after the call ended: there is no session to apply it to
+        self.realtime.receive(
+            text,
+            reply=lambda event: self._emit_to_sideband(event, sideband),
+            source="sideband",
+            log=sideband.client_events,
+        )
 
     async def _on_connection_state(self) -> None:
         state = self._pc.connectionState
@@ -150,15 +173,35 @@ class Call:
 
     # -- events out -------------------------------------------------------------------------
 
-    def emit(self, event: dict[str, Any]) -> None:
-        """Give the event an id, check it is a GA server event, log it, send it if we can."""
+    @staticmethod
+    def _server_event(event: dict[str, Any]) -> dict[str, Any]:
+        """The event with its id, checked to be a GA server event (~5-60 µs: cheap enough to always run)."""
         full = {"type": event["type"], "event_id": new_id("event_"), **event}
-        validate_server_event(full)  # ~5-60 µs: cheap enough to always run
+        validate_server_event(full)
+        return full
+
+    def emit(self, event: dict[str, Any]) -> None:
+        """Send a server event to the data channel and every sideband: the same JSON, the same event_id."""
+        full = self._server_event(event)
+        text = self._emit_to_channel(full)
+        if self.state != "closed":
+            self.sidebands.broadcast(text)
+
+    def _emit_to_channel(self, event: dict[str, Any]) -> str:
+        full = event if "event_id" in event else self._server_event(event)
         if len(self.server_events) < MAX_LOGGED_EVENTS:
             self.server_events.append(full)
+        text = json.dumps(full)
         channel = self._channel
         if channel is not None and channel.readyState == "open" and self.state != "closed":
-            channel.send(json.dumps(full))
+            channel.send(text)
+        return text
+
+    def _reply_on_channel(self, event: dict[str, Any]) -> None:
+        self._emit_to_channel(event)
+
+    def _emit_to_sideband(self, event: dict[str, Any], sideband: Sideband) -> None:
+        sideband.send(json.dumps(self._server_event(event)))
 
     # -- control ----------------------------------------------------------------------------
 
@@ -210,6 +253,8 @@ class Call:
         await self._pc.close()
         if self._relay is not None:
             self._relay.close()
+        # After the browser's side: a companion that sees the close finds the call ended.
+        await self.sidebands.close_all(1000, call_ended=True)
         logger.info("call ended", extra={"call_id": self.id, "reason": reason})
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
@@ -224,6 +269,9 @@ class Call:
             "created_at": self.created_at,
             "ended_at": self.ended_at,
             "end_reason": self.end_reason,
+            "ended_by": ENDED_BY.get(self.end_reason, self.end_reason) if self.end_reason else None,
+            "sidebands": self.sidebands.snapshot(),
+            "function_calls": self.realtime.function_calls.snapshot(),
             "ek_sha256": self.ek_sha256,
             "safety_identifier": self.safety_identifier,
             "session": self.realtime.session,

@@ -12,6 +12,7 @@ from pydantic import TypeAdapter
 
 from .session_config import validate_session_request
 from .strict import StrictValidationError, strict_validate
+from .tools_config import check_tools
 
 
 def _adapters() -> dict[str, TypeAdapter[Any]]:
@@ -68,6 +69,8 @@ def parse_client_event(text: str) -> dict[str, Any]:
             validated["session"] = session
         else:
             validated = strict_validate(adapter, event)
+            if event_type == "response.create":
+                check_tools((validated.get("response") or {}).get("tools"), "response.tools")
     except StrictValidationError as exc:
         raise ClientEventError(exc.message, exc.code, exc.param, event_id) from None
     return validated

@@ -64,6 +64,24 @@ async def drop(request: web.Request) -> web.Response:
     return web.json_response({"dropped": [call.id for call in targets]})
 
 
+@routes.post("/__standin/sidebands/drop")
+async def drop_sidebands(request: web.Request) -> web.Response:
+    """Close the sidebands of one call (`{"call_id": "rtc_…"}`) or of every call with 1001, as a
+    proxy restart does: the call goes on, and a companion must re-attach by call id."""
+    standin = request.app[STANDIN]
+    body = await _json_body(request, {})
+    call_id = body.get("call_id") if isinstance(body, dict) else None
+    if call_id is not None:
+        call = standin.calls.get(call_id)
+        if call is None:
+            return web.json_response({"error": f"no call {call_id!r}"}, status=404)
+        targets = [call]
+    else:
+        targets = standin.active_calls()
+    closed = {call.id: await call.sidebands.close_all(1001, call_ended=False) for call in targets}
+    return web.json_response({"closed": closed})
+
+
 @routes.post("/__standin/reset")
 async def reset(request: web.Request) -> web.Response:
     await request.app[STANDIN].reset()

@@ -56,15 +56,3 @@ def as_realtime_item(item: dict[str, Any]) -> dict[str, Any]:
     if result.get("type") in ("message", "function_call", "function_call_output"):
         result.setdefault("status", "completed")
     return result
-
-
-def last_user_text(items: list[dict[str, Any]]) -> str | None:
-    """What the user last said or typed, for a reply that visibly answers it."""
-    for item in reversed(items):
-        if item.get("type") != "message" or item.get("role") != "user":
-            continue
-        for part in reversed(item.get("content") or []):
-            text = part.get("text") if part.get("type") == "input_text" else part.get("transcript")
-            if text:
-                return str(text)
-    return None

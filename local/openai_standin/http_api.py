@@ -33,14 +33,14 @@ _NO_KEY = (
 )
 
 
-def _bearer(request: web.Request) -> str:
+def bearer_token(request: web.Request) -> str:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, _NO_KEY)
     return token.strip()
 
 
-def _reject_beta_header(request: web.Request) -> None:
+def reject_beta_header(request: web.Request) -> None:
     if "realtime=v1" in request.headers.get("OpenAI-Beta", ""):
         raise beta_shape_disabled()
 
@@ -68,9 +68,9 @@ async def api_errors(request: web.Request, handler: Any) -> web.StreamResponse:
 async def create_client_secret(request: web.Request) -> web.Response:
     standin = request.app[STANDIN]
     await _delay(standin.options.client_secrets_delay_ms)
-    if _bearer(request) != standin.options.api_key:
+    if bearer_token(request) != standin.options.api_key:
         raise invalid_api_key()
-    _reject_beta_header(request)
+    reject_beta_header(request)
     raw = await request.text()
     try:
         body = json.loads(raw) if raw.strip() else {}
@@ -156,8 +156,8 @@ async def create_call(request: web.Request) -> web.Response:
     await _delay(options.calls_delay_ms)
     if options.calls_status is not None:
         raise injected_failure(options.calls_status)
-    secret = _authorize_call(standin, _bearer(request))
-    _reject_beta_header(request)
+    secret = _authorize_call(standin, bearer_token(request))
+    reject_beta_header(request)
     session = (
         copy.deepcopy(secret.session)
         if secret is not None
@@ -196,7 +196,7 @@ async def create_call(request: web.Request) -> web.Response:
 @routes.post("/v1/realtime/calls/{call_id}/hangup")
 async def hangup(request: web.Request) -> web.Response:
     standin = request.app[STANDIN]
-    if _bearer(request) != standin.options.api_key:
+    if bearer_token(request) != standin.options.api_key:
         raise invalid_api_key()
     call = standin.calls.get(request.match_info["call_id"])
     # An ended call is gone, as an unknown one is: 404 (a relay treats it as "already ended").

@@ -22,6 +22,9 @@ class StandinOptions:
     # Let sound on the microphone start turns (server VAD). Browser tests that drive the
     # conversation with typed events can switch it off: Chromium's fake microphone beeps.
     mic_turns: bool = True
+    # The transcript of the next spoken turn (then back to the canned ones), so that a spoken
+    # turn can ask for a tool: {"mic_transcript": "What time is it?"}.
+    mic_transcript: str | None = None
 
     def as_public_dict(self) -> dict[str, Any]:
         """The options as JSON, with the API key reduced to a fingerprint."""
@@ -52,6 +55,9 @@ def _check_option(name: str, value: object) -> None:
     elif name == "mic_turns":
         if not isinstance(value, bool):
             raise OptionsError("mic_turns must be true or false")
+    elif name == "mic_transcript":
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise OptionsError("mic_transcript must be a non-empty string or null")
     elif name == "session_max_seconds":
         _check_number(name, value, integral=False, minimum=0.01)
     elif name == "calls_status":
@@ -74,3 +80,9 @@ def apply_patch(options: StandinOptions, patch: object) -> None:
         _check_option(name, value)
     for name, value in patch.items():
         setattr(options, name, float(value) if name == "session_max_seconds" else value)
+
+
+def take_mic_transcript(options: StandinOptions) -> str | None:
+    """The `mic_transcript` for the turn being committed, used once."""
+    transcript, options.mic_transcript = options.mic_transcript, None
+    return transcript

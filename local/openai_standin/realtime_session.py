@@ -15,11 +15,16 @@ from typing import Any
 
 from .background import spawn
 from .client_events import ClientEventError, parse_client_event
-from .conversation import Conversation, as_realtime_item, last_user_text
+from .conversation import Conversation, as_realtime_item
+from .function_call_ledger import FunctionCallLedger
+from .function_call_response import FunctionCallRunner
 from .ids import new_id
 from .mic import Speech
+from .model_memory import ModelMemory
 from .responder import Emit, Response, ResponseRequest, ResponseRunner
 from .session_config import apply_session_request
+from .tool_calls import CallTool, decide
+from .usage import transcription_usage
 from .voice import VoiceTrack
 
 logger = logging.getLogger(__name__)
@@ -44,13 +49,23 @@ def reply_to(user_text: str | None) -> str:
 
 class RealtimeSession:
     def __init__(
-        self, session: dict[str, Any], emit: Emit, voice: VoiceTrack, mic_turns: Callable[[], bool]
+        self,
+        session: dict[str, Any],
+        emit: Emit,
+        voice: VoiceTrack,
+        mic_turns: Callable[[], bool],
+        next_transcript: Callable[[], str | None] = lambda: None,
     ) -> None:
         self.session = session
         self._mic_turns = mic_turns
+        self._next_transcript = next_transcript
         self.conversation = Conversation()
         self.client_events: list[dict[str, Any]] = []
+        self.function_calls = FunctionCallLedger()
         self._emit = emit
+        # Where the error an invalid client event causes goes: the connection that sent it.
+        self._reply: Emit | None = None
+        self._memory = ModelMemory()
         self._voice = voice
         self._loop = asyncio.get_running_loop()
         self._response: Response | None = None
@@ -76,6 +91,7 @@ class RealtimeSession:
             "output_audio_buffer.clear": self._output_clear,
         }
         self._discard_speech: Callable[[], bool] = lambda: False
+        self._source = "data_channel"
 
     # -- wiring -----------------------------------------------------------------------------
 
@@ -91,7 +107,7 @@ class RealtimeSession:
             self._response.task.cancel()  # cancel_reason None: the runner emits nothing more
 
     def error(self, message: str, code: str, param: str | None = None, event_id: str | None = None) -> None:
-        self._emit(
+        (self._reply or self._emit)(
             {
                 "type": "error",
                 "error": {
@@ -106,20 +122,34 @@ class RealtimeSession:
 
     # -- client events ------------------------------------------------------------------------
 
-    def receive(self, text: str) -> None:
+    def receive(
+        self,
+        text: str,
+        reply: Emit | None = None,
+        source: str = "data_channel",
+        log: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """Handle one client event; errors it causes go to `reply` (default: everyone)."""
+        self._reply, self._source = reply, source
+        try:
+            self._receive(text, self.client_events if log is None else log)
+        finally:
+            self._reply, self._source = None, "data_channel"
+
+    def _receive(self, text: str, log: list[dict[str, Any]]) -> None:
         try:
             event = parse_client_event(text)
         except ClientEventError as exc:
-            self.client_events.append({"invalid": True, "raw": text[:2000], "error": exc.code})
+            log.append({"invalid": True, "raw": text[:2000], "error": exc.code})
             self.error(exc.message, exc.code, exc.param, exc.event_id)
             return
-        self.client_events.append(event)
+        log.append(event)
         try:
             self._handlers[event["type"]](event)
         except Exception:
             # A stand-in bug must not kill the data channel; report it as OpenAI reports its own.
             logger.exception("handling %s failed", event["type"])
-            self._emit(
+            (self._reply or self._emit)(
                 {
                     "type": "error",
                     "error": {
@@ -172,7 +202,8 @@ class RealtimeSession:
             )
             return
         self._discard_speech()
-        self._commit_user_audio(self._speech_item_id or new_id("item_", 11))
+        duration = self._audio_clock() - self._buffer_start_ms
+        self._commit_user_audio(self._speech_item_id or new_id("item_", 11), duration)
         self._speech_item_id = None
 
     def _clear_input(self, event: dict[str, Any]) -> None:
@@ -198,6 +229,8 @@ class RealtimeSession:
                 event.get("event_id"),
             )
             return
+        if item.get("type") == "function_call_output":
+            self.function_calls.output(str(item.get("call_id")), self._source)
         self._emit({"type": "conversation.item.added", "previous_item_id": previous_id, "item": item})
         self._emit({"type": "conversation.item.done", "previous_item_id": previous_id, "item": item})
 
@@ -224,6 +257,7 @@ class RealtimeSession:
 
     def _item_truncate(self, event: dict[str, Any]) -> None:
         if self._find_item(event) is not None:
+            self._memory.truncated(event["item_id"], event["audio_end_ms"])
             self._emit(
                 {
                     "type": "conversation.item.truncated",
@@ -248,7 +282,7 @@ class RealtimeSession:
         context = [i for i in options.get("input", []) if i.get("type") != "item_reference"]
         if not context:
             context = self.conversation.items()
-        self.start_response(reply_to(last_user_text(context)), options, out_of_band=out_of_band)
+        self.respond(context, options, out_of_band=out_of_band)
 
     def _response_cancel(self, event: dict[str, Any]) -> None:
         wanted = event.get("response_id")
@@ -274,30 +308,42 @@ class RealtimeSession:
     def _voice_setting(self) -> Any:
         return self.session["audio"]["output"]["voice"]
 
-    def start_response(self, reply: str, options: dict[str, Any], *, out_of_band: bool = False) -> None:
+    def respond(
+        self, context: list[dict[str, Any]], options: dict[str, Any], *, out_of_band: bool = False
+    ) -> None:
+        """Start the model's next response: a function call or speech, by tool_calls' rule."""
         output = ((options.get("audio") or {}).get("output")) or {}
+        tools = options.get("tools", self.session.get("tools") or [])
+        choice = options.get("tool_choice", self.session.get("tool_choice", "auto"))
+        action = decide(context, tools, choice, self._memory.heard_text, reply_to)
         request = ResponseRequest(
-            reply_text=reply,
+            reply_text=action.text if not isinstance(action, CallTool) else "",
             output_modalities=list(options.get("output_modalities") or self.session["output_modalities"]),
             voice=output.get("voice", self._voice_setting()),
             audio_format=copy.deepcopy(output.get("format", self.session["audio"]["output"]["format"])),
             max_output_tokens=options.get("max_output_tokens", self.session["max_output_tokens"]),
             conversation=None if out_of_band else self.conversation,
             metadata=options.get("metadata"),
-            input_tokens=sum(len(str(item).split()) for item in self.conversation.items()) // 2 + 10,
+            usage=self._memory.usage_for(self.session, context),
         )
         response = Response(request)
         self._response = response
         self._last_response_id = response.id
-        runner = ResponseRunner(response, self._emit, self._voice)
+        runner: ResponseRunner | FunctionCallRunner
+        if isinstance(action, CallTool):
+            runner = FunctionCallRunner(response, self._emit, action.name, action.arguments)
+            self.function_calls.called(runner.call_id, action.name, action.arguments, response.id)
+        else:
+            runner = ResponseRunner(response, self._emit, self._voice)
         response.task = spawn(self._run(runner), self._tasks)
 
-    async def _run(self, runner: ResponseRunner) -> None:
+    async def _run(self, runner: ResponseRunner | FunctionCallRunner) -> None:
         try:
             await runner.run()
         finally:
             if runner.response.audio_started:
                 self._assistant_spoke = True
+                self._memory.spoke(runner.response.item_id, runner.response.audio_ms)
             self._response = None
             self._quiet_until = self._loop.time() + TURN_GAP_SECONDS
 
@@ -331,20 +377,24 @@ class RealtimeSession:
         self._emit(
             {"type": "input_audio_buffer.speech_stopped", "audio_end_ms": speech.end_ms, "item_id": item_id}
         )
-        transcript = self._commit_user_audio(item_id)
+        self._commit_user_audio(item_id, speech.end_ms - speech.start_ms)
         detection = self._turn_detection() or {}
         if detection.get("create_response", True):
-            self.start_response(reply_to(transcript), {})
+            self.respond(self.conversation.items(), {})
         else:
             self._quiet_until = self._loop.time() + TURN_GAP_SECONDS
 
-    def _commit_user_audio(self, item_id: str) -> str:
-        """The committed buffer becomes a user audio item; returns its (canned) transcript."""
+    def _commit_user_audio(self, item_id: str, duration_ms: float) -> str:
+        """The committed buffer becomes a user audio item; returns its transcript.
+
+        The transcript is the control option `mic_transcript` when set (once), else a canned one.
+        """
         self._buffer_start_ms = self._audio_clock()
-        transcript = next(self._transcripts)
+        transcript = self._next_transcript() or next(self._transcripts)
+        self._memory.heard_speech(item_id, transcript, duration_ms)
         previous = self.conversation.last_id()
         self._emit({"type": "input_audio_buffer.committed", "item_id": item_id, "previous_item_id": previous})
-        transcribing = self.session["audio"]["input"]["transcription"] is not None
+        transcription = self.session["audio"]["input"]["transcription"]
         item = {
             "id": item_id,
             "object": "realtime.item",
@@ -356,7 +406,7 @@ class RealtimeSession:
         self.conversation.add(copy.deepcopy(item))
         self._emit({"type": "conversation.item.added", "previous_item_id": previous, "item": item})
         self._emit({"type": "conversation.item.done", "previous_item_id": previous, "item": item})
-        if transcribing:
+        if transcription is not None:
             # OpenAI transcribes asynchronously and only when `audio.input.transcription` is set.
             self.conversation.replace(
                 {**item, "content": [{"type": "input_audio", "transcript": transcript}]}
@@ -367,7 +417,7 @@ class RealtimeSession:
                     "item_id": item_id,
                     "content_index": 0,
                     "transcript": transcript,
-                    "usage": {"type": "duration", "seconds": 1.0},
+                    "usage": transcription_usage(transcription, duration_ms, transcript),
                 }
             )
         return transcript

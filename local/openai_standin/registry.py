@@ -33,6 +33,8 @@ class Standin:
         self.calls.clear()
         self.secrets.clear()
         self.clock.offset = 0.0
+        # A transcript set for a turn that never came belongs to the test that set it.
+        self.options.mic_transcript = None
 
     def snapshot(self) -> dict[str, Any]:
         return {

@@ -15,6 +15,7 @@ from typing import Any
 
 from .conversation import Conversation
 from .ids import new_id
+from .usage import Output, assistant_audio_tokens, text_tokens
 from .voice import VoiceTrack
 
 Emit = Callable[[dict[str, Any]], None]
@@ -32,7 +33,8 @@ class ResponseRequest:
     max_output_tokens: int | str
     conversation: Conversation | None  # None: out-of-band (`conversation: "none"`)
     metadata: dict[str, Any] | None = None
-    input_tokens: int = 0
+    # The response's usage once its output is known (input and cached tokens are fixed at its start).
+    usage: Callable[[Output], dict[str, Any]] = lambda output: {}
 
 
 @dataclass
@@ -46,6 +48,9 @@ class Response:
     audio_started: bool = False
     # output_audio_buffer.clear cut the audio: report `cleared` rather than `stopped`.
     buffer_cleared: bool = False
+    # How long the assistant spoke (audio responses): its audio tokens now, its input tokens later.
+    audio_ms: float = 0.0
+    item_id: str = field(default_factory=lambda: new_id("item_", 11))
 
     def cancel(self, reason: str) -> None:
         if self.task is not None and not self.task.done():
@@ -53,21 +58,28 @@ class Response:
             self.task.cancel()
 
 
-def _usage(input_tokens: int, text_tokens: int, audio: bool) -> dict[str, Any]:
-    audio_tokens = text_tokens * 3 if audio else 0
-    output = text_tokens + audio_tokens
+def response_object(
+    response: Response,
+    status: str,
+    status_details: dict[str, Any] | None,
+    output: list[dict[str, Any]],
+    usage: Any,
+) -> dict[str, Any]:
+    """The `response` of `response.created` / `response.done`."""
+    request = response.request
+    conversation = request.conversation
     return {
-        "total_tokens": input_tokens + output,
-        "input_tokens": input_tokens,
-        "output_tokens": output,
-        "input_token_details": {
-            "text_tokens": input_tokens,
-            "audio_tokens": 0,
-            "image_tokens": 0,
-            "cached_tokens": 0,
-            "cached_tokens_details": {"text_tokens": 0, "audio_tokens": 0, "image_tokens": 0},
-        },
-        "output_token_details": {"text_tokens": text_tokens, "audio_tokens": audio_tokens},
+        "id": response.id,
+        "object": "realtime.response",
+        "status": status,
+        "status_details": status_details if status != "in_progress" else None,
+        "output": output,
+        "conversation_id": conversation.id if conversation else None,
+        "output_modalities": request.output_modalities,
+        "max_output_tokens": request.max_output_tokens,
+        "audio": {"output": {"format": request.audio_format, "voice": request.voice}},
+        "usage": usage,
+        "metadata": request.metadata,
     }
 
 
@@ -78,7 +90,7 @@ class ResponseRunner:
         self._voice = voice
         request = response.request
         self._audio = request.output_modalities == ["audio"]
-        self._item_id = new_id("item_", 11)
+        self._item_id = response.item_id
         self._words = request.reply_text.split()
         self._status = "completed"
         self._status_details: dict[str, Any] | None = None
@@ -90,21 +102,7 @@ class ResponseRunner:
         self._spoken: list[str] = []
 
     def _response_object(self, status: str, output: list[dict[str, Any]], usage: Any) -> dict[str, Any]:
-        request = self.response.request
-        conversation = request.conversation
-        return {
-            "id": self.response.id,
-            "object": "realtime.response",
-            "status": status,
-            "status_details": self._status_details if status != "in_progress" else None,
-            "output": output,
-            "conversation_id": conversation.id if conversation else None,
-            "output_modalities": request.output_modalities,
-            "max_output_tokens": request.max_output_tokens,
-            "audio": {"output": {"format": request.audio_format, "voice": request.voice}},
-            "usage": usage,
-            "metadata": request.metadata,
-        }
+        return response_object(self.response, status, self._status_details, output, usage)
 
     def _text(self) -> str:
         return " ".join(self._spoken)
@@ -182,6 +180,9 @@ class ResponseRunner:
             delta = chunk if start == 0 else f" {chunk}"
             self._spoken.append(chunk)
             self._emit({"type": delta_type, **self._ids(), "delta": delta})
+            if self._audio:
+                # Each delta is spoken for DELTA_INTERVAL; a cut-off delta still counts whole.
+                self.response.audio_ms += DELTA_INTERVAL * 1000
             await asyncio.sleep(DELTA_INTERVAL)
 
     def _finish(self) -> None:
@@ -206,8 +207,9 @@ class ResponseRunner:
         if request.conversation is not None:
             request.conversation.replace(copy.deepcopy(item))
             emit({"type": "conversation.item.done", "item": item})
-        text_tokens = max(len(self._spoken) * WORDS_PER_DELTA, 1)
-        usage = _usage(request.input_tokens, text_tokens, self._audio)
+        usage = request.usage(
+            Output(text_tokens(self._text()), assistant_audio_tokens(self.response.audio_ms))
+        )
         emit({"type": "response.done", "response": self._response_object(self._status, [item], usage)})
         if self._audio:
             ending = "cleared" if self.response.buffer_cleared else "stopped"

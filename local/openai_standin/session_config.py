@@ -15,6 +15,7 @@ from pydantic import TypeAdapter
 
 from .ids import new_id
 from .strict import StrictValidationError, check_range, join, strict_validate
+from .tools_config import check_tools
 
 
 def _literals(annotation: Any) -> tuple[str, ...]:
@@ -107,6 +108,7 @@ def _check_bounds(session: Mapping[str, Any], root: str) -> None:
     tokens = session.get("max_output_tokens")
     if tokens is not None and tokens != "inf":
         check_range(join(root, "max_output_tokens"), tokens, 1, 4096)
+    check_tools(session.get("tools"), join(root, "tools"))
     audio = session.get("audio") or {}
     output = audio.get("output") or {}
     voice = output.get("voice")

@@ -79,3 +79,52 @@ def test_deprecated_model_is_flagged() -> None:
     assert load_settings(
         {**REQUIRED_ENV, "OPENAI_API_KEY_SECRET_ARN": ARN, "REALTIME_MODEL": "gpt-realtime"}
     ).model_is_deprecated
+
+
+def test_spend_budgets_are_integer_micro_dollars() -> None:
+    settings = load_settings(
+        {
+            **REQUIRED_ENV,
+            "OPENAI_API_KEY_SECRET_ARN": ARN,
+            "CALL_DOLLARS_PER_VISITOR_PER_DAY": "0.5",
+            "CALL_DOLLARS_PER_DAY": "20.000001",
+        }
+    )
+
+    assert settings.spend.visitor_micro_usd_per_day == 500_000
+    assert settings.spend.stack_micro_usd_per_day == 20_000_001
+
+
+@pytest.mark.parametrize("value", ["0", "0.001", "1e3", "-2", "2.0000001", "two", "1000000.01"])
+def test_a_budget_that_is_not_dollars_is_refused_by_name(value: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        load_settings({**REQUIRED_ENV, "OPENAI_API_KEY_SECRET_ARN": ARN, "CALL_DOLLARS_PER_DAY": value})
+
+    assert raised.value.variable == "CALL_DOLLARS_PER_DAY"
+
+
+def test_companion_and_tools_defaults() -> None:
+    settings = load_settings({**REQUIRED_ENV, "OPENAI_API_KEY_SECRET_ARN": ARN})
+
+    assert settings.companions.function_name is None
+    assert settings.companions.tools == ("get_current_time", "end_call")
+    assert settings.companions.tool_timeout_seconds == 5
+    assert settings.spend.model_prices_json == ""
+
+
+def test_tools_none_turns_every_tool_off_and_bad_names_are_refused() -> None:
+    assert (
+        load_settings({**REQUIRED_ENV, "OPENAI_API_KEY_SECRET_ARN": ARN, "TOOLS": "none"}).companions.tools
+        == ()
+    )
+    with pytest.raises(SettingsError) as raised:
+        load_settings(
+            {**REQUIRED_ENV, "OPENAI_API_KEY_SECRET_ARN": ARN, "TOOLS": "get_current_time,Drop Table"}
+        )
+    assert raised.value.variable == "TOOLS"
+
+
+def test_model_prices_must_be_a_json_object() -> None:
+    with pytest.raises(SettingsError) as raised:
+        load_settings({**REQUIRED_ENV, "OPENAI_API_KEY_SECRET_ARN": ARN, "MODEL_PRICES": "[1, 2]"})
+    assert raised.value.variable == "MODEL_PRICES"

@@ -1,4 +1,5 @@
-"""The session the server decides: the whole `POST /v1/realtime/client_secrets` body.
+"""The session the server decides: the whole `POST /v1/realtime/client_secrets` body, and the session
+of a relayed call (`POST /v1/realtime/calls`).
 
 Built only from settings plus a voice already checked against the allow-list; nothing the caller
 sends is interpolated. Shapes follow the GA interface (openai-python `ClientSecretCreateParams`).
@@ -9,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from vend.settings import Settings
+from vend.tools import enabled
 
 
 def client_secret_request(settings: Settings, voice: str | None = None) -> dict[str, Any]:
@@ -34,3 +36,16 @@ def client_secret_request(settings: Settings, voice: str | None = None) -> dict[
             "audio": {"input": audio_input, "output": {"voice": chosen_voice}},
         },
     }
+
+
+def relay_session(settings: Settings) -> dict[str, Any]:
+    """A relayed call's session: a client secret's, plus the enabled server tools' definitions.
+
+    Tools go only where a companion holds the call's sideband to execute them. A client-secret
+    session never gets them: the server never learns that call's id, so a function call there
+    would wait for an output nobody sends (and the page's own answer could not be trusted).
+    """
+    session: dict[str, Any] = client_secret_request(settings, None)["session"]
+    if settings.companions.function_name is not None and settings.companions.tools:
+        session["tools"] = [tool.definition() for tool in enabled(settings.companions.tools)]
+    return session
