@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Request, Route, expect
 
+from local.openai_standin import validate_server_event
 from local.stack import StackProcess
 from tests.browser.conftest import RELAY_LIMITS, PageRecord, Stack, Standin, _open_page, _stack_env
 from tests.browser.helpers import (
@@ -510,10 +511,35 @@ def companion_short_call_stack() -> Iterator[Stack]:
     yield from _companion_stack(**limits, max_call_seconds=10)
 
 
-def _reset(stack: Stack) -> None:
-    stack.standin.reset()
-    stack.standin.patch(mic_turns=False)
-    stack.faults(reset=True, api_latency_ms=0)
+@pytest.fixture
+def fresh() -> Iterator[Callable[[Stack], Stack]]:
+    """Resets a companion stack's stand-in for this test (typed turns only), and checks afterwards that
+    every event the page received is a GA server event as openai-python types it."""
+    used: list[Stack] = []
+
+    def reset(stack: Stack) -> Stack:
+        stack.standin.reset()
+        stack.standin.patch(mic_turns=False)
+        stack.faults(reset=True, api_latency_ms=0)
+        used.append(stack)
+        return stack
+
+    yield reset
+    for stack in used:
+        for call in stack.standin.calls():
+            for event in call["server_events"]:
+                validate_server_event(event)
+
+
+def _answered_by_the_companion_only(stack: Stack) -> list[str]:
+    """The names of the tools the stand-in's model called, each checked to have been answered once,
+    by the sideband (the companion) and never by the page's data channel."""
+    names = []
+    for call in stack.standin.calls():
+        for entry in call["function_calls"].values():
+            assert entry["output_sources"] == ["sideband"], entry
+            names.append(entry["name"])
+    return names
 
 
 def _send(page: Page, text: str) -> None:
@@ -522,10 +548,13 @@ def _send(page: Page, text: str) -> None:
 
 
 def test_a_typed_question_for_the_time_shows_that_the_assistant_checked_it(
-    open_page: OpenPage, companion_stack: Stack, tapped_context: BrowserContext
+    open_page: OpenPage,
+    companion_stack: Stack,
+    tapped_context: BrowserContext,
+    fresh: Callable[[Stack], Stack],
 ) -> None:
     # Given a relayed call on a stack whose companion runs get_current_time
-    _reset(companion_stack)
+    fresh(companion_stack)
     page = open_page(companion_stack, context=tapped_context)
     connect(page)
 
@@ -541,15 +570,19 @@ def test_a_typed_question_for_the_time_shows_that_the_assistant_checked_it(
     assert texts[:2] == ["What time is it?", "Checked the time"]
     # and only the companion answered the tool: the page sent no output of its own
     assert "function_call_output" not in json.dumps(page.evaluate("() => window.__sentTypes"))
+    assert _answered_by_the_companion_only(companion_stack) == ["get_current_time"]
     page.get_by_role("button", name="Disconnect").click()
     expect(status(page)).to_have_text("Disconnected")
 
 
 def test_goodbye_lets_the_assistant_end_the_call(
-    open_page: OpenPage, companion_stack: Stack, tapped_context: BrowserContext
+    open_page: OpenPage,
+    companion_stack: Stack,
+    tapped_context: BrowserContext,
+    fresh: Callable[[Stack], Stack],
 ) -> None:
     # Given a relayed call on a stack whose companion runs end_call
-    _reset(companion_stack)
+    fresh(companion_stack)
     page = open_page(companion_stack, context=tapped_context)
     posts = _posts(page)
     connect(page)
@@ -570,14 +603,15 @@ def test_goodbye_lets_the_assistant_end_the_call(
     assert len(posts) == 1
     assert len(companion_stack.standin.calls()) == 1
     assert "function_call_output" not in json.dumps(page.evaluate("() => window.__sentTypes"))
+    assert _answered_by_the_companion_only(companion_stack) == ["end_call"]
 
 
 def test_over_the_spend_budget_the_call_is_cut_off_with_the_reason_and_not_retried(
-    open_page: OpenPage, tiny_budget_stack: Stack, page_record: PageRecord
+    open_page: OpenPage, tiny_budget_stack: Stack, page_record: PageRecord, fresh: Callable[[Stack], Stack]
 ) -> None:
     # Given a visitor whose budget for the day a few turns of one call spend
     page_record.allow_console_error(r"status of 429")
-    _reset(tiny_budget_stack)
+    fresh(tiny_budget_stack)
     page = open_page(tiny_budget_stack)
     posts = _posts(page)
     connect(page)
@@ -613,10 +647,10 @@ def test_over_the_spend_budget_the_call_is_cut_off_with_the_reason_and_not_retri
 
 
 def test_the_companions_cap_ends_the_call_within_a_second_of_the_countdown(
-    open_page: OpenPage, companion_short_call_stack: Stack
+    open_page: OpenPage, companion_short_call_stack: Stack, fresh: Callable[[Stack], Stack]
 ) -> None:
     # Given a 10-second call on a stack whose companion ends calls at their cap
-    _reset(companion_short_call_stack)
+    fresh(companion_short_call_stack)
     page = open_page(companion_short_call_stack)
     connect(page)
     page.evaluate(
