@@ -345,7 +345,7 @@ def _spend_alarm_fires(micro_usd: dict[str, float], **parameters: str) -> bool:
     params = {**defaults(MONITORING_TEMPLATE), **parameters}
     expression = evaluate(_expression(alarm), params, MONITORING_TEMPLATE)
     assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
-    return _alarm_value(expression, micro_usd) >= alarm["Threshold"]
+    return _alarm_value(expression, micro_usd) >= float(alarm["Threshold"])
 
 
 @pytest.mark.parametrize("dollars_per_day", ["20", "0.5", "1000"])
