@@ -230,9 +230,9 @@ def test_a_changed_web_folder_changes_what_the_publisher_is_told_so_sam_deploy_r
 
     assert first["type"] == "AWS::Lambda::Version"
     # CloudFormation invokes the alias, the one the no-retry setting is attached to.
-    # (The companion's retries, the only other setting, are on $LATEST: test_template_companion.py.)
     assert first["retry_config"]["PublisherFunction"] == [first["invoked_alias"], 0]
     assert set(first["retry_config"]) == {"PublisherFunction", "CompanionFunction"}
+    assert first["retry_config"]["CompanionFunction"] == ["$LATEST", 2]  # its async retries re-attach
     assert same == first  # nothing changed: no update, no needless invalidation
     assert edited["version"] != first["version"]  # web/ changed: a new version, so an Update
 
