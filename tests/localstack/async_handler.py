@@ -5,15 +5,18 @@
 - `{"do": "meet", "group": G, "parties": N}` returns once N invocations of group G are running at the
   same time (a barrier), and raises if they never are: invocations run one at a time would fail it;
 - `{"do": "until_deadline", "margin_ms": M}` returns once its remaining time is at most M, as a
-  companion hands over before its deadline;
+  companion hands over before its deadline (and, given `"report_to": PATH`, writes its result there,
+  for a test that outlives the stack);
 - `{"do": "overrun", "seconds": S}` runs S seconds whatever its deadline.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 # Environment variables `describe` reports (names the stack sets, none of them secret).
@@ -42,7 +45,10 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if action == "until_deadline":
         while context.get_remaining_time_in_millis() > int(event.get("margin_ms", 100)):
             time.sleep(0.02)
-        return {"remaining_ms": context.get_remaining_time_in_millis()}
+        result = {"remaining_ms": context.get_remaining_time_in_millis()}
+        if "report_to" in event:
+            Path(event["report_to"]).write_text(json.dumps(result), encoding="utf-8")
+        return result
     if action == "overrun":
         time.sleep(float(event["seconds"]))
         return {"overran": True}
