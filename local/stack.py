@@ -95,6 +95,8 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     companion = parser.add_argument_group("the companion (Lambda async invocations, local.lambda_invoke)")
     companion.add_argument(
         "--companion-deadline-seconds",
+        "--companion-max-seconds",  # the name for it
+        dest="companion_deadline_seconds",
         type=float,
         metavar="S",
         help="each invocation's emulated Lambda deadline (default: the function's timeout, 900 s); a few "

@@ -45,6 +45,7 @@ def test_the_flags_reach_the_stack_options() -> None:
     assert options.async_retry_seconds == 0.5
     assert options.async_functions == {COMPANION_FUNCTION_NAME: HANDLER}
     # Without them: the function's own timeout, Lambda's delays in seconds, the companion's module
+    assert _options(_parse_args(["--companion-max-seconds", "6"])).companion_deadline_seconds == 6.0
     defaults = _options(_parse_args([]))
     assert (defaults.companion_deadline_seconds, defaults.async_retry_seconds, defaults.async_functions) == (
         None,
