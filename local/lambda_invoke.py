@@ -11,7 +11,7 @@ boto3 honours `AWS_ENDPOINT_URL_LAMBDA`: the stack points it at `LambdaInvoker.a
   that is not JSON → 400 `InvalidRequestContentException`, in Lambda's error shape (the error code in
   `x-amzn-ErrorType`, `{"Type": "User", "Message": …}`).
 
-Each invocation gets an execution environment of its own: a thread, not the API handler's
+Each running invocation has an execution environment to itself: a thread, not the API handler's
 one-at-a-time lock, so several companions run at once, one per live call, as in Lambda. Its context's
 `get_remaining_time_in_millis()` counts down from the function's timeout, or from `deadline_seconds`
 (`--companion-deadline-seconds`), so that hand-overs before the deadline can be seen in seconds.
@@ -21,12 +21,17 @@ tried twice more, after `retry_delays` (Lambda waits about 1 and 2 minutes; here
 told). The retries keep the invocation's request id, as Lambda's do (the attempt number tells them
 apart). Each failure is logged to stderr with its error, never with the payload.
 
+Execution environments are reused as Lambda reuses them: an attempt takes an idle one of its function
+if there is one, else it pays `init_seconds` first (`--companion-init-ms`, or `POST /__local/faults`
+with `{"init_ms": MS}` or `{"cold": true}`; 0 by default); an environment whose handler returned is
+idle again, one that failed is not reused.
+
 Differences from the service, on purpose: a thread cannot be killed, so a handler still running at its
 deadline is counted as timed out (and retried) and left to finish in the background, where Lambda
 would have stopped it; there is no concurrency limit, no event age limit and no payload size limit.
 
-`GET /__local/invocations` lists every attempt (function, attempt, state, times; never the payload) for
-tests and benches. `stop()` (the stack's shutdown) drops waiting retries, brings every running
+`GET /__local/invocations` lists every attempt (function, attempt, state, times, cold; never the
+payload) for tests and benches. `stop()` (the stack's shutdown) drops waiting retries, brings every running
 handler's deadline to now, and waits a bounded time for them.
 """
 
@@ -60,6 +65,7 @@ DEFAULT_TIMEOUT_SECONDS = 900.0
 DEFAULT_RETRY_DELAYS = (1.0, 2.0)
 INVOKE_PATH = "/2015-03-31/functions/{name}/invocations"
 INVOCATIONS_PATH = "/__local/invocations"
+FAULTS_PATH = "/__local/faults"
 _ACCOUNT = "123456789012"
 _REGION = "us-east-1"
 _TIMEOUT_ERROR = "Sandbox.Timedout"
@@ -94,6 +100,7 @@ class AttemptRecord:
     # When the next attempt is due (a failed attempt that will be retried), else None (given up, or
     # the stack stopped first).
     next_attempt_at: float | None = None
+    cold: bool = False  # it found no idle environment and paid the init first (`init_ms`)
 
 
 @dataclass
@@ -144,6 +151,7 @@ class LambdaInvoker:
         deadline_seconds: float | None = None,
         retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS,
         stop_grace_seconds: float = 5.0,
+        init_seconds: float = 0.0,
     ) -> None:
         self._functions = dict(functions)
         self._timeouts = dict(timeout_seconds or {})
@@ -156,6 +164,9 @@ class LambdaInvoker:
         self._supervisors: set[threading.Thread] = set()
         self._workers: set[threading.Thread] = set()
         self._stopping = threading.Event()
+        # Lambda's init for a new execution environment, and the idle (warm) environments per function.
+        self.init_seconds = init_seconds
+        self._warm: dict[str, int] = {}
 
     # -- invoking ------------------------------------------------------------------------------
 
@@ -214,22 +225,41 @@ class LambdaInvoker:
                 if number == attempts:
                     logger.error("local lambda: %s %s gave up after %d attempts", name, request_id, attempts)
                     return
-                delay = self._retry_delays[number - 1]
-                record = self._records_of(request_id)[-1]
-                with self._lock:
-                    record.next_attempt_at = time.time() + delay
-                if self._stopping.wait(delay):
-                    with self._lock:
-                        record.next_attempt_at = None
+                if not self._wait_to_retry(request_id, self._retry_delays[number - 1]):
                     logger.warning("local lambda: %s %s: retry dropped at stop", name, request_id)
                     return
         finally:
             with self._lock:
                 self._supervisors.discard(threading.current_thread())
 
-    def _records_of(self, request_id: str) -> list[AttemptRecord]:
+    def _wait_to_retry(self, request_id: str, delay: float) -> bool:
+        """Waits `delay` before the next attempt (shown as the last attempt's `next_attempt_at`); False
+        when the stack stops first."""
         with self._lock:
-            return [record for record in self._records if record.request_id == request_id]
+            last = [record for record in self._records if record.request_id == request_id][-1:]
+            for record in last:
+                record.next_attempt_at = time.time() + delay
+        if not self._stopping.wait(delay):
+            return True
+        with self._lock:
+            for record in last:
+                record.next_attempt_at = None
+        return False
+
+    def set_cold(self, init_ms: float | None = None) -> None:
+        """No idle environment is left (the next invocations pay the init); `init_ms`: the init's length."""
+        with self._lock:
+            self._warm.clear()
+            if init_ms is not None:
+                self.init_seconds = init_ms / 1000
+
+    def _take_environment(self, name: str) -> bool:
+        """An idle environment of the function, if any; True when there is none (a cold start)."""
+        with self._lock:
+            if self._warm.get(name, 0) > 0:
+                self._warm[name] -= 1
+                return False
+            return True
 
     def _timeout(self, name: str) -> float:
         if self._deadline_seconds is not None:
@@ -237,10 +267,19 @@ class LambdaInvoker:
         return self._timeouts.get(name, DEFAULT_TIMEOUT_SECONDS)
 
     def _run_attempt(self, name: str, event: Any, request_id: str, number: int, kind: str) -> _Outcome:
-        """One attempt in a thread of its own; returns when the handler does or its deadline passes."""
+        """One attempt in a thread of its own; returns when the handler does or its deadline passes.
+
+        An attempt that finds no idle environment pays the init first (its deadline starts after it,
+        as Lambda's does); one that succeeded leaves its environment idle for the next.
+        """
+        cold = self._take_environment(name)
+        if cold and self.init_seconds > 0 and self._stopping.wait(self.init_seconds):
+            return _Outcome(error_type="Runtime.ExitError", error_message="The stack stopped during init.")
         timeout = self._timeout(name)
         attempt = _Attempt(
-            AttemptRecord(request_id=request_id, function=name, invocation_type=kind, attempt=number),
+            AttemptRecord(
+                request_id=request_id, function=name, invocation_type=kind, attempt=number, cold=cold
+            ),
             InvocationContext(name, timeout, request_id),
         )
         worker = threading.Thread(
@@ -267,6 +306,8 @@ class LambdaInvoker:
             attempt.record.ended = time.time()
             attempt.record.state = "succeeded" if outcome.error_type is None else "failed"
             attempt.record.error = outcome.error_type
+            if outcome.error_type is None:  # a failed environment is not reused: the next one pays init
+                self._warm[name] = self._warm.get(name, 0) + 1
         if outcome.error_type is not None:
             logger.error(
                 "local lambda: %s %s attempt %d failed: %s%s",
@@ -325,10 +366,22 @@ class LambdaInvoker:
         app = web.Application(client_max_size=8 * 1024 * 1024)
         app.router.add_post(INVOKE_PATH, self._handle_invoke)
         app.router.add_get(INVOCATIONS_PATH, self._handle_invocations)
+        app.router.add_post(FAULTS_PATH, self._handle_faults)
         return app
 
     async def _handle_invocations(self, _: web.Request) -> web.Response:
         return web.json_response(self.invocations())
+
+    async def _handle_faults(self, request: web.Request) -> web.Response:
+        """`{"cold": true}` leaves no idle environment; `{"init_ms": MS}` too, and sets the init's length
+        (the bench's cold companion: Lambda's init under its CPU model)."""
+        patch = await request.json()
+        if not isinstance(patch, dict):
+            raise web.HTTPBadRequest(text="body must be a JSON object")
+        init_ms = patch.get("init_ms")
+        if patch.get("cold") or init_ms is not None:
+            self.set_cold(float(init_ms) if init_ms is not None else None)
+        return web.json_response({"ok": True})
 
     async def _handle_invoke(self, request: web.Request) -> web.Response:
         parsed = await _parse_invoke(request, self.resolve)

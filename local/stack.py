@@ -110,6 +110,13 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="a failed invocation is retried after S, then 2*S seconds (Lambda: about 1 and 2 minutes)",
     )
     companion.add_argument(
+        "--companion-init-ms",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="Lambda's init, paid by each invocation that finds no idle execution environment (default 0)",
+    )
+    companion.add_argument(
         "--async-function",
         action="append",
         default=[],
@@ -194,6 +201,7 @@ def _options(args: argparse.Namespace) -> StackOptions:
         async_functions=async_functions,
         companion_deadline_seconds=args.companion_deadline_seconds,
         async_retry_seconds=args.async_retry_seconds,
+        companion_init_ms=args.companion_init_ms,
     )
 
 

@@ -67,3 +67,5 @@ class StackOptions:
     companion_deadline_seconds: float | None = None
     # Lambda's async retries wait about 1 and 2 minutes; here this many seconds, then twice as many.
     async_retry_seconds: float = 1.0
+    # Lambda's init for each new execution environment of such a function (none idle), milliseconds.
+    companion_init_ms: float = 0.0

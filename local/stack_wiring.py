@@ -257,6 +257,7 @@ class LocalStack:
             timeout_seconds={COMPANION_FUNCTION_NAME: timeout} if timeout is not None else None,
             deadline_seconds=opts.companion_deadline_seconds,
             retry_delays=(opts.async_retry_seconds, 2 * opts.async_retry_seconds),
+            init_seconds=opts.companion_init_ms / 1000,
         )
         port = await self._serve(self._invoker.app(), 0)
         return f"http://{_url_host(opts.host)}:{port}"

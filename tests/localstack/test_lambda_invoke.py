@@ -11,6 +11,7 @@ import asyncio
 import json
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -262,3 +263,31 @@ def test_stop_gives_running_handlers_their_deadline_and_drops_waiting_retries() 
     assert [r["state"] for r in served.attempts(handing_over)] == ["succeeded"]
     # The retry due in a minute was dropped, not run
     assert [(r["state"], r["next_attempt_at"]) for r in served.attempts(failing)] == [("failed", None)]
+
+
+def test_an_invocation_without_an_idle_environment_pays_the_init_first(lambda_api: Served) -> None:
+    # Given no idle environment and an init of 300 ms (the bench's cold companion)
+    with urllib.request.urlopen(  # noqa: S310 - loopback
+        urllib.request.Request(  # noqa: S310
+            f"{lambda_api.endpoint}/__local/faults",
+            data=json.dumps({"init_ms": 300}).encode(),
+            headers={"Content-Type": "application/json"},
+        ),
+        timeout=10,
+    ) as answer:
+        assert json.loads(answer.read()) == {"ok": True}
+
+    # When invoked, then invoked again once it returned
+    sent = time.time()
+    first = _request_id(lambda_api.invoke({"do": "describe"}))
+    second = _request_id(lambda_api.invoke({"do": "describe"}))
+
+    # Then the first paid the init before its handler started, the second found its environment idle
+    [cold] = lambda_api.attempts(first)
+    [warm] = lambda_api.attempts(second)
+    assert (cold["cold"], warm["cold"]) == (True, False)
+    assert cold["started"] - sent >= 0.3 - 0.01
+    # An environment whose handler failed is not reused: the next invocation pays the init again
+    lambda_api.invoke({"do": "raise"})
+    after_failure = _request_id(lambda_api.invoke({"do": "describe"}))
+    assert [r["cold"] for r in lambda_api.attempts(after_failure)] == [True]
