@@ -28,6 +28,18 @@ def _invocations(stack: StackProcess) -> list[dict[str, Any]]:
     return answer
 
 
+def _attempts_once_started(
+    stack: StackProcess, request_id: str, timeout: float = 10.0
+) -> list[dict[str, Any]]:
+    """The invocation's attempts, once the first is listed (its thread starts after the 202)."""
+    bound = time.monotonic() + timeout
+    while True:
+        attempts = [record for record in _invocations(stack) if record["request_id"] == request_id]
+        if attempts or time.monotonic() > bound:
+            return attempts
+        time.sleep(0.05)
+
+
 def test_the_flags_reach_the_stack_options() -> None:
     options = _options(
         _parse_args(
@@ -88,7 +100,7 @@ def test_the_stack_runs_the_companion_in_the_vend_functions_environment_and_stop
         )
         assert accepted["StatusCode"] == 202
         request_id = accepted["ResponseMetadata"]["RequestId"]
-        running = [record for record in _invocations(stack) if record["request_id"] == request_id]
+        running = _attempts_once_started(stack, request_id)
         assert [(r["function"], r["attempt"], r["state"]) for r in running] == [
             (COMPANION_FUNCTION_NAME, 1, "running")
         ]
