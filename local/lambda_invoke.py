@@ -31,7 +31,7 @@ deadline is counted as timed out (and retried) and left to finish in the backgro
 would have stopped it; there is no concurrency limit, no event age limit and no payload size limit.
 
 `GET /__local/invocations` lists every attempt (function, attempt, state, times, cold; never the
-payload) for tests and benches. `stop()` (the stack's shutdown) drops waiting retries, brings every running
+payload), from the moment its invoke is answered, for tests and benches. `stop()` (the stack's shutdown) drops waiting retries, brings every running
 handler's deadline to now, and waits a bounded time for them.
 """
 
@@ -93,8 +93,10 @@ class AttemptRecord:
     function: str
     invocation_type: str  # Event | RequestResponse
     attempt: int  # 1, then 2 and 3 for the retries
-    state: str = "running"  # running | succeeded | failed
-    started: float = field(default_factory=time.time)  # epoch seconds
+    # queued (accepted, not started) | init (paying a new environment's init) | running | succeeded | failed
+    state: str = "queued"
+    queued: float = field(default_factory=time.time)  # epoch seconds
+    started: float | None = None  # when the handler was called
     ended: float | None = None
     error: str | None = None  # the error's type: the exception's class name, Sandbox.Timedout, ...
     # When the next attempt is due (a failed attempt that will be retried), else None (given up, or
@@ -190,17 +192,20 @@ class LambdaInvoker:
         return name
 
     def invoke_async(self, name: str, event: Any) -> str:
-        """Queues `event` for the function `name` (resolved) and returns the invocation's request id."""
+        """Queues `event` for the function `name` (resolved) and returns the invocation's request id;
+        its first attempt is listed (queued) from then on."""
         request_id = str(uuid.uuid4())
+        with self._lock:
+            if self._stopping.is_set():
+                raise RuntimeError("the stack is stopping")
+        first = self._queue(request_id, name, "Event", 1)
         supervisor = threading.Thread(
             target=self._supervise,
-            args=(name, event, request_id),
+            args=(name, event, first),
             name=f"local-lambda-{name}-{request_id[:8]}",
             daemon=True,
         )
         with self._lock:
-            if self._stopping.is_set():
-                raise RuntimeError("the stack is stopping")
             self._supervisors.add(supervisor)
         supervisor.start()
         return request_id
@@ -208,42 +213,47 @@ class LambdaInvoker:
     def invoke_sync(self, name: str, event: Any) -> tuple[str, _Outcome]:
         """Runs the function `name` on `event` once and waits for it (blocking: call it from a thread)."""
         request_id = str(uuid.uuid4())
-        return request_id, self._run_attempt(name, event, request_id, 1, "RequestResponse")
+        return request_id, self._run_attempt(self._queue(request_id, name, "RequestResponse", 1), event)
+
+    def _queue(self, request_id: str, name: str, kind: str, number: int) -> AttemptRecord:
+        record = AttemptRecord(request_id=request_id, function=name, invocation_type=kind, attempt=number)
+        with self._lock:
+            self._records.append(record)
+        return record
 
     def invocations(self) -> list[dict[str, Any]]:
         with self._lock:
             return [asdict(record) for record in self._records]
 
-    def _supervise(self, name: str, event: Any, request_id: str) -> None:
+    def _supervise(self, name: str, event: Any, first: AttemptRecord) -> None:
         """Lambda's asynchronous invocation: the first attempt, then a retry after each delay."""
+        request_id, attempts = first.request_id, 1 + len(self._retry_delays)
         try:
-            attempts = 1 + len(self._retry_delays)
-            for number in range(1, attempts + 1):
-                outcome = self._run_attempt(name, event, request_id, number, "Event")
+            record = first
+            while True:
+                outcome = self._run_attempt(record, event)
                 if outcome.error_type is None:
                     return
-                if number == attempts:
+                if record.attempt == attempts:
                     logger.error("local lambda: %s %s gave up after %d attempts", name, request_id, attempts)
                     return
-                if not self._wait_to_retry(request_id, self._retry_delays[number - 1]):
+                if not self._wait_to_retry(record, self._retry_delays[record.attempt - 1]):
                     logger.warning("local lambda: %s %s: retry dropped at stop", name, request_id)
                     return
+                record = self._queue(request_id, name, "Event", record.attempt + 1)
         finally:
             with self._lock:
                 self._supervisors.discard(threading.current_thread())
 
-    def _wait_to_retry(self, request_id: str, delay: float) -> bool:
-        """Waits `delay` before the next attempt (shown as the last attempt's `next_attempt_at`); False
+    def _wait_to_retry(self, failed: AttemptRecord, delay: float) -> bool:
+        """Waits `delay` before the next attempt (shown as the failed one's `next_attempt_at`); False
         when the stack stops first."""
         with self._lock:
-            last = [record for record in self._records if record.request_id == request_id][-1:]
-            for record in last:
-                record.next_attempt_at = time.time() + delay
+            failed.next_attempt_at = time.time() + delay
         if not self._stopping.wait(delay):
             return True
         with self._lock:
-            for record in last:
-                record.next_attempt_at = None
+            failed.next_attempt_at = None
         return False
 
     def set_cold(self, init_ms: float | None = None) -> None:
@@ -266,22 +276,23 @@ class LambdaInvoker:
             return self._deadline_seconds
         return self._timeouts.get(name, DEFAULT_TIMEOUT_SECONDS)
 
-    def _run_attempt(self, name: str, event: Any, request_id: str, number: int, kind: str) -> _Outcome:
+    def _run_attempt(self, record: AttemptRecord, event: Any) -> _Outcome:
         """One attempt in a thread of its own; returns when the handler does or its deadline passes.
 
         An attempt that finds no idle environment pays the init first (its deadline starts after it,
         as Lambda's does); one that succeeded leaves its environment idle for the next.
         """
+        name, request_id, number = record.function, record.request_id, record.attempt
         cold = self._take_environment(name)
-        if cold and self.init_seconds > 0 and self._stopping.wait(self.init_seconds):
+        with self._lock:
+            record.cold = cold
+            record.state = "init" if cold and self.init_seconds > 0 else record.state
+        if record.state == "init" and self._stopping.wait(self.init_seconds):
+            with self._lock:
+                record.state, record.error, record.ended = "failed", "Runtime.ExitError", time.time()
             return _Outcome(error_type="Runtime.ExitError", error_message="The stack stopped during init.")
         timeout = self._timeout(name)
-        attempt = _Attempt(
-            AttemptRecord(
-                request_id=request_id, function=name, invocation_type=kind, attempt=number, cold=cold
-            ),
-            InvocationContext(name, timeout, request_id),
-        )
+        attempt = _Attempt(record, InvocationContext(name, timeout, request_id))
         worker = threading.Thread(
             target=self._run_handler,
             args=(attempt, self._functions[name], event),
@@ -289,7 +300,7 @@ class LambdaInvoker:
             daemon=True,  # a handler past its deadline must not hold the stack's exit
         )
         with self._lock:
-            self._records.append(attempt.record)
+            record.state, record.started = "running", time.time()
             self._running.add(attempt)
             self._workers.add(worker)
             if self._stopping.is_set():

@@ -102,6 +102,7 @@ def test_an_event_invocation_answers_202_at_once_while_its_handler_runs(lambda_a
     assert first["StatusCode"] == 202
     assert first["Payload"].read() == b""
     request_id = _request_id(first)
+    assert [record["state"] for record in lambda_api.attempts(request_id)] in (["queued"], ["running"])
     lambda_api.wait_for(lambda: lambda_api.last(request_id).get("state") == "running")
 
     second = lambda_api.invoke({"do": "meet", "group": "at-once", "parties": 2}, kind="Event")
@@ -291,6 +292,7 @@ def test_an_invocation_without_an_idle_environment_pays_the_init_first(lambda_ap
     [warm] = lambda_api.attempts(second)
     assert (cold["cold"], warm["cold"]) == (True, False)
     assert cold["started"] - sent >= 0.3 - 0.01
+    assert cold["started"] - cold["queued"] >= 0.3 - 0.01
     # An environment whose handler failed is not reused: the next invocation pays the init again
     lambda_api.invoke({"do": "raise"})
     after_failure = _request_id(lambda_api.invoke({"do": "describe"}))

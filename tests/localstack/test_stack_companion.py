@@ -28,14 +28,14 @@ def _invocations(stack: StackProcess) -> list[dict[str, Any]]:
     return answer
 
 
-def _attempts_once_started(
+def _attempts_once_running(
     stack: StackProcess, request_id: str, timeout: float = 10.0
 ) -> list[dict[str, Any]]:
-    """The invocation's attempts, once the first is listed (its thread starts after the 202)."""
+    """The invocation's attempts, once the last has left the queue (it is listed from the 202 on)."""
     bound = time.monotonic() + timeout
     while True:
         attempts = [record for record in _invocations(stack) if record["request_id"] == request_id]
-        if attempts or time.monotonic() > bound:
+        if [r for r in attempts[-1:] if r["state"] != "queued"] or time.monotonic() > bound:
             return attempts
         time.sleep(0.05)
 
@@ -100,7 +100,7 @@ def test_the_stack_runs_the_companion_in_the_vend_functions_environment_and_stop
         )
         assert accepted["StatusCode"] == 202
         request_id = accepted["ResponseMetadata"]["RequestId"]
-        running = _attempts_once_started(stack, request_id)
+        running = _attempts_once_running(stack, request_id)
         assert [(r["function"], r["attempt"], r["state"]) for r in running] == [
             (COMPANION_FUNCTION_NAME, 1, "running")
         ]
