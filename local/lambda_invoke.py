@@ -31,8 +31,9 @@ deadline is counted as timed out (and retried) and left to finish in the backgro
 would have stopped it; there is no concurrency limit, no event age limit and no payload size limit.
 
 `GET /__local/invocations` lists every attempt (function, attempt, state, times, cold; never the
-payload), from the moment its invoke is answered, for tests and benches. `stop()` (the stack's shutdown) drops waiting retries, brings every running
-handler's deadline to now, and waits a bounded time for them.
+payload), from the moment its invoke is answered, for tests and benches. `stop()` (the stack's
+shutdown) drops waiting retries, brings every running handler's deadline to now, and waits a bounded
+time for them.
 """
 
 from __future__ import annotations
@@ -195,17 +196,17 @@ class LambdaInvoker:
         """Queues `event` for the function `name` (resolved) and returns the invocation's request id;
         its first attempt is listed (queued) from then on."""
         request_id = str(uuid.uuid4())
-        with self._lock:
-            if self._stopping.is_set():
-                raise RuntimeError("the stack is stopping")
-        first = self._queue(request_id, name, "Event", 1)
+        first = AttemptRecord(request_id=request_id, function=name, invocation_type="Event", attempt=1)
         supervisor = threading.Thread(
             target=self._supervise,
             args=(name, event, first),
             name=f"local-lambda-{name}-{request_id[:8]}",
             daemon=True,
         )
-        with self._lock:
+        with self._lock:  # with stop()'s: an invocation it does not see is refused
+            if self._stopping.is_set():
+                raise RuntimeError("the stack is stopping")
+            self._records.append(first)
             self._supervisors.add(supervisor)
         supervisor.start()
         return request_id
@@ -336,6 +337,9 @@ class LambdaInvoker:
                 handler: Callable[[Any, Any], Any] = importlib.import_module(module).lambda_handler
             except Exception as exc:  # Lambda's init error: the function fails, async retries follow
                 attempt.outcome = _failure(exc, "Runtime.ImportModuleError")
+                logger.error(
+                    "local lambda: %s could not import %s", attempt.record.function, module, exc_info=exc
+                )
                 return
             try:
                 result = handler(event, attempt.context)

@@ -297,3 +297,13 @@ def test_an_invocation_without_an_idle_environment_pays_the_init_first(lambda_ap
     lambda_api.invoke({"do": "raise"})
     after_failure = _request_id(lambda_api.invoke({"do": "describe"}))
     assert [r["cold"] for r in lambda_api.attempts(after_failure)] == [True]
+
+
+def test_a_handler_module_that_cannot_be_imported_is_lambdas_import_error() -> None:
+    served = Served(LambdaInvoker({FUNCTION: "tests.localstack.no_such_handler"}, retry_delays=RETRY_DELAYS))
+    try:
+        response = served.invoke({"do": "describe"})
+    finally:
+        served.stop()
+    assert response["FunctionError"] == "Unhandled"
+    assert json.loads(response["Payload"].read())["errorType"] == "Runtime.ImportModuleError"
