@@ -22,7 +22,7 @@ HANGUP_FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:realtime-v
 SCHEDULER_ROLE_ARN = "arn:aws:iam::123456789012:role/realtime-vend-local-SchedulerRole"
 # The companion (issue 18): the vend function invokes it by this name through the Lambda API, which
 # local.lambda_invoke serves (`<stack>-Companion`, as the template names it).
-COMPANION_FUNCTION_NAME = "realtime-vend-local-Companion"
+COMPANION_FUNCTION_NAME = "realtime-vend-local-companion"
 CALL_MODES = ("client_secret", "relay", "both")
 AUTH_MODES = ("none", "oidc")
 
