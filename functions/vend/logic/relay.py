@@ -28,6 +28,7 @@ from vend.errors import (
 )
 from vend.logic.api_key import OpenAIApiKeySource
 from vend.logic.session_config import client_secret_request
+from vend.logic.spend_budget import SpendBudget
 from vend.observability import annotate, logger, upstream_span
 from vend.secret_values import OpenAIApiKey
 from vend.settings import Settings
@@ -86,7 +87,9 @@ class CallRelay:
         schedules: HangupSchedules,
         *,
         clock: Callable[[], float] = time.time,
+        spend: SpendBudget | None = None,
     ) -> None:
+        self._spend = spend
         self._settings = settings
         self._limits = settings.calls
         self._api_key = api_key
@@ -162,6 +165,8 @@ class CallRelay:
         return ended
 
     def _admit(self, visitor: str, now: int) -> CallRecord:
+        if self._spend is not None:  # metered dollars first: a spent budget takes no lease or charge
+            self._spend.require_room(visitor, now=now)
         cap = self._limits.max_call_seconds
         day = dt.datetime.fromtimestamp(now, dt.UTC).date()
         budgets = Budgets(self._limits.minutes_per_visitor * 60, self._limits.minutes_per_day * 60)
