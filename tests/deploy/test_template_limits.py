@@ -224,10 +224,17 @@ def test_the_function_may_use_only_its_table_and_read_only_its_pause_switch() ->
 
     # each operation of a transaction needs its single-item twin (DynamoDB's transactions IAM page):
     # Update for counters, Put for a call's lease and record, Delete to free a lease; GetItem reads a
-    # call and is init's connection warm-up. Nothing that scans or reaches another table.
+    # call and is init's connection warm-up; BatchGetItem sums the day's spend shards at admission.
+    # Nothing that scans or reaches another table.
     assert [(sorted(_actions(s)), s["Resource"]) for s in dynamodb] == [
         (
-            ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+            [
+                "dynamodb:BatchGetItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+            ],
             {"Fn::GetAtt": ["QuotaTable", "Arn"]},
         )
     ]
