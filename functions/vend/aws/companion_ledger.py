@@ -99,7 +99,7 @@ class CompanionLedger:
                 Key={"pk": {"S": key}},
                 UpdateExpression=update,
                 ConditionExpression=condition,
-                ExpressionAttributeValues=values,  # type: ignore[arg-type]
+                ExpressionAttributeValues=values,
             )
         except Exception as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
