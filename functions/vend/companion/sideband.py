@@ -68,7 +68,7 @@ class Sideband:
         try:
             connection = connect(
                 url,
-                additional_headers={"Authorization": f"Bearer {api_key}"},
+                additional_headers={"Authorization": f"Bearer {api_key.reveal()}"},
                 open_timeout=open_timeout,
                 ping_interval=PING_INTERVAL_SECONDS,
                 ping_timeout=PING_TIMEOUT_SECONDS,
@@ -76,6 +76,7 @@ class Sideband:
                 max_size=MAX_EVENT_BYTES,
                 compression=None,  # JSON events are small; deflate costs CPU at a fraction of a vCPU
                 proxy=None,
+                legacy=True,  # connect directly: the session closes it (a `with` block cannot span re-attaches)
             )
         except InvalidStatus as exc:
             status = exc.response.status_code

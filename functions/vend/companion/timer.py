@@ -3,7 +3,7 @@ be gone. All in epoch seconds (the call record's `ends_at` is), from one injecta
 
 The hand-over lead is 60 s against Lambda's 15 minutes, and scales down for the local stack's emulated
 deadlines of a few seconds (a third of the time the invocation started with), so that the successor has
-time to start and attach before this one leaves.
+time to start and attach before this one leaves, at the latest a second before the deadline.
 """
 
 from __future__ import annotations
@@ -23,8 +23,10 @@ class Timer:
     @classmethod
     def start(cls, *, now: float, remaining_seconds: float, ends_at: float) -> Timer:
         lead = min(HANDOVER_LEAD_SECONDS, remaining_seconds / 3)
+        # A quarter of the lead at most, so that an emulated deadline still leaves the successor time.
+        margin = min(EXIT_MARGIN_SECONDS, lead / 4)
         deadline = now + remaining_seconds
-        return cls(cap_at=ends_at, handover_at=deadline - lead, exit_by=deadline - EXIT_MARGIN_SECONDS)
+        return cls(cap_at=ends_at, handover_at=deadline - lead, exit_by=deadline - margin)
 
     def next_due(self, now: float, *, handing_over: bool) -> float:
         """Seconds until the next thing this timer decides (never negative)."""
