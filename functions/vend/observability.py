@@ -214,6 +214,11 @@ def record_hangup(*, failed: bool) -> None:
     )
 
 
+def record_companion_run() -> None:
+    """One per companion invocation (the hand-overs show as more runs than calls started)."""
+    metrics.add_metric(name="CompanionRuns", unit=MetricUnit.Count, value=1)
+
+
 def record_companion_failure() -> None:
     """A companion that could not start, hand over, or serve its call (the alarm's metric)."""
     metrics.add_metric(name="CompanionFailures", unit=MetricUnit.Count, value=1)

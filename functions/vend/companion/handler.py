@@ -16,7 +16,14 @@ from vend import providers  # isort: skip  (first: starts the init prefetch)
 
 from vend.companion.event import parse_event
 from vend.companion.wiring import parts_from, serve
-from vend.observability import annotate, logged_task, logger, metrics, record_companion_failure
+from vend.observability import (
+    annotate,
+    logged_task,
+    logger,
+    metrics,
+    record_companion_failure,
+    record_companion_run,
+)
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -26,6 +33,7 @@ if TYPE_CHECKING:
 @metrics.log_metrics(raise_on_empty_metrics=False)
 @logged_task("companion")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    record_companion_run()
     parsed = parse_event(event)
     if parsed is None:
         annotate(reason="bad_event")

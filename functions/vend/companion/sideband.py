@@ -76,7 +76,7 @@ class Sideband:
                 max_size=MAX_EVENT_BYTES,
                 compression=None,  # JSON events are small; deflate costs CPU at a fraction of a vCPU
                 proxy=None,
-                legacy=True,  # connect directly: the session closes it (a `with` block cannot span re-attaches)
+                legacy=True,  # connected directly: the session closes it (a `with` cannot span re-attaches)
             )
         except InvalidStatus as exc:
             status = exc.response.status_code
