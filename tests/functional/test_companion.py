@@ -34,7 +34,9 @@ def stack(aws: None, sideband: FakeSideband) -> Stack:
     return Stack(sideband)
 
 
-def test_attach_meter_answer_a_tool_and_end_at_the_cap(stack: Stack, sideband: FakeSideband) -> None:
+def test_attach_meter_answer_a_tool_and_end_at_the_cap(
+    stack: Stack, sideband: FakeSideband, caplog: pytest.LogCaptureFixture
+) -> None:
     record, rtc = stack.live_call(seconds=3)
     stack.invocations.start(record.call_id, 0)
     sideband.wait_for(lambda: sideband.attached(rtc) == 1)
@@ -65,6 +67,12 @@ def test_attach_meter_answer_a_tool_and_end_at_the_cap(stack: Stack, sideband: F
     assert ended.state == "ended"
     assert stack.schedules.deleted == [record.call_id]
     assert stack.items.finalised_reason(record.call_id) == "cap"
+    # Nothing secret in the companion's log lines: no OpenAI call id, no tool arguments or output.
+    logged = repr([(r.getMessage(), r.__dict__) for r in caplog.records])
+    assert "call finalised" in logged
+    assert "tool answered" in logged
+    for secret in (rtc, "12:00", "timezone", KEY):
+        assert secret not in logged
 
 
 def test_end_call_hangs_up_after_the_goodbye(stack: Stack, sideband: FakeSideband) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Literal
 
 from vend.companion.ports import Calls, CompanionItems, Hangups, KeySource, Schedules
-from vend.errors import VendError
+from vend.errors import UpstreamUnauthorized, VendError
 from vend.observability import annotate, logger
 from vend.usage import CallRecord
 
@@ -48,7 +48,12 @@ class Finaliser:
             return False
         deadline = time.monotonic() + HANGUP_SECONDS
         try:
-            return self._hangups.hangup(self._api_key.current(), record.openai_call_id, deadline=deadline)
+            try:
+                return self._hangups.hangup(self._api_key.current(), record.openai_call_id, deadline=deadline)
+            except UpstreamUnauthorized:  # a rotated key: read it again once, as the vend function does
+                return self._hangups.hangup(
+                    self._api_key.refreshed(), record.openai_call_id, deadline=deadline
+                )
         except VendError as error:
             if error.upstream_status in _ALREADY_OVER:
                 return False
