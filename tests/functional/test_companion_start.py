@@ -114,3 +114,30 @@ def test_the_companion_handler_finalises_an_ended_call_and_refuses_a_bad_event(
     assert companion.lambda_handler({"call_id": call_id, "generation": -1}, FakeLambdaContext()) == {
         "outcome": "bad_event"
     }
+
+
+def test_the_companion_functions_init_reads_only_what_its_role_may(
+    cold_start: HandlerFactory, secret_arn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import botocore.client
+
+    asked: list[str] = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def spy(self: Any, operation: str, params: dict[str, Any]) -> Any:
+        asked.append(f"{operation}:{params.get('SecretId') or params.get('Name') or params.get('TableName')}")
+        return original(self, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", spy)
+    monkeypatch.setenv("_HANDLER", "vend.companion.handler.lambda_handler")  # what Lambda sets
+
+    cold_start(
+        OPENAI_API_KEY_SECRET_ARN=secret_arn,
+        OPENAI_BASE_URL=BASE_URL,
+        CALL_MODE="relay",
+        COMPANION_FUNCTION_NAME=COMPANION,
+    )
+
+    # the key and the table; not the origin header, the visitor key or the pause switch
+    assert sorted(a.split(":")[0] for a in asked) == ["GetItem", "GetSecretValue"]
+    assert any(secret_arn in a for a in asked)
