@@ -24,6 +24,7 @@ from vend.aws.companion_ledger import CompanionLedger
 from vend.companion.event import CompanionEvent
 from vend.companion.session import Companion
 from vend.companion.wiring import Parts, serve
+from vend.errors import QuotaUnavailable
 from vend.secret_values import OpenAIApiKey
 from vend.settings import load_settings
 from vend.usage import Budgets, CallRecord
@@ -97,11 +98,14 @@ class Spend:
 
     recorded: dict[str, int] = field(default_factory=dict)
     duplicates: int = 0
+    failing: set[str] = field(default_factory=set)  # event keys whose write fails (a throttled table)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record(
         self, *, call_id: str, visitor: str, day: str, model: str, event_key: str, micro_usd: int
     ) -> object | None:
+        if event_key in self.failing:
+            raise QuotaUnavailable("dynamodb_ProvisionedThroughputExceededException")
         with self._lock:
             if event_key in self.recorded:
                 self.duplicates += 1

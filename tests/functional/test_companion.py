@@ -20,6 +20,7 @@ from tests.functional.companion_harness import (
     outputs_for,
     response_done,
 )
+from vend.observability import metrics
 
 
 @pytest.fixture
@@ -208,3 +209,22 @@ def test_hand_over_across_three_generations_meters_and_answers_everything_once(
     hung_up_at = sideband.hung_up_at(rtc)
     assert hung_up_at is not None
     assert record.ends_at <= hung_up_at < record.ends_at + 1
+
+
+def test_a_failed_metering_write_is_counted_and_the_call_still_ends_at_its_cap(
+    stack: Stack, sideband: FakeSideband
+) -> None:
+    metrics.clear_metrics()
+    stack.spend.failing.add("resp_throttled")
+    record, rtc = stack.live_call(seconds=2)
+    stack.invocations.start(record.call_id, 0)
+    sideband.wait_for(lambda: sideband.attached(rtc) == 1)
+
+    sideband.emit(rtc, response_done("resp_throttled", 40))
+    sideband.emit(rtc, response_done("resp_next", 50))
+    stack.invocations.wait(timeout=5)
+
+    assert stack.invocations.errors == []
+    assert stack.invocations.outcomes == {0: "finalised_cap"}
+    assert stack.spend.recorded == {"resp_next": 50}
+    assert metrics.metric_set["CompanionFailures"]["Value"] == [1.0]  # flushed by the handler

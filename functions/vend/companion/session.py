@@ -153,7 +153,6 @@ class Companion:
         except SidebandDropped as drop:
             self._dropped(now, drop.reason)
             return None
-        state.failures = 0
         if not state.taken_over:
             state.taken_over = True
             record = self._record
@@ -172,15 +171,21 @@ class Companion:
             event = self._sideband.receive(wait)
         except SidebandClosed:
             # The server's 1000 close: the call is over, unless re-attaching says otherwise (no 404).
+            # At once the first time; closes that follow each other back off like drops.
             self._detach()
-            self._attaching.next_at = 0.0
+            state = self._attaching
+            state.failures += 1
+            state.next_at = 0.0 if state.failures == 1 else self._clock() + self._backoff(state.failures)
             logger.info("sideband closed by server", extra={"call_id": self._record.call_id})
             return None
         except SidebandDropped as drop:
             self._detach()
             self._dropped(self._clock(), drop.reason)
             return None
-        reason = self._dispatch.handle(event) if event is not None else None
+        if event is None:
+            return None
+        self._attaching.failures = 0  # the connection works: the next drop starts the backoff afresh
+        reason = self._dispatch.handle(event)
         return self._finalise(reason, hang_up=True) if reason is not None else None
 
     def _dropped(self, now: float, reason: str) -> None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vend.companion.ports import CompanionItems, ToolOutcome, ToolRunner
-from vend.observability import logger
+from vend.observability import logger, record_companion_failure
 from vend.usage import CallRecord
 
 Send = Callable[[dict[str, Any]], None]
@@ -103,9 +103,18 @@ class ToolAnswers:
                 return
             self._seen.add(call_id)
         started = self._clock()
-        if not self._items.claim_tool_call(
-            self._record.call_id, call_id, self._generation, ends_at=self._record.ends_at
-        ):
+        try:
+            claimed = self._items.claim_tool_call(
+                self._record.call_id, call_id, self._generation, ends_at=self._record.ends_at
+            )
+        except Exception as error:
+            # Not claimed, so not run here: forget it, and the response.done sweep tries again.
+            with self._lock:
+                self._seen.discard(call_id)
+            record_companion_failure()
+            logger.error("tool claim failed", extra={"tool": name, "error_type": type(error).__name__})
+            return
+        if not claimed:
             return  # the other generation runs it
         with self._lock:
             self._rounds.setdefault(response_id, _Round()).pending.add(call_id)
