@@ -174,7 +174,12 @@ class Invocations:
 
 class Stack:
     def __init__(
-        self, sideband: FakeSideband, *, deadline_seconds: float = 600.0, budget: int = 10**9
+        self,
+        sideband: FakeSideband,
+        *,
+        deadline_seconds: float = 600.0,
+        budget: int = 10**9,
+        base_url: str | None = None,  # where the companion attaches, if not the fake sideband
     ) -> None:
         client = boto3.client("dynamodb")
         create_quota_table(client)
@@ -191,7 +196,7 @@ class Stack:
             {
                 **REQUIRED_ENV,
                 "OPENAI_API_KEY_SECRET_ARN": "realtime-vend/openai-api-key",
-                "OPENAI_BASE_URL": sideband.base_url,
+                "OPENAI_BASE_URL": base_url or sideband.base_url,
                 "CALL_MODE": "relay",
                 "COMPANION_FUNCTION_NAME": "realtime-vend-CompanionFunction",
             }

@@ -7,6 +7,7 @@ function does (one async invocation, generation 0) and watches the call from out
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterator
 
@@ -228,3 +229,19 @@ def test_a_failed_metering_write_is_counted_and_the_call_still_ends_at_its_cap(
     assert stack.invocations.outcomes == {0: "finalised_cap"}
     assert stack.spend.recorded == {"resp_next": 50}
     assert metrics.metric_set["CompanionFailures"]["Value"] == [1.0]  # flushed by the handler
+
+
+def test_an_attach_that_hangs_does_not_hold_up_the_cap(aws: None, sideband: FakeSideband) -> None:
+    silent = socket.create_server(("127.0.0.1", 0))  # accepts, then never answers the handshake
+    try:
+        stack = Stack(sideband, base_url=f"http://127.0.0.1:{silent.getsockname()[1]}")
+        record, rtc = stack.live_call(seconds=2)
+        stack.invocations.start(record.call_id, 0)
+        stack.invocations.wait(timeout=6)
+    finally:
+        silent.close()
+
+    assert stack.invocations.outcomes == {0: "finalised_cap"}
+    hung_up_at = sideband.hung_up_at(rtc)
+    assert hung_up_at is not None
+    assert record.ends_at <= hung_up_at < record.ends_at + 1

@@ -21,18 +21,26 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from vend.companion.dispatch import Dispatch
 from vend.companion.finalise import Finaliser, Reason
 from vend.companion.handover import HandOver
 from vend.companion.metering import Meter
 from vend.companion.ports import CompanionItems, KeySource
-from vend.companion.sideband import CallOver, KeyRejected, Sideband, SidebandClosed, SidebandDropped
+from vend.companion.sideband import (
+    OPEN_TIMEOUT_SECONDS,
+    CallOver,
+    KeyRejected,
+    Sideband,
+    SidebandClosed,
+    SidebandDropped,
+)
 from vend.companion.timer import Timer
 from vend.companion.tool_answers import ToolAnswers
 from vend.errors import ServerMisconfigured
 from vend.observability import annotate, logger
+from vend.secret_values import OpenAIApiKey
 from vend.usage import CallRecord
 
 BACKOFF_FIRST_SECONDS = 0.25
@@ -40,7 +48,13 @@ BACKOFF_MOST_SECONDS = 8.0
 GOODBYE_GRACE_SECONDS = 15.0  # end_call answered but no goodbye came: hang up anyway
 POLL_SECONDS = 0.25  # how often the loop looks at the hand-over while it waits for events
 
-Attach = Callable[[str, Any], Sideband]
+MIN_OPEN_SECONDS = 0.25  # an attach shorter than this could not even finish a TLS handshake
+
+
+class Attach(Protocol):
+    """Sideband.attach: open the WebSocket within `open_timeout` seconds, or raise."""
+
+    def __call__(self, url: str, api_key: OpenAIApiKey, *, open_timeout: float) -> Sideband: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,12 +150,14 @@ class Companion:
 
     def _reattach(self, now: float) -> str | None:
         state = self._attaching
+        handing_over = self._parts.handover.started
         if now < state.next_at:
-            handing_over = self._parts.handover.started
             self._sleep(min(state.next_at - now, self._timer.next_due(now, handing_over=handing_over)))
             return None
+        # An attach that hangs must not hold up the cap: it may take only until the next timer.
+        open_timeout = min(OPEN_TIMEOUT_SECONDS, self._timer.next_due(now, handing_over=handing_over))
         try:
-            self._attach()
+            self._attach(max(MIN_OPEN_SECONDS, open_timeout))
         except CallOver:
             return self._finalise("call_over", hang_up=False)
         except KeyRejected:
@@ -194,8 +210,10 @@ class Companion:
         state.next_at = now + self._backoff(state.failures)
         logger.info("sideband down", extra={"call_id": self._record.call_id, "reason": reason})
 
-    def _attach(self) -> None:
-        sideband = self._parts.attach(self._parts.sideband_url, self._parts.api_key.current())
+    def _attach(self, open_timeout: float) -> None:
+        sideband = self._parts.attach(
+            self._parts.sideband_url, self._parts.api_key.current(), open_timeout=open_timeout
+        )
         self.attaches += 1
         if self.attached_at is None:
             self.attached_at = self._clock()
