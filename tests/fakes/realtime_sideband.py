@@ -19,10 +19,16 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from openai.types.realtime import RealtimeClientEvent, RealtimeServerEvent
+from pydantic import TypeAdapter, ValidationError
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.sync.server import Server, ServerConnection, serve
+
+# Every event, both ways, is checked against openai-python's realtime types.
+SERVER_EVENT: TypeAdapter[Any] = TypeAdapter(RealtimeServerEvent)
+CLIENT_EVENT: TypeAdapter[Any] = TypeAdapter(RealtimeClientEvent)
 
 
 @dataclass
@@ -40,6 +46,7 @@ class FakeSideband:
         self._lock = threading.Lock()
         self._calls: dict[str, _Call] = {}
         self.refused: list[int] = []
+        self.invalid: list[str] = []  # client events that are not OpenAI's (the fixture asserts none)
         self._server: Server = serve(
             self._serve, "127.0.0.1", 0, process_request=self._check, compression=None
         )
@@ -61,6 +68,7 @@ class FakeSideband:
 
     def emit(self, openai_call_id: str, event: dict[str, Any]) -> int:
         """Send a server event to every attached sideband; how many got it."""
+        SERVER_EVENT.validate_python(event)  # a test scripts only events OpenAI sends
         with self._lock:
             sockets = list(self._calls[openai_call_id].sockets)
         sent = 0
@@ -149,6 +157,10 @@ class FakeSideband:
         try:
             for message in connection:
                 event = json.loads(message)
+                try:
+                    CLIENT_EVENT.validate_python(event)
+                except ValidationError as error:
+                    self.invalid.append(f"{event.get('type')}: {error.error_count()} errors")
                 with self._lock:
                     call.received.append(event)
         except ConnectionClosed:

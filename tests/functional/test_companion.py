@@ -29,6 +29,7 @@ def sideband() -> Iterator[FakeSideband]:
     server = FakeSideband(KEY)
     yield server
     server.close()
+    assert server.invalid == []  # everything the companion sent is a valid OpenAI client event
 
 
 @pytest.fixture
@@ -148,6 +149,7 @@ def test_reaching_the_spend_budget_hangs_up_mid_call(aws: None, sideband: FakeSi
         rtc,
         {
             "type": "conversation.item.input_audio_transcription.completed",
+            "event_id": "event_tx_1",
             "item_id": "item_user_1",
             "content_index": 0,
             "transcript": "hello",
