@@ -11,9 +11,12 @@ from typing import Any
 import pytest
 
 from vend.companion.event import CompanionEvent, parse_event
+from vend.companion.finalise import Finaliser
 from vend.companion.sideband import sideband_url
 from vend.companion.timer import Timer
 from vend.companion.tool_answers import ToolAnswers
+from vend.errors import ServerMisconfigured
+from vend.secret_values import OpenAIApiKey
 from vend.usage import CallRecord
 
 CALL = "call_" + "ab" * 16
@@ -194,3 +197,64 @@ def test_end_call_marks_the_next_response_as_the_goodbye() -> None:
     assert tools.goodbye_requested_at is not None
     assert not tools.is_goodbye("resp_1")
     assert tools.is_goodbye("resp_2")
+
+
+# --- finalising -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Ledger:
+    ended: list[tuple[str, int]] = field(default_factory=list)
+
+    def get(self, call_id: str) -> CallRecord | None:
+        return RECORD
+
+    def end(self, call: CallRecord, *, refund_seconds: int, free_lease: bool = True) -> bool:
+        first = not self.ended
+        self.ended.append((call.call_id, refund_seconds))
+        return first
+
+
+@dataclass
+class Marker:
+    reasons: list[str] = field(default_factory=list)
+
+    def mark_finalised(self, call_id: str, reason: str, *, now: int, ends_at: int) -> bool:
+        self.reasons.append(reason)
+        return len(self.reasons) == 1
+
+
+class Keys:
+    def current(self) -> OpenAIApiKey:
+        return OpenAIApiKey("sk-test-canary-AAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+
+    def refreshed(self) -> OpenAIApiKey:
+        return self.current()
+
+
+class OverHangups:
+    """OpenAI answering /hangup of an ended call with 400 call_id_not_found."""
+
+    def hangup(self, api_key: OpenAIApiKey, openai_call_id: str, *, deadline: float) -> bool:
+        raise ServerMisconfigured("openai_rejected_config_400_call_id_not_found", upstream_status=400)
+
+
+class Drops:
+    def delete(self, call_id: str) -> bool:
+        return False
+
+
+def test_finalising_an_ended_call_again_is_harmless_and_refunds_what_is_left() -> None:
+    ledger, marker = Ledger(), Marker()
+    finaliser = Finaliser(
+        calls=ledger,
+        schedules=Drops(),
+        hangups=OverHangups(),
+        api_key=Keys(),
+        items=marker,
+        clock=lambda: 1_200.4,
+    )
+    assert finaliser.finalise(RECORD, "spend_cap", hang_up=True)  # a 400 from /hangup: already over
+    assert not finaliser.finalise(RECORD, "cap", hang_up=True)
+    assert ledger.ended == [(CALL, 399), (CALL, 399)]  # ends_at 1600 - now, whole seconds
+    assert marker.reasons == ["spend_cap", "cap"]  # the marker keeps the first
