@@ -23,14 +23,15 @@ class Meter:
         self,
         record: CallRecord,
         *,
-        pricing: Pricing,
-        spend: SpendRecorder,
-        budget: Budget,
+        pricing: Callable[[], Pricing],
+        spend: Callable[[], SpendRecorder],
+        budget: Callable[[], Budget],
         model: str,
         transcription_model: str | None,
         clock: Callable[[], float],
     ) -> None:
         self._record = record
+        # Resolved on first use (each is built once per environment): the attach does not wait for them.
         self._pricing = pricing
         self._spend = spend
         self._budget = budget
@@ -47,19 +48,19 @@ class Meter:
         usage, response_id = response.get("usage"), response.get("id")
         if not isinstance(usage, dict) or not isinstance(response_id, str):
             return None  # a cancelled response before any token has no usage: nothing was billed
-        return self._add(self._model, self._pricing.response(usage), response_id)
+        return self._add(self._model, self._pricing().response(usage), response_id)
 
     def transcription_done(self, event: Mapping[str, Any]) -> str | None:
         usage, item_id = event.get("usage"), event.get("item_id")
         if not isinstance(usage, dict) or not isinstance(item_id, str) or self._transcription_model is None:
             return None
-        return self._add(self._transcription_model, self._pricing.transcription(usage), f"tx#{item_id}")
+        return self._add(self._transcription_model, self._pricing().transcription(usage), f"tx#{item_id}")
 
     def _add(self, model: str, micro_usd: int, event_key: str) -> str | None:
         if micro_usd <= 0:
             return None
         day = dt.datetime.fromtimestamp(self._clock(), dt.UTC).date().isoformat()
-        totals = self._spend.record(
+        totals = self._spend().record(
             call_id=self._record.call_id,
             visitor=self._record.visitor,
             day=day,
@@ -71,7 +72,7 @@ class Meter:
             return None  # another generation (or an earlier attach) recorded this event
         self.metered_micro_usd += micro_usd
         record_spend(model, micro_usd)
-        reached = self._budget.exceeded(totals)
+        reached = self._budget().exceeded(totals)
         if reached is not None:
             logger.info("spend budget reached", extra={"call_id": self._record.call_id, "budget": reached})
         return reached

@@ -67,6 +67,8 @@ class Collaborators:
     handover: HandOver
     sideband_url: str
     attach: Attach = Sideband.attach
+    # Run in a thread once attached: imports and clients that the attach need not wait for.
+    after_first_attach: Callable[[], None] = lambda: None
 
 
 class Companion:
@@ -217,6 +219,7 @@ class Companion:
         self.attaches += 1
         if self.attached_at is None:
             self.attached_at = self._clock()
+            threading.Thread(target=self._parts.after_first_attach, name="warm-up", daemon=True).start()
         with self._lock:
             self._sideband = sideband
             outbox, self._outbox = self._outbox, []

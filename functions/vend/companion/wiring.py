@@ -26,12 +26,14 @@ from vend.companion.ports import (
     Pricing,
     Schedules,
     SpendRecorder,
+    ToolOutcome,
     ToolRunner,
 )
 from vend.companion.session import Attach, Collaborators, Companion
 from vend.companion.sideband import Sideband, sideband_url
 from vend.companion.timer import Timer
 from vend.companion.tool_answers import ToolAnswers
+from vend.observability import logger
 from vend.settings import Settings
 from vend.usage import CallRecord
 
@@ -104,17 +106,27 @@ def serve(parts: Parts, event: CompanionEvent, *, remaining_seconds: float) -> s
     settings = parts.settings
     meter = Meter(
         record,
-        pricing=parts.pricing(),
-        spend=parts.spend(),
-        budget=parts.budget(),
+        pricing=parts.pricing,
+        spend=parts.spend,
+        budget=parts.budget,
         model=settings.model,
         transcription_model=settings.transcription_model,
         clock=parts.clock,
     )
-    runner = parts.tools()
+
+    def run_tool(name: str, arguments_json: str) -> ToolOutcome:
+        return parts.tools()(name, arguments_json)
 
     def tools(send: Callable[[dict[str, Any]], None]) -> ToolAnswers:
-        return ToolAnswers(record, event.generation, items=parts.items, run_tool=runner, send=send)
+        return ToolAnswers(record, event.generation, items=parts.items, run_tool=run_tool, send=send)
+
+    def warm_up() -> None:
+        """After the attach, build what the first events need, off the loop's thread."""
+        for build in (parts.pricing, parts.spend, parts.budget, parts.tools):
+            try:
+                build()
+            except Exception as error:  # the first event that needs it raises it again, and says so
+                logger.warning("companion warm-up failed", extra={"error_type": type(error).__name__})
 
     companion = Companion(
         record,
@@ -129,6 +141,7 @@ def serve(parts: Parts, event: CompanionEvent, *, remaining_seconds: float) -> s
             ),
             sideband_url=sideband_url(settings.openai_base_url, record.openai_call_id),
             attach=parts.attach,
+            after_first_attach=warm_up,
         ),
         meter=meter,
         tools=tools,
