@@ -12,6 +12,7 @@ import pytest
 
 from vend.companion.event import CompanionEvent, parse_event
 from vend.companion.finalise import Finaliser
+from vend.companion.session import backoff_seconds
 from vend.companion.sideband import sideband_url
 from vend.companion.timer import Timer
 from vend.companion.tool_answers import ToolAnswers
@@ -56,6 +57,14 @@ def test_an_emulated_deadline_of_a_few_seconds_still_leaves_the_successor_time()
 def test_the_cap_comes_first_when_it_is_sooner() -> None:
     timer = Timer.start(now=100.0, remaining_seconds=900.0, ends_at=130)
     assert timer.next_due(100.0, handing_over=False) == 30.0
+
+
+def test_reattaching_backs_off_exponentially_with_jitter_up_to_eight_seconds() -> None:
+    assert [backoff_seconds(n, 0.999999) for n in range(1, 9)] == pytest.approx(
+        [0.25, 0.5, 1, 2, 4, 8, 8, 8], abs=1e-5
+    )
+    assert backoff_seconds(1, 0.0) == 0.125
+    assert backoff_seconds(7, 0.0) == 4.0
 
 
 def test_the_sideband_address_follows_the_base_url() -> None:

@@ -234,9 +234,7 @@ class Companion:
             sideband.close()
 
     def _backoff(self, failures: int) -> float:
-        """Jittered exponential: 0.25 s, 0.5 s, … up to 8 s, each scaled by 0.5 to 1.0."""
-        ceiling: float = min(BACKOFF_MOST_SECONDS, BACKOFF_FIRST_SECONDS * 2.0 ** (failures - 1))
-        return ceiling * (0.5 + self._jitter() / 2)
+        return backoff_seconds(failures, self._jitter())
 
     def _finalise(self, reason: Reason, *, hang_up: bool) -> str:
         self._parts.finaliser.finalise(self._record, reason, hang_up=hang_up)
@@ -261,6 +259,13 @@ class Companion:
             if reason is not None:
                 return self._finalise(reason, hang_up=True)
         return outcome
+
+
+def backoff_seconds(failures: int, jitter: float) -> float:
+    """Jittered exponential: 0.25 s, 0.5 s, 1 s, … up to 8 s, each scaled by 0.5 to 1.0 (`jitter` in
+    [0, 1)), so that the companions of many calls dropped at once do not re-attach in step."""
+    ceiling: float = min(BACKOFF_MOST_SECONDS, BACKOFF_FIRST_SECONDS * 2.0 ** (failures - 1))
+    return ceiling * (0.5 + jitter / 2)
 
 
 @dataclass(slots=True)
