@@ -33,6 +33,7 @@ from vend.companion.session import Attach, Collaborators, Companion
 from vend.companion.sideband import Sideband, sideband_url
 from vend.companion.timer import Timer
 from vend.companion.tool_answers import ToolAnswers
+from vend.errors import ServerMisconfigured
 from vend.observability import logger
 from vend.settings import Settings
 from vend.usage import CallRecord
@@ -68,7 +69,8 @@ def parts_from(providers: Providers) -> Parts:
     settings = providers.settings
     client = providers.usage_table.client
     if providers.companion_ledger is None or providers.companions is None:
-        raise RuntimeError("the companion needs COMPANION_FUNCTION_NAME (its own name, for hand-overs)")
+        # Its own name, for the hand-over: the template sets it for both functions.
+        raise ServerMisconfigured("invalid_setting_COMPANION_FUNCTION_NAME")
     return Parts(
         settings=settings,
         api_key=providers.api_key,
