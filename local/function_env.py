@@ -10,6 +10,7 @@ from typing import Any
 
 from local.moto_server import REGION, MotoServer
 from local.stack_options import (
+    COMPANION_FUNCTION_NAME,
     HANGUP_FUNCTION_ARN,
     ORIGIN_VERIFY_SECRET_NAME,
     PAUSE_PARAMETER,
@@ -27,10 +28,18 @@ Handler = Callable[[dict[str, Any], Any], Mapping[str, Any]]
 
 
 def function_environment(
-    options: StackOptions, template: Mapping[str, Any], moto: MotoServer, openai_base_url: str
+    options: StackOptions,
+    template: Mapping[str, Any],
+    moto: MotoServer,
+    openai_base_url: str,
+    lambda_endpoint: str = "",
 ) -> dict[str, str]:
     """What the template would set, with every AWS service at `moto` and OpenAI at `openai_base_url`;
-    a limit not given in `options` is the template's default; `options.handler_env` overrides all."""
+    a limit not given in `options` is the template's default; `options.handler_env` overrides all.
+
+    With `lambda_endpoint` (local.lambda_invoke), the vend function invokes the companion there, by
+    the name local.lambda_invoke.ASYNC_FUNCTIONS runs it under; the companion, in the same process,
+    sees this environment too, as the template gives it the vend function's."""
     limits = {
         "QUOTA_PER_VISITOR": options.quota_per_visitor,
         "QUOTA_WINDOW_SECONDS": options.quota_window_seconds,
@@ -56,6 +65,9 @@ def function_environment(
         "SCHEDULER_ROLE_ARN": SCHEDULER_ROLE_ARN,
         "SCHEDULE_GROUP_NAME": SCHEDULE_GROUP,
     }
+    if lambda_endpoint:
+        env["AWS_ENDPOINT_URL_LAMBDA"] = lambda_endpoint
+        env["COMPANION_FUNCTION_NAME"] = COMPANION_FUNCTION_NAME
     for variable, value in limits.items():
         chosen = str(value) if value is not None else template_default(template, variable)
         if chosen is not None:  # else the handler's own default, as with a template without it

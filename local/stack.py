@@ -21,6 +21,12 @@ the schedule. The kill switch (`vend.kill_switch`, `aws lambda invoke` when depl
 `POST {url}__local/operator` with `{"action": "end_all_calls"}` (loopback, like the whole stack), or
 `StackProcess.kill_switch()`; it answers the function's result, `{"ended": N}`.
 
+The companion (issue 18): the vend function invokes it with boto3's Lambda client, whose endpoint
+(`AWS_ENDPOINT_URL_LAMBDA`) is local.lambda_invoke on a port of its own: each async invocation runs
+`vend.companion.handler.lambda_handler` in an execution environment (a thread) of its own, with
+Lambda's deadline (`--companion-deadline-seconds`) and retries (`--async-retry-seconds`);
+`invocations_url` in the ready line lists them.
+
 stdout is this module's report only (`--ready-json`: one JSON line once serving); every log, the
 handler's included, goes to stderr. Programs use `LocalStack` (local.stack_wiring, an async context
 manager) or, from synchronous code such as pytest fixtures, `StackProcess` (local.stack_process),
@@ -86,6 +92,37 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     calls.add_argument(
         "--call-minutes-per-day", type=int, metavar="N", help="call-minutes per UTC day, all visitors"
     )
+    companion = parser.add_argument_group("the companion (Lambda async invocations, local.lambda_invoke)")
+    companion.add_argument(
+        "--companion-deadline-seconds",
+        "--companion-max-seconds",  # the issue's name for it
+        dest="companion_deadline_seconds",
+        type=float,
+        metavar="S",
+        help="each invocation's emulated Lambda deadline (default: the function's timeout, 900 s); a few "
+        "seconds make the companion's hand-overs visible",
+    )
+    companion.add_argument(
+        "--async-retry-seconds",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="a failed invocation is retried after S, then 2*S seconds (Lambda: about 1 and 2 minutes)",
+    )
+    companion.add_argument(
+        "--companion-init-ms",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="Lambda's init, paid by each invocation that finds no idle execution environment (default 0)",
+    )
+    companion.add_argument(
+        "--async-function",
+        action="append",
+        default=[],
+        metavar="NAME=MODULE",
+        help="run the function NAME with MODULE's lambda_handler (tests; default: the companion's)",
+    )
     limits.add_argument(
         "--paused",
         action="store_true",
@@ -137,6 +174,9 @@ def _options(args: argparse.Namespace) -> StackOptions:
     for spec in args.static:
         prefix, _, folder = spec.partition("=")
         extra[prefix] = (REPO / folder).resolve()
+    async_functions = None
+    if args.async_function:
+        async_functions = dict(spec.partition("=")[::2] for spec in args.async_function)
     return StackOptions(
         host=args.host,
         port=args.port,
@@ -158,6 +198,10 @@ def _options(args: argparse.Namespace) -> StackOptions:
         call_minutes_per_day=args.call_minutes_per_day,
         auth=args.auth,
         access_token_ttl=args.access_token_ttl,
+        async_functions=async_functions,
+        companion_deadline_seconds=args.companion_deadline_seconds,
+        async_retry_seconds=args.async_retry_seconds,
+        companion_init_ms=args.companion_init_ms,
     )
 
 
@@ -178,6 +222,7 @@ def _report_banner(stack: LocalStack, seconds: float, report: TextIO) -> None:
         lines.append(f"  sign-in:     {stack.issuer}  (OpenID Connect; any name and password)")
     lines += [
         f"  kill switch: curl -X POST {stack.url}__local/operator  (ends every live call)",
+        f"  lambda:      {stack.lambda_endpoint}  (Invoke API: the companion; GET /__local/invocations)",
         f"  aws:         {stack.aws_endpoint}  (moto: Secrets Manager, SSM: {PAUSE_PARAMETER}, DynamoDB)",
         "Press Ctrl-C to stop.",
     ]

@@ -20,6 +20,9 @@ QUOTA_TABLE = "realtime-vend-local-quota"
 SCHEDULE_GROUP = "realtime-vend-local-calls"
 HANGUP_FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:realtime-vend-local-HangupFunction"
 SCHEDULER_ROLE_ARN = "arn:aws:iam::123456789012:role/realtime-vend-local-SchedulerRole"
+# The companion (issue 18): the vend function invokes it by this name through the Lambda API, which
+# local.lambda_invoke serves (`<stack>-Companion`, as the template names it).
+COMPANION_FUNCTION_NAME = "realtime-vend-local-companion"
 CALL_MODES = ("client_secret", "relay", "both")
 AUTH_MODES = ("none", "oidc")
 
@@ -57,3 +60,12 @@ class StackOptions:
     # Signed-in visitors: "oidc" runs a real OpenID Connect provider and API Gateway's JWT authorizer.
     auth: str = "none"
     access_token_ttl: int = 600  # the provider's access tokens, seconds
+    # Functions invoked through the Lambda API (name -> handler module); None: local.lambda_invoke's
+    # ASYNC_FUNCTIONS (the companion). Tests point a name at a module of their own.
+    async_functions: Mapping[str, str] | None = None
+    # The emulated deadline of every such invocation, seconds; None: the function's timeout (900 s).
+    companion_deadline_seconds: float | None = None
+    # Lambda's async retries wait about 1 and 2 minutes; here this many seconds, then twice as many.
+    async_retry_seconds: float = 1.0
+    # Lambda's init for each new execution environment of such a function (none idle), milliseconds.
+    companion_init_ms: float = 0.0

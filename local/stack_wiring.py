@@ -3,8 +3,9 @@
 moto's server (Secrets Manager, SSM, DynamoDB, Scheduler; a child interpreter), the OpenAI stand-in
 (another, unless a real key is given), the OpenID Connect provider (signed-in mode; node), the real
 handler behind the API Gateway adapter (local.lambda_adapter) on the execute-api port, the
-CloudFront stand-in in front of it on the page's port, the page (local.page_server) and the
-scheduler that fires the calls' hangups (local.scheduler).
+CloudFront stand-in in front of it on the page's port, the page (local.page_server), the
+scheduler that fires the calls' hangups (local.scheduler) and Lambda's Invoke API on a port of its
+own, which runs the companion the vend function invokes (local.lambda_invoke).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from local.function_env import function_environment, import_handler
 from local.gateway_limits import gateway_limits
 from local.jwt_authorizer import JwtAuthorizer
 from local.lambda_adapter import LambdaAdapter, LambdaContext, gateway_error
+from local.lambda_invoke import ASYNC_FUNCTIONS, INVOCATIONS_PATH, LambdaInvoker
 from local.moto_server import REGION, MotoServer
 from local.oidc_provider import CLIENT_ID as OIDC_CLIENT_ID
 from local.oidc_provider import DEFAULT_SCOPE as OIDC_SCOPE
@@ -32,6 +34,7 @@ from local.oidc_provider import OidcProvider
 from local.page_server import page_app
 from local.scheduler import ScheduleRunner
 from local.stack_options import (
+    COMPANION_FUNCTION_NAME,
     OPENAI_ORIGIN,
     ORIGIN_VERIFY_SECRET_NAME,
     PAUSE_PARAMETER,
@@ -45,6 +48,7 @@ from local.standin_process import StandinProcess
 from publisher.site import PageAuth
 from template_contract.page_headers import origin_of, page_headers
 from template_contract.reader import http_api_route_keys, jwt_route_keys, load_template
+from template_contract.values import defaults, evaluate
 
 CALL_URL = "/api/call"
 # What vend imports from outside the standard library (functions/vend; httpx only in openai_api/).
@@ -61,6 +65,8 @@ DEFAULT_ROUTE_KEYS = ("POST /api/session", "ANY /api/session", "$default")
 
 # The task functions by the name tests and the control routes give them -> their handler modules.
 TASK_MODULES = {"hangup": "vend.hangup", "operator": "vend.kill_switch"}
+# The template's resource of the function the vend function invokes as COMPANION_FUNCTION_NAME.
+COMPANION_RESOURCE = "CompanionFunction"
 
 
 class LocalStack:
@@ -85,6 +91,9 @@ class LocalStack:
         self._call_mode = "client_secret"
         self._oidc: OidcProvider | None = None
         self.issuer = ""
+        self._invoker: LambdaInvoker | None = None
+        self.lambda_endpoint = ""
+        self._companion_function = ""
 
     @property
     def uses_openai(self) -> bool:
@@ -108,6 +117,13 @@ class LocalStack:
             # Signed-in mode: the OpenID Connect provider (its login page signs anyone in by name).
             "auth": self.options.auth,
             "issuer": self.issuer,
+            # Lambda's Invoke API (AWS_ENDPOINT_URL_LAMBDA), and the list of its invocations (each
+            # attempt: function, attempt, state, started, ended) for tests waiting on a companion.
+            "lambda_endpoint": self.lambda_endpoint,
+            "invocations_url": f"{self.lambda_endpoint}{INVOCATIONS_PATH}" if self.lambda_endpoint else "",
+            # Whether the vend function invokes a companion (COMPANION_FUNCTION_NAME set), and its name.
+            "companion": bool(self._companion_function),
+            "companion_function": self._companion_function,
         }
 
     async def __aenter__(self) -> LocalStack:
@@ -164,7 +180,11 @@ class LocalStack:
             self.standin_url = self.realtime_origin = self._standin.url
         self.aws_endpoint = self.dynamodb_endpoint = moto.endpoint
 
-        env = function_environment(opts, self._template, moto, self.standin_url or OPENAI_ORIGIN)
+        self.lambda_endpoint = await self._start_lambda()
+        env = function_environment(
+            opts, self._template, moto, self.standin_url or OPENAI_ORIGIN, self.lambda_endpoint
+        )
+        self._companion_function = env.get("COMPANION_FUNCTION_NAME", "")
         self._call_mode = env.get("CALL_MODE") or "client_secret"
         authorizer = None
         if self._oidc is not None:
@@ -227,10 +247,29 @@ class LocalStack:
         context = LambdaContext(f"{module.capitalize()}Function", timeout_seconds=60.0)
         return self.adapter.run_exclusively(lambda: handler(event, context))
 
+    async def _start_lambda(self) -> str:
+        """Lambda's Invoke API for the functions the vend function invokes (the companion)."""
+        opts = self.options
+        functions = ASYNC_FUNCTIONS if opts.async_functions is None else opts.async_functions
+        timeout = _function_timeout(self._template, COMPANION_RESOURCE)
+        self._invoker = LambdaInvoker(
+            functions,
+            timeout_seconds={COMPANION_FUNCTION_NAME: timeout} if timeout is not None else None,
+            deadline_seconds=opts.companion_deadline_seconds,
+            retry_delays=(opts.async_retry_seconds, 2 * opts.async_retry_seconds),
+            init_seconds=opts.companion_init_ms / 1000,
+        )
+        port = await self._serve(self._invoker.app(), 0)
+        return f"http://{_url_host(opts.host)}:{port}"
+
     async def stop(self) -> None:
         if self._scheduler is not None:
             await asyncio.to_thread(self._scheduler.stop)
             self._scheduler = None
+        # Before the servers and moto go: a companion given its deadline still finalises its call.
+        if self._invoker is not None:
+            await asyncio.to_thread(self._invoker.stop)
+            self._invoker = None
         for runner in reversed(self._runners):
             await runner.cleanup()
         self._runners.clear()
@@ -306,6 +345,14 @@ async def _all_of(*work: Any) -> list[Any]:
         if isinstance(outcome, BaseException):
             raise outcome
     return outcomes
+
+
+def _function_timeout(template: dict[str, Any], resource: str) -> float | None:
+    """The template's Timeout of a function resource at the parameters' defaults; None when the
+    template has no such function or no literal timeout for it."""
+    properties = ((template.get("Resources") or {}).get(resource) or {}).get("Properties") or {}
+    value = evaluate(properties.get("Timeout"), defaults(template), template)
+    return float(value) if isinstance(value, int | float | str) and str(value).isdigit() else None
 
 
 def _free_port(host: str) -> int:

@@ -6,7 +6,7 @@ OpenAI's body is ever echoed. The detail that helps an operator goes to the log 
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 
 class VendError(Exception):
@@ -275,6 +275,29 @@ class CallMinutesCapReached(_RetryLater):
         return (
             f"This service has used all {self.minutes} call-minutes it allows per day. It starts new "
             f"calls again at 00:00 UTC, in {duration(self.retry_after_seconds)}."
+        )
+
+
+class SpendCapReached(_RetryLater):
+    """The metered dollars of today's calls reached the visitor's or the stack's budget."""
+
+    status, code = 429, "spend_cap_reached"
+
+    def __init__(self, *, who: Literal["visitor", "stack"], retry_after_seconds: int) -> None:
+        super().__init__(f"{who}_spend_cap_reached", retry_after_seconds)
+        self.who = who
+
+    @property
+    def public_message(self) -> str:
+        wait = duration(self.retry_after_seconds)
+        if self.who == "visitor":
+            return (
+                "You have used the calls this service allows you per day. They renew at 00:00 UTC, "
+                f"in {wait}."
+            )
+        return (
+            "This service has used its budget for calls today. It starts new calls again at 00:00 UTC, "
+            f"in {wait}."
         )
 
 

@@ -18,7 +18,7 @@ from contextvars import ContextVar
 from typing import Any, TypeVar, cast
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 SERVICE = "realtime-vend"
 METRICS_NAMESPACE = "RealtimeVend"
@@ -212,6 +212,29 @@ def record_hangup(*, failed: bool) -> None:
     metrics.add_metric(
         name="HangupFailures" if failed else "ScheduledHangups", unit=MetricUnit.Count, value=1
     )
+
+
+def record_companion_run() -> None:
+    """One per companion invocation (the hand-overs show as more runs than calls started)."""
+    metrics.add_metric(name="CompanionRuns", unit=MetricUnit.Count, value=1)
+
+
+def record_companion_failure() -> None:
+    """A companion that could not start, hand over, or serve its call (the alarm's metric)."""
+    metrics.add_metric(name="CompanionFailures", unit=MetricUnit.Count, value=1)
+
+
+def record_spend(model: str, micro_usd: int) -> None:
+    """Metered spend, per model: its own EMF line, because the Model dimension must not reach the
+    invocation's other metrics."""
+    with single_metric(
+        name="SpendMicroUSD",
+        unit=MetricUnit.Count,
+        value=micro_usd,
+        namespace=METRICS_NAMESPACE,
+        default_dimensions={"service": SERVICE},
+    ) as metric:
+        metric.add_dimension(name="Model", value=model)
 
 
 def record_request() -> None:

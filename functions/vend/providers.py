@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from vend.aws.call_ledger import CallLedger
+from vend.aws.companion_ledger import CompanionLedger
+from vend.aws.companions import CompanionInvoker
 from vend.aws.parameters import ParameterUnavailable, SsmParameterReader
 from vend.aws.schedules import CallSchedules
 from vend.aws.secrets_manager import SecretsManagerReader
@@ -53,6 +55,13 @@ class Providers:
     pause: PauseSwitch
     usage_table: UsageTable
     relay: CallRelay
+    # What the companion uses besides the above (vend/companion/wiring.py); the two companion
+    # objects are None when COMPANION_FUNCTION_NAME is empty (no companion: Scheduler alone ends calls).
+    call_ledger: CallLedger
+    calls_api: CallsApi
+    schedules: CallSchedules
+    companions: CompanionInvoker | None
+    companion_ledger: CompanionLedger | None
 
 
 def build(settings: Settings) -> Providers:
@@ -67,6 +76,13 @@ def build(settings: Settings) -> Providers:
     vendor = ClientSecretVendor(
         settings, api_key, ClientSecretsApi(openai), MintQuota(settings.quota, usage_table)
     )
+    call_ledger = CallLedger(settings.usage_table_name, usage_table.client)
+    calls_api = CallsApi(openai)
+    schedules = CallSchedules(
+        settings.hangups.group_name, settings.hangups.function_arn, settings.hangups.role_arn
+    )
+    function_name = settings.companions.function_name
+    companions = CompanionInvoker(function_name) if function_name else None
     return Providers(
         settings=settings,
         api_key=api_key,
@@ -80,16 +96,13 @@ def build(settings: Settings) -> Providers:
             SsmParameterReader(), settings.pause_parameter_name, unavailable=ParameterUnavailable
         ),
         usage_table=usage_table,
-        relay=CallRelay(
-            settings,
-            api_key,
-            CallsApi(openai),
-            CallLedger(settings.usage_table_name, usage_table.client),
-            CallSchedules(
-                settings.hangups.group_name,
-                settings.hangups.function_arn,
-                settings.hangups.role_arn,
-            ),
+        relay=CallRelay(settings, api_key, calls_api, call_ledger, schedules, companions=companions),
+        call_ledger=call_ledger,
+        calls_api=calls_api,
+        schedules=schedules,
+        companions=companions,
+        companion_ledger=(
+            CompanionLedger(settings.usage_table_name, usage_table.client) if function_name else None
         ),
     )
 

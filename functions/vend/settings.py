@@ -32,7 +32,7 @@ Endpoint = Literal["client_secrets", "calls"]  # what CALL_MODE switches on or o
 OutputModality = Literal["audio", "text"]
 _T = TypeVar("_T")
 # The handlers (template.yaml's Handler) of the functions that are not behind the API.
-TASK_HANDLERS = ("vend.hangup.", "vend.kill_switch.")
+TASK_HANDLERS = ("vend.hangup.", "vend.kill_switch.", "vend.companion.")
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 _MODEL_ID = re.compile(r"[a-z0-9][a-z0-9.\-]{0,99}")
 _SCHEDULE_GROUP = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
@@ -209,7 +209,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
 
 
 def serves_visitors(environ: Mapping[str, str]) -> bool:
-    """False in the functions no visitor reaches: the scheduled hangup and the kill switch.
+    """False in the functions no visitor reaches: the scheduled hangup, the kill switch, the companion.
 
     Read from `_HANDLER`, which Lambda sets (not the template) to the function's handler. Those two
     need the key, OpenAI and the table at init, not the origin header, the visitor key or the pause

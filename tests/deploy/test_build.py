@@ -71,3 +71,25 @@ def test_the_build_carries_the_nested_monitoring_template_for_sam_deploy_to_uplo
 
     assert nested.is_file(), location
     assert load_template(nested) == load_template(nested_template("Monitoring"))
+
+
+def test_the_companion_is_built_from_the_same_makefile_target_into_the_same_artifact(sam_build: Path) -> None:
+    # `sam build` ran `make build-CompanionFunction`: the vend function's files, byte for byte (bytecode
+    # aside: it records the folder it was compiled in).
+    def files(artifact: Path) -> dict[str, bytes]:
+        return {
+            p.relative_to(artifact).as_posix(): p.read_bytes()
+            for p in artifact.rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts
+        }
+
+    def bytecode(artifact: Path) -> list[str]:
+        return sorted(p.relative_to(artifact).as_posix() for p in artifact.rglob("*.pyc"))
+
+    companion, vend = sam_build / "CompanionFunction", sam_build / "VendFunction"
+    built = load_template(sam_build / "template.yaml")["Resources"]["CompanionFunction"]
+
+    assert files(companion) == files(vend)
+    assert bytecode(companion) == bytecode(vend)
+    assert built["Properties"]["CodeUri"] == "CompanionFunction"
+    assert built["Condition"] == "ServesRelay"

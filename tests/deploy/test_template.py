@@ -196,7 +196,7 @@ class NoManagedPolicies:
         return {{}}
 
 template = load_template()
-for name in ("VendFunction", "HangupFunction", "OperatorFunction"):
+for name in ("VendFunction", "HangupFunction", "OperatorFunction", "CompanionFunction"):
     template["Resources"][name]["Properties"]["CodeUri"] = "s3://artifacts/vend"
 template["Resources"]["PublisherFunction"]["Properties"]["CodeUri"] = "s3://artifacts/{package_key}"
 resources = transform(template, {{}}, NoManagedPolicies())["Resources"]
@@ -208,7 +208,9 @@ print(json.dumps({{
     "version": version,
     "type": resources[version["Ref"]]["Type"],
     "invoked_alias": alias["Properties"]["Name"],
-    "retry_config": [(r["Qualifier"], r["MaximumRetryAttempts"]) for r in retries],
+    "retry_config": {{
+        r["FunctionName"]["Ref"]: [r["Qualifier"], r["MaximumRetryAttempts"]] for r in retries
+    }},
 }}))
 """
     env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
@@ -228,7 +230,9 @@ def test_a_changed_web_folder_changes_what_the_publisher_is_told_so_sam_deploy_r
 
     assert first["type"] == "AWS::Lambda::Version"
     # CloudFormation invokes the alias, the one the no-retry setting is attached to.
-    assert first["retry_config"] == [[first["invoked_alias"], 0]]
+    assert first["retry_config"]["PublisherFunction"] == [first["invoked_alias"], 0]
+    assert set(first["retry_config"]) == {"PublisherFunction", "CompanionFunction"}
+    assert first["retry_config"]["CompanionFunction"] == ["$LATEST", 2]  # its async retries re-attach
     assert same == first  # nothing changed: no update, no needless invalidation
     assert edited["version"] != first["version"]  # web/ changed: a new version, so an Update
 
@@ -258,6 +262,7 @@ def test_every_function_takes_its_architecture_from_one_parameter_arm64_by_defau
         "VendFunction": [{"Ref": "Architecture"}],
         "HangupFunction": [{"Ref": "Architecture"}],
         "OperatorFunction": [{"Ref": "Architecture"}],
+        "CompanionFunction": [{"Ref": "Architecture"}],
         "PublisherFunction": [{"Ref": "Architecture"}],
     }
 

@@ -66,6 +66,7 @@ ATTRIBUTES = {
     "VendLogGroup.Arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{STACK}-vend:*",
     "HangupLogGroup.Arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{STACK}-hangup:*",
     "OperatorLogGroup.Arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{STACK}-operator:*",
+    "CompanionLogGroup.Arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{STACK}-companion:*",
 }
 _NO_VALUE = object()
 
@@ -420,12 +421,15 @@ def test_the_dashboard_shows_calls_started_and_ended() -> None:
 
 
 @pytest.mark.slow
-def test_cloudformation_gets_three_plain_copies_of_the_environment(sam_build: Path) -> None:
+def test_cloudformation_gets_four_plain_copies_of_the_environment(sam_build: Path) -> None:
     # The template shares one environment through a YAML alias; `sam build` writes what is deployed.
     built = load_template(sam_build / "template.yaml")
-    environments = [built["Resources"][name]["Properties"]["Environment"]["Variables"] for name in FUNCTIONS]
+    environments = [
+        built["Resources"][name]["Properties"]["Environment"]["Variables"]
+        for name in (*FUNCTIONS, "CompanionFunction")
+    ]
     text = (sam_build / "template.yaml").read_text()
 
-    assert environments[0] == environments[1] == environments[2]
+    assert environments[0] == environments[1] == environments[2] == environments[3]
     assert "CALL_MODE" in environments[0]
     assert not re.search(r"(^|\s)[&*]FunctionEnvironment\b|[&*]id0", text)

@@ -48,11 +48,21 @@ CONTRACT_METRICS = {
     "CallsRefused_concurrent_calls",
     "ScheduledHangups",
     "HangupFailures",
+    # issue 18: the companion (functions/vend/observability.py)
+    "CompanionFailures",
+    "SpendMicroUSD",
 }
 UPSTREAM_ERROR = re.compile(r"UpstreamError_[a-z_]+")
 # What AWS publishes for the resources we alarm on (Lambda, HTTP API, DynamoDB metric pages).
 AWS_METRICS = {
-    "AWS/Lambda": {"Invocations", "Errors", "Throttles", "ConcurrentExecutions", "Duration"},
+    "AWS/Lambda": {
+        "Invocations",
+        "Errors",
+        "Throttles",
+        "ConcurrentExecutions",
+        "Duration",
+        "AsyncEventsDropped",
+    },
     "AWS/ApiGateway": {"Count", "4xx", "5xx", "Latency", "IntegrationLatency", "DataProcessed"},
     "AWS/DynamoDB": {
         "WriteThrottleEvents",
@@ -214,10 +224,17 @@ def test_the_function_may_use_only_its_table_and_read_only_its_pause_switch() ->
 
     # each operation of a transaction needs its single-item twin (DynamoDB's transactions IAM page):
     # Update for counters, Put for a call's lease and record, Delete to free a lease; GetItem reads a
-    # call and is init's connection warm-up. Nothing that scans or reaches another table.
+    # call and is init's connection warm-up; BatchGetItem sums the day's spend shards at admission.
+    # Nothing that scans or reaches another table.
     assert [(sorted(_actions(s)), s["Resource"]) for s in dynamodb] == [
         (
-            ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+            [
+                "dynamodb:BatchGetItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+            ],
             {"Fn::GetAtt": ["QuotaTable", "Arn"]},
         )
     ]
@@ -242,7 +259,7 @@ class NoManagedPolicies:
     def load(self):
         return {{}}
 template = load_template()
-for name in ("VendFunction", "HangupFunction", "OperatorFunction", "PublisherFunction"):
+for name in ("VendFunction", "HangupFunction", "OperatorFunction", "CompanionFunction", "PublisherFunction"):
     template["Resources"][name]["Properties"]["CodeUri"] = "s3://artifacts/" + name
 resources = transform(template, {{}}, NoManagedPolicies())["Resources"]
 print(json.dumps(resources))
@@ -263,8 +280,9 @@ print(json.dumps(resources))
         "vend.app.lambda_handler": {"Fn::GetAtt": ["VendFunctionRole", "Arn"]},
         "vend.hangup.lambda_handler": {"Fn::GetAtt": ["HangupFunctionRole", "Arn"]},
         "vend.kill_switch.lambda_handler": {"Fn::GetAtt": ["OperatorFunctionRole", "Arn"]},
+        "vend.companion.handler.lambda_handler": {"Fn::GetAtt": ["CompanionFunctionRole", "Arn"]},
     }
-    for role in ("VendFunctionRole", "HangupFunctionRole", "OperatorFunctionRole"):
+    for role in ("VendFunctionRole", "HangupFunctionRole", "OperatorFunctionRole", "CompanionFunctionRole"):
         assert "ManagedPolicyArns" not in translated[role]["Properties"], role
 
 
@@ -395,7 +413,10 @@ def test_our_metrics_carry_the_dimension_powertools_gives_them() -> None:
         for query in queries:
             metric = query.get("MetricStat", {}).get("Metric", {})
             if metric.get("Namespace") == "RealtimeVend":
-                assert metric["Dimensions"] == [{"Name": "service", "Value": "realtime-vend"}]
+                assert metric["Dimensions"][0] == {"Name": "service", "Value": "realtime-vend"}
+                # and SpendMicroUSD its Model (observability.py records it per model)
+                extra = [d["Name"] for d in metric["Dimensions"][1:]]
+                assert extra == (["Model"] if metric["MetricName"] == "SpendMicroUSD" else [])
 
 
 def test_the_dashboard_is_valid_json_and_shows_the_alarmed_figures() -> None:
@@ -403,9 +424,15 @@ def test_the_dashboard_is_valid_json_and_shows_the_alarmed_figures() -> None:
     dashboard = json.loads(re.sub(r"\$\{[^}]+\}", "0", body))
     rows = [row for w in dashboard["widgets"] for row in w["properties"]["metrics"]]
     shown = {row[i] for row in rows if isinstance(row[0], str) for i in (0, 1)}
+    searched = {
+        n
+        for row in rows
+        if isinstance(row[0], dict)
+        for n in re.findall(r'MetricName="(\w+)"', row[0]["expression"])
+    }
     watched = {metric for alarm in _alarms().values() for _, metric in _metrics_of(alarm)}
 
-    assert watched - {"Count"} <= shown | {"."}
+    assert watched - {"Count"} <= shown | searched | {"."}
     assert "Count" in shown
     # every ${...} is the nested stack's own parameter or a pseudo parameter
     names = set(re.findall(r"\$\{([^}]+)\}", body))

@@ -295,7 +295,8 @@ def test_a_throttled_quota_table_fails_closed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     module = limited()
-    fail_operation(monkeypatch, "TransactWriteItems", "ProvisionedThroughputExceededException")
+    # a mint is conditional updates, no transaction (docs/limits.md, "Counters under load")
+    fail_operation(monkeypatch, "UpdateItem", "ProvisionedThroughputExceededException")
 
     reply = invoke(module, mint_event())
 

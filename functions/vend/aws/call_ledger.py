@@ -2,10 +2,19 @@
 
 Nothing tells us when a WebRTC call ends, so a visitor's concurrent-call slot is a *lease* that
 lasts until the call's cap, and a call is charged its whole cap when it starts; ending it early
-through our API frees the lease and refunds the unused seconds. Each step is one transaction:
+through our API frees the lease and refunds the unused seconds. The visitor's items move together in
+one transaction; the stack's day item, which every call start and end of the stack writes, is never
+in a transaction (DynamoDB would cancel overlapping ones: aws/usage_table.py), but gets one
+conditional update after it:
 
-    start: lease slot (free or expired) + visitor's seconds + stack's seconds + the call's record
-    end:   the record (live → ended) + the lease (if still this call's) + the refund
+    start: [lease slot (free or expired) + visitor's seconds + the call's record], then stack's seconds
+           (the stack full: the first step is undone, and the start refused as before)
+    end:   [the record (live → ended) + the lease (if still this call's) + the visitor's refund],
+           then the stack's refund
+
+The record's condition makes each end happen once, so the stack's refund follows exactly one end. If
+the environment dies between the two steps, the stack keeps a charge it should have given back: the
+stack's count can err high by one call's cap per such crash, never low (docs/limits.md).
 
 Items (partition key `pk`, TTL `expires_at`):
     lease#<visitor>#<slot>         call_id, ends_at
@@ -25,7 +34,8 @@ import boto3
 
 from vend.aws.failures import translated
 from vend.aws.usage_table import _CLIENT_CONFIG, UsageTable
-from vend.errors import QuotaUnavailable
+from vend.errors import QuotaUnavailable, VendError
+from vend.observability import logger
 from vend.usage import Budgets, CallRecord, CounterFull, SlotTaken
 
 if TYPE_CHECKING:
@@ -66,7 +76,6 @@ class CallLedger:
                 }
             },
             self._charge(_seconds_key(call.visitor, call.day), call.charged_seconds, budgets.visitor_seconds),
-            self._charge(_seconds_key("day", call.day), call.charged_seconds, budgets.stack_seconds),
             {
                 "Put": {
                     "TableName": self._table,
@@ -81,6 +90,23 @@ class CallLedger:
             if full.index == 0:
                 raise SlotTaken(_old_ends_at(full.old_item)) from None
             raise
+        stack = self._charge(_seconds_key("day", call.day), call.charged_seconds, budgets.stack_seconds)
+        try:
+            self._transactions.update(stack["Update"])
+        except CounterFull:
+            self._undo_start(call)
+            raise CounterFull(2) from None
+        except Exception:
+            self._undo_start(call)
+            raise
+
+    def _undo_start(self, call: CallRecord) -> None:
+        """The stack refused (or could not be asked): the call never ran, so it gives everything back.
+        Best effort: if this fails too, the visitor keeps a charge and a lease until the cap."""
+        try:
+            self.end(call, refund_seconds=call.charged_seconds, stack_charged=False)
+        except VendError as error:
+            logger.error("could not undo a refused call start", extra={"reason": error.reason})
 
     def mark_live(self, call_id: str, openai_call_id: str) -> None:
         self._client.update_item(
@@ -105,8 +131,24 @@ class CallLedger:
             raise translated(exc, "dynamodb", QuotaUnavailable) from exc
         return _record(item) if item else None
 
-    def end(self, call: CallRecord, *, refund_seconds: int, free_lease: bool = True) -> bool:
-        """Mark the call ended, free its lease, refund; False if it had already ended (nothing done)."""
+    def end(
+        self,
+        call: CallRecord,
+        *,
+        refund_seconds: int,
+        free_lease: bool = True,
+        stack_charged: bool = True,
+    ) -> bool:
+        """Mark the call ended, free its lease, refund; False if it had already ended (nothing done).
+        `stack_charged` False: the start was refused by the stack's budget, so only the visitor's
+        charge comes back."""
+        if not self._end_visitor_items(call, refund_seconds=refund_seconds, free_lease=free_lease):
+            return False
+        if refund_seconds > 0 and stack_charged:
+            self._refund_stack(call, refund_seconds)
+        return True
+
+    def _end_visitor_items(self, call: CallRecord, *, refund_seconds: int, free_lease: bool) -> bool:
         items: list[dict[str, Any]] = [
             {
                 "Update": {
@@ -132,17 +174,29 @@ class CallLedger:
                 }
             )
         if refund_seconds > 0:
-            for key in (_seconds_key(call.visitor, call.day), _seconds_key("day", call.day)):
-                items.append(self._refund(key, refund_seconds))
+            items.append(self._refund(_seconds_key(call.visitor, call.day), refund_seconds))
         try:
             self._transactions.transact(items)
         except CounterFull as full:
             if full.index == 0:
                 return False  # already ended: idempotent
             if free_lease and full.index == 1:  # the slot moved on to a newer call: end and refund only
-                return self.end(call, refund_seconds=refund_seconds, free_lease=False)
+                return self._end_visitor_items(call, refund_seconds=refund_seconds, free_lease=False)
             raise
         return True
+
+    def _refund_stack(self, call: CallRecord, seconds: int) -> None:
+        """After the end itself: a failure leaves the stack's count high (safe), and is logged."""
+        refund = self._refund(_seconds_key("day", call.day), seconds)["Update"]
+        # Never below zero: a refund larger than what the day holds gives nothing back.
+        refund["ConditionExpression"] = "#count >= :seconds"
+        refund["ExpressionAttributeValues"][":seconds"] = {"N": str(seconds)}
+        try:
+            self._transactions.update(refund)
+        except CounterFull:
+            logger.warning("stack refund larger than its count", extra={"refund_seconds": seconds})
+        except VendError as error:
+            logger.error("stack refund failed", extra={"reason": error.reason, "refund_seconds": seconds})
 
     def live_calls(self) -> Iterator[CallRecord]:
         """Every call not ended yet (a Scan: the kill switch's, an operator's rare action)."""

@@ -1,19 +1,25 @@
-"""The stack's one DynamoDB table: mint counters, and the transactions every item goes through.
+"""The stack's one DynamoDB table: mint counters, and how every write to it is made.
 
-It holds what the stack and each visitor have used: the client-secret counters (here), and the
-relayed calls' leases, call-second budgets and records (aws/call_ledger.py, which writes them
-through `transact` here). One mint is one `TransactWriteItems`: each counter gets `ADD #count :one`
-under the condition that it is still below its limit, so concurrent requests can never push a
-counter past it, and the per-visitor and global counters move together (one round trip). A failed
-condition cancels the whole transaction; `CancellationReasons` says which counter was full.
+It holds what the stack and each visitor have used: the client-secret counters (here), the relayed
+calls' leases, call-second budgets and records (aws/call_ledger.py) and their metered dollars
+(aws/spend_ledger.py). Every counter write is an `ADD` under the condition that it still fits, so
+concurrent requests can never push a counter past its limit.
 
-DynamoDB cancels a transaction that races another one on the same item (`TransactionConflict`);
-that is retried briefly here, because under a burst it is the normal case, not a failure. Throttling
-or an unreachable table ends in QuotaUnavailable: the limit fails closed.
+Contention decides how each item is written (docs/limits.md, "Counters under load"). DynamoDB cancels
+a transaction that overlaps another transaction, or a single-item write, on the same item
+(`TransactionConflict`), and botocore does not retry that. So an item that every request of the stack
+writes (the day's mint counter, the day's call-seconds) is never put in a transaction: it gets one
+conditional `UpdateItem`, which DynamoDB serialises per item instead of cancelling. A mint is two such
+updates, the visitor's counter first and then the day's, and the visitor's is given back if the day's
+is full: the visitor's counter is only ever written by that visitor's own requests, and the day's is
+only charged for a mint its visitor may make. Transactions remain for items of one visitor or one
+call (a lease with its record), where only that visitor's own requests can meet, and a conflict there
+is retried briefly. Throttling or an unreachable table ends in QuotaUnavailable: the limit fails closed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -64,12 +70,36 @@ class UsageTable:
             raise translated(exc, "dynamodb", QuotaUnavailable) from exc
 
     def increment(self, counters: Sequence[Counter]) -> None:
-        """Add one to every counter, or to none: raises CounterFull naming the first full one."""
-        self.transact([self._update(counter, +1, bounded=True) for counter in counters])
+        """Add one to every counter, in order, or to none: raises CounterFull naming the first full one
+        (the ones before it are given back)."""
+        for index, counter in enumerate(counters):
+            try:
+                self.update(self._update(counter, +1, bounded=True)["Update"])
+            except CounterFull:
+                self._give_back(counters[:index])
+                raise CounterFull(index) from None
+            except Exception:
+                self._give_back(counters[:index])
+                raise
 
     def decrement(self, counters: Sequence[Counter]) -> None:
-        """Give back what `increment` took (a mint that OpenAI then failed)."""
-        self.transact([self._update(counter, -1, bounded=False) for counter in counters])
+        """Give back what `increment` took (a mint that OpenAI then failed); raises the first failure
+        after trying every counter."""
+        failure: Exception | None = None
+        for counter in counters:
+            try:
+                self.update(self._update(counter, -1, bounded=False)["Update"])
+            except CounterFull:
+                continue  # already at zero or expired: nothing to give back
+            except Exception as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise failure
+
+    def _give_back(self, counters: Sequence[Counter]) -> None:
+        # The refusal is what the caller must see; a count not given back errs on the safe side.
+        with contextlib.suppress(Exception):
+            self.decrement(counters)
 
     def _update(self, counter: Counter, step: int, *, bounded: bool) -> dict[str, Any]:
         update: dict[str, Any] = {
@@ -91,6 +121,23 @@ class UsageTable:
             update["ExpressionAttributeValues"][":zero"] = {"N": "0"}
         return {"Update": update}
 
+    def update(self, request: dict[str, Any]) -> None:
+        """One conditional UpdateItem; raises CounterFull(0) if its condition failed, QuotaUnavailable /
+        ServerMisconfigured otherwise. A conflict with a transaction on the item (an environment still
+        running the previous release) is retried like a transaction's."""
+        for attempt in range(CONFLICT_RETRIES + 1):
+            try:
+                self._client.update_item(**request)
+                return
+            except Exception as exc:
+                code = error_code(exc)
+                if code == "ConditionalCheckFailedException":
+                    raise CounterFull(0) from None
+                if code != "TransactionConflictException" or attempt == CONFLICT_RETRIES:
+                    raise translated(exc, "dynamodb", QuotaUnavailable) from exc
+                self._sleep(_backoff(attempt))
+        raise QuotaUnavailable("dynamodb_conflict")  # unreachable: the loop returns or raises
+
     def transact(self, items: list[dict[str, Any]]) -> None:
         """One TransactWriteItems, retried on conflicts; raises CounterFull naming the first failed
         condition, or QuotaUnavailable / ServerMisconfigured."""
@@ -108,8 +155,12 @@ class UsageTable:
                     raise CounterFull(index, cancelled[index][1]) from None
                 if "TransactionConflict" not in reasons or attempt == CONFLICT_RETRIES:
                     raise QuotaUnavailable(f"dynamodb_cancelled_{_first_other(reasons)}") from None
-                self._sleep((0.005 + 0.02 * random.random()) * (attempt + 1))  # noqa: S311 - jitter
+                self._sleep(_backoff(attempt))
         raise QuotaUnavailable("dynamodb_conflict")  # unreachable: the loop returns or raises
+
+
+def _backoff(attempt: int) -> float:
+    return (0.005 + 0.02 * random.random()) * (attempt + 1)  # noqa: S311 - jitter, not a secret
 
 
 def cancellation_reasons(exc: Exception) -> list[tuple[str, dict[str, Any] | None]] | None:

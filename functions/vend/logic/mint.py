@@ -3,12 +3,14 @@ one refresh on rotation. A mint that fails after it was counted gives its count 
 
 from __future__ import annotations
 
+import time
 from typing import Any, Protocol
 
 from vend.errors import ServerMisconfigured, UpstreamUnauthorized
 from vend.logic.api_key import OpenAIApiKeySource
 from vend.logic.quota import MintQuota
 from vend.logic.session_config import client_secret_request
+from vend.logic.spend_budget import SpendBudget
 from vend.observability import annotate, upstream_span
 from vend.secret_values import OpenAIApiKey
 from vend.settings import Settings
@@ -30,8 +32,14 @@ class ClientSecretsApi(Protocol):
 
 class ClientSecretVendor:
     def __init__(
-        self, settings: Settings, api_key: OpenAIApiKeySource, api: ClientSecretsApi, quota: MintQuota
+        self,
+        settings: Settings,
+        api_key: OpenAIApiKeySource,
+        api: ClientSecretsApi,
+        quota: MintQuota,
+        spend: SpendBudget | None = None,
     ) -> None:
+        self._spend = spend
         self._settings = settings
         self._api_key = api_key
         self._api = api
@@ -43,6 +51,8 @@ class ClientSecretVendor:
         The fingerprint is also OpenAI's safety identifier for the secret.
         """
         body = client_secret_request(self._settings, voice)
+        if self._spend is not None:  # the relayed calls' dollars spent today close this door too
+            self._spend.require_room(visitor, now=int(time.time()))
         admission = self._quota.admit(visitor)
         try:
             return self._mint(body, visitor, deadline)

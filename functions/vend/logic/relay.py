@@ -28,7 +28,8 @@ from vend.errors import (
 )
 from vend.logic.api_key import OpenAIApiKeySource
 from vend.logic.session_config import client_secret_request
-from vend.observability import annotate, logger, upstream_span
+from vend.logic.spend_budget import SpendBudget
+from vend.observability import annotate, logger, record_companion_failure, upstream_span
 from vend.secret_values import OpenAIApiKey
 from vend.settings import Settings
 from vend.upstream import OpenedCall
@@ -62,6 +63,12 @@ class Ledger(Protocol):
     def live_calls(self) -> Iterator[CallRecord]: ...
 
 
+class CompanionStarter(Protocol):
+    """Queues the call's companion (aws/companions.py in production): raises if it could not."""
+
+    def start(self, call_id: str, generation: int = 0) -> None: ...
+
+
 class HangupSchedules(Protocol):
     """One schedule per call that ends it at its cap (aws/schedules.py in production)."""
 
@@ -85,14 +92,18 @@ class CallRelay:
         ledger: Ledger,
         schedules: HangupSchedules,
         *,
+        companions: CompanionStarter | None = None,
         clock: Callable[[], float] = time.time,
+        spend: SpendBudget | None = None,
     ) -> None:
+        self._spend = spend
         self._settings = settings
         self._limits = settings.calls
         self._api_key = api_key
         self._api = api
         self._ledger = ledger
         self._schedules = schedules
+        self._companions = companions
         self._clock = clock
 
     def start(
@@ -118,8 +129,26 @@ class CallRelay:
             self._ledger.end(call, refund_seconds=call.charged_seconds)
             raise
         self._ledger.mark_live(call.call_id, opened.openai_call_id)
+        self._start_companion(call.call_id)
         annotate(upstream_latency_ms=round(opened.upstream_latency_ms, 2), upstream_attempts=opened.attempts)
         return StartedCall(call.call_id, opened.answer_sdp, call.ends_at)
+
+    def _start_companion(self, call_id: str) -> None:
+        """After mark_live (the companion reads the OpenAI call id from the record). Not fatal: without
+        a companion the call still ends at its cap by the scheduled hangup, only less exactly."""
+        if self._companions is None:
+            return
+        try:
+            self._companions.start(call_id)
+        except Exception as error:
+            record_companion_failure()
+            logger.error(
+                "companion not started",
+                extra={"call_id": call_id, "reason": getattr(error, "reason", type(error).__name__)},
+            )
+            annotate(companion="not_started")
+            return
+        annotate(companion="started")
 
     def end(self, call_id: str, *, visitor: str) -> None:
         """The page ends its own call (idempotent); another visitor's call is simply not found."""
@@ -162,6 +191,8 @@ class CallRelay:
         return ended
 
     def _admit(self, visitor: str, now: int) -> CallRecord:
+        if self._spend is not None:  # metered dollars first: a spent budget takes no lease or charge
+            self._spend.require_room(visitor, now=now)
         cap = self._limits.max_call_seconds
         day = dt.datetime.fromtimestamp(now, dt.UTC).date()
         budgets = Budgets(self._limits.minutes_per_visitor * 60, self._limits.minutes_per_day * 60)

@@ -1,0 +1,191 @@
+"""The metered dollars of relayed calls in the usage table: per call, per visitor per UTC day, per stack
+per UTC day, each event counted exactly once.
+
+One event (a `response.done`'s response id, a transcription's item id) is one `TransactWriteItems`:
+
+    event marker (Put if absent) + call's total + visitor's day + one shard of the stack's day
+
+The marker makes it idempotent: a retry after a lost answer, or a second companion recording the same
+event during a hand-over, finds the marker and changes nothing (`record` answers None). So no event is
+counted twice, and none is lost as long as the caller retries until `record` answers.
+
+The stack's day is the one item every call writes, and DynamoDB cancels transactions that overlap on
+an item (`TransactionConflict`). So it is split into SHARDS items, and each attempt adds to a shard
+drawn at random: two of 500 calls metering at once meet on a shard rarely, and a conflict is retried
+on another draw. Reading the stack's day sums the shards (one BatchGetItem, which never conflicts).
+
+Items (partition key `pk`, TTL `expires_at`, a day past the UTC day):
+    spend#event#<call id>#<event key>   model, micro_usd
+    spend#call#<call id>                micro_usd, visitor, day
+    spend#visitor#<visitor>#<day>       micro_usd
+    spend#day#<day>#<shard>             micro_usd
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import boto3
+
+from vend.aws.failures import translated
+from vend.aws.usage_table import _CLIENT_CONFIG, cancellation_reasons
+from vend.errors import QuotaUnavailable
+from vend.metering.totals import SpendTotals
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+__all__ = ["SHARDS", "SpendLedger", "SpendTotals"]
+
+SHARDS = 32  # BatchGetItem reads up to 100 keys: shards + the visitor's day + the call fit in one
+CONFLICT_RETRIES = 9  # off the request path (the companion meters): patience over a lost count
+EXPIRY_SLACK_SECONDS = 86_400
+
+
+class SpendLedger:
+    def __init__(
+        self,
+        table_name: str,
+        client: DynamoDBClient | None = None,
+        *,
+        shards: int = SHARDS,
+        sleep: Callable[[float], None] = time.sleep,
+        draw: Callable[[int], int] = random.randrange,
+    ) -> None:
+        if not 1 <= shards <= 98:
+            raise ValueError("shards must be between 1 and 98 (one BatchGetItem reads 100 keys)")
+        self._table = table_name
+        self._client = client or boto3.client("dynamodb", config=_CLIENT_CONFIG)
+        self._shards = shards
+        self._sleep = sleep
+        self._draw = draw
+
+    def record(
+        self, *, call_id: str, visitor: str, day: str, model: str, event_key: str, micro_usd: int
+    ) -> SpendTotals | None:
+        """Add one event's cost; None if this event_key was already recorded for this call."""
+        if micro_usd < 0:
+            raise ValueError("a cost is never negative")
+        expires = {"N": str(_day_end(day) + EXPIRY_SLACK_SECONDS)}
+        for attempt in range(CONFLICT_RETRIES + 1):
+            items = [
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": {
+                            "pk": {"S": _event_key(call_id, event_key)},
+                            "model": {"S": model},
+                            "micro_usd": {"N": str(micro_usd)},
+                            "expires_at": expires,
+                        },
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                self._add(
+                    _call_key(call_id),
+                    micro_usd,
+                    expires,
+                    also="#visitor = :visitor, #day = :day",
+                    values={":visitor": {"S": visitor}, ":day": {"S": day}},
+                ),
+                self._add(_visitor_key(visitor, day), micro_usd, expires),
+                self._add(_shard_key(day, self._draw(self._shards)), micro_usd, expires),
+            ]
+            try:
+                self._client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+                break
+            except Exception as exc:
+                cancelled = cancellation_reasons(exc)
+                if cancelled is None:
+                    raise translated(exc, "dynamodb", QuotaUnavailable) from exc
+                reasons = [code for code, _ in cancelled]
+                if reasons and reasons[0] == "ConditionalCheckFailed":
+                    return None  # recorded before: by an earlier attempt or the other companion
+                if "TransactionConflict" not in reasons or attempt == CONFLICT_RETRIES:
+                    raise QuotaUnavailable(f"dynamodb_spend_{'_'.join(sorted(set(reasons)))}") from None
+                self._sleep((0.005 + 0.02 * random.random()) * (attempt + 1))  # noqa: S311 - jitter
+        return self.totals(visitor=visitor, day=day, call_id=call_id)
+
+    def totals(self, *, visitor: str, day: str, call_id: str | None = None) -> SpendTotals:
+        """The visitor's and the stack's metered spend for `day` (and the call's), read consistently."""
+        keys = [_visitor_key(visitor, day), *(_shard_key(day, shard) for shard in range(self._shards))]
+        if call_id is not None:
+            keys.append(_call_key(call_id))
+        found = self._batch_get(keys)
+        stack = sum(found.get(_shard_key(day, shard), 0) for shard in range(self._shards))
+        return SpendTotals(
+            call=found.get(_call_key(call_id), 0) if call_id is not None else 0,
+            visitor_day=found.get(_visitor_key(visitor, day), 0),
+            stack_day=stack,
+        )
+
+    def _batch_get(self, keys: list[str]) -> dict[str, int]:
+        request: dict[str, Any] = {
+            self._table: {
+                "Keys": [{"pk": {"S": key}} for key in keys],
+                "ConsistentRead": True,
+                "ProjectionExpression": "pk, micro_usd",
+            }
+        }
+        found: dict[str, int] = {}
+        for attempt in range(CONFLICT_RETRIES + 1):
+            try:
+                answer = self._client.batch_get_item(RequestItems=request)
+            except Exception as exc:
+                raise translated(exc, "dynamodb", QuotaUnavailable) from exc
+            for item in answer.get("Responses", {}).get(self._table, []):
+                found[item["pk"]["S"]] = int(item.get("micro_usd", {}).get("N", "0"))
+            request = dict(answer.get("UnprocessedKeys") or {})
+            if not request:
+                return found
+            self._sleep(0.01 * (attempt + 1))  # unprocessed keys: DynamoDB asks to back off
+        raise QuotaUnavailable("dynamodb_spend_unprocessed_keys")
+
+    def _add(
+        self,
+        key: str,
+        micro_usd: int,
+        expires: dict[str, str],
+        *,
+        also: str = "",
+        values: dict[str, dict[str, str]] | None = None,
+    ) -> dict[str, Any]:
+        update: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": {"pk": {"S": key}},
+            "UpdateExpression": "ADD micro_usd :micro SET expires_at = if_not_exists(expires_at, :expires)"
+            + (f", {also}" if also else ""),
+            "ExpressionAttributeValues": {
+                ":micro": {"N": str(micro_usd)},
+                ":expires": expires,
+                **(values or {}),
+            },
+        }
+        if also:
+            update["ExpressionAttributeNames"] = {"#visitor": "visitor", "#day": "day"}  # reserved words
+        return {"Update": update}
+
+
+def _event_key(call_id: str, event_key: str) -> str:
+    return f"spend#event#{call_id}#{event_key}"
+
+
+def _call_key(call_id: str) -> str:
+    return f"spend#call#{call_id}"
+
+
+def _visitor_key(visitor: str, day: str) -> str:
+    return f"spend#visitor#{visitor}#{day}"
+
+
+def _shard_key(day: str, shard: int) -> str:
+    return f"spend#day#{day}#{shard}"
+
+
+def _day_end(day: str) -> int:
+    date = dt.date.fromisoformat(day)
+    return int(dt.datetime.combine(date + dt.timedelta(days=1), dt.time(), dt.UTC).timestamp())
