@@ -49,6 +49,9 @@ def function_environment(
         "CONCURRENT_CALLS_PER_VISITOR": options.concurrent_calls,
         "CALL_MINUTES_PER_VISITOR": options.call_minutes_per_visitor,
         "CALL_MINUTES_PER_DAY": options.call_minutes_per_day,
+        "CALL_DOLLARS_PER_VISITOR_PER_DAY": options.call_dollars_per_visitor,
+        "CALL_DOLLARS_PER_DAY": options.call_dollars_per_day,
+        "TOOLS": options.tools,
     }
     env = {
         "OPENAI_API_KEY_SECRET_ARN": moto.arns[SECRET_NAME],

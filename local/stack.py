@@ -92,6 +92,19 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     calls.add_argument(
         "--call-minutes-per-day", type=int, metavar="N", help="call-minutes per UTC day, all visitors"
     )
+    calls.add_argument(
+        "--call-dollars-per-visitor",
+        metavar="USD",
+        help="metered spend per visitor per UTC day (CallDollarsPerVisitorPerDay), e.g. 0.05",
+    )
+    calls.add_argument(
+        "--call-dollars-per-day",
+        metavar="USD",
+        help="metered spend per UTC day, all visitors (CallDollarsPerDay)",
+    )
+    calls.add_argument(
+        "--tools", metavar="NAMES", help="server tools the model may call, comma-separated, or none (Tools)"
+    )
     companion = parser.add_argument_group("the companion (Lambda async invocations, local.lambda_invoke)")
     companion.add_argument(
         "--companion-deadline-seconds",
@@ -196,6 +209,9 @@ def _options(args: argparse.Namespace) -> StackOptions:
         max_call_seconds=args.max_call_seconds,
         call_minutes_per_visitor=args.call_minutes_per_visitor,
         call_minutes_per_day=args.call_minutes_per_day,
+        call_dollars_per_visitor=args.call_dollars_per_visitor,
+        call_dollars_per_day=args.call_dollars_per_day,
+        tools=args.tools,
         auth=args.auth,
         access_token_ttl=args.access_token_ttl,
         async_functions=async_functions,

@@ -55,6 +55,9 @@ class StackOptions:
     max_call_seconds: int | None = None
     call_minutes_per_visitor: int | None = None
     call_minutes_per_day: int | None = None
+    call_dollars_per_visitor: str | None = None  # US dollars, as the template's parameter takes them
+    call_dollars_per_day: str | None = None
+    tools: str | None = None
     # How often the local scheduler looks for due schedules.
     scheduler_interval: float = 0.5
     # Signed-in visitors: "oidc" runs a real OpenID Connect provider and API Gateway's JWT authorizer.

@@ -44,6 +44,9 @@ class StackProcess:
         max_call_seconds: int | None = None,
         call_minutes_per_visitor: int | None = None,
         call_minutes_per_day: int | None = None,
+        call_dollars_per_visitor: str | None = None,
+        call_dollars_per_day: str | None = None,
+        tools: str | None = None,
     ) -> None:
         self._args = list(args)
         for flag, value in (
@@ -55,6 +58,9 @@ class StackProcess:
             ("--max-call-seconds", max_call_seconds),
             ("--call-minutes-per-visitor", call_minutes_per_visitor),
             ("--call-minutes-per-day", call_minutes_per_day),
+            ("--call-dollars-per-visitor", call_dollars_per_visitor),
+            ("--call-dollars-per-day", call_dollars_per_day),
+            ("--tools", tools),
         ):
             if value is not None:
                 self._args += [flag, str(value)]

@@ -25,6 +25,7 @@ from vend.aws.companions import CompanionInvoker
 from vend.aws.parameters import ParameterUnavailable, SsmParameterReader
 from vend.aws.schedules import CallSchedules
 from vend.aws.secrets_manager import SecretsManagerReader
+from vend.aws.spend_ledger import SpendLedger
 from vend.aws.usage_table import UsageTable
 from vend.errors import ServerMisconfigured, VendError
 from vend.logic.api_key import OpenAIApiKeySource
@@ -33,13 +34,16 @@ from vend.logic.origin_verify import OriginVerifySource
 from vend.logic.pause import PauseSwitch
 from vend.logic.quota import MintQuota
 from vend.logic.relay import CallRelay
+from vend.logic.spend_budget import SpendBudget
 from vend.logic.visitors import VisitorFingerprints
+from vend.metering.prices import price_table
 from vend.observability import logger
 from vend.openai_api.calls import CallsApi
 from vend.openai_api.client_secrets import PATH as CLIENT_SECRETS_PATH
 from vend.openai_api.client_secrets import ClientSecretsApi
 from vend.openai_api.http import OpenAIHttp
 from vend.settings import Settings, SettingsError, load_settings, serves_visitors
+from vend.tools.registry import enabled
 
 PREFETCH_BUDGET_SECONDS = 1.0  # init is billed: never spend more than this on work the request can redo
 
@@ -73,8 +77,19 @@ def build(settings: Settings) -> Providers:
         read_timeout=settings.upstream_read_timeout_seconds,
     )
     usage_table = UsageTable(settings.usage_table_name)
+    # Metered dollars close both doors, but only relayed calls are metered: a client-secret-only stack
+    # never reads the spend items.
+    spend = (
+        SpendBudget(
+            visitor_micro_usd=settings.spend.visitor_micro_usd_per_day,
+            stack_micro_usd=settings.spend.stack_micro_usd_per_day,
+            ledger=SpendLedger(settings.usage_table_name, usage_table.client),
+        )
+        if settings.serves("calls")
+        else None
+    )
     vendor = ClientSecretVendor(
-        settings, api_key, ClientSecretsApi(openai), MintQuota(settings.quota, usage_table)
+        settings, api_key, ClientSecretsApi(openai), MintQuota(settings.quota, usage_table), spend=spend
     )
     call_ledger = CallLedger(settings.usage_table_name, usage_table.client)
     calls_api = CallsApi(openai)
@@ -96,7 +111,9 @@ def build(settings: Settings) -> Providers:
             SsmParameterReader(), settings.pause_parameter_name, unavailable=ParameterUnavailable
         ),
         usage_table=usage_table,
-        relay=CallRelay(settings, api_key, calls_api, call_ledger, schedules, companions=companions),
+        relay=CallRelay(
+            settings, api_key, calls_api, call_ledger, schedules, companions=companions, spend=spend
+        ),
         call_ledger=call_ledger,
         calls_api=calls_api,
         schedules=schedules,
@@ -189,9 +206,37 @@ class _NoPrefetch:
         """Nothing was started: the settings are invalid, and every request says so."""
 
 
+def _check_relay_configuration(settings: Settings) -> None:
+    """What only relayed calls use, checked at init so a typo fails the cold start, not a call: each
+    enabled tool exists, and the models the companion meters have a price."""
+    if not settings.serves("calls"):
+        return
+    enabled(settings.companions.tools)  # raises SettingsError("TOOLS", …) naming the unknown tool
+    if settings.companions.function_name is None:
+        return
+    try:
+        prices = price_table(settings.spend.model_prices_json)
+    except ValueError as exc:
+        raise SettingsError("MODEL_PRICES", str(exc)) from None
+    for variable, model in (
+        ("REALTIME_MODEL", settings.model),
+        ("REALTIME_TRANSCRIPTION_MODEL", settings.transcription_model),
+    ):
+        if model is not None:
+            try:
+                prices.price(model)
+            except LookupError:
+                raise SettingsError(variable, f"{model} has no price: add it with MODEL_PRICES") from None
+
+
 def _init() -> Providers | SettingsError:
     try:
         settings = load_settings(os.environ)
+    except SettingsError as exc:
+        logger.error("invalid configuration", extra={"variable": exc.variable, "problem": exc.problem})
+        return exc
+    try:
+        _check_relay_configuration(settings)
     except SettingsError as exc:
         logger.error("invalid configuration", extra={"variable": exc.variable, "problem": exc.problem})
         return exc

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 RECORD_SLACK_SECONDS = 86_400  # as the call record: a day past the cap
+CALL_OVER = "call_over"  # the weakest reason: the call was found over, not ended by this companion
 
 
 class CompanionLedger:
@@ -72,16 +73,25 @@ class CompanionLedger:
         return True
 
     def mark_finalised(self, call_id: str, reason: str, *, now: int, ends_at: int) -> bool:
-        """Record why the call ended; True only for the first finaliser (the one that logs it)."""
+        """Record why the call ended; True only for the first finaliser (the one that logs it).
+
+        "call_over" (the call was found over) yields to the companion that ended it for a reason: its
+        hangup closes every generation's sideband, and an overlapping one may finalise first.
+        """
+        values = {
+            ":r": {"S": reason},
+            ":now": {"N": str(now)},
+            ":exp": {"N": str(ends_at + RECORD_SLACK_SECONDS)},
+        }
+        condition = "attribute_not_exists(finalised_reason)"
+        if reason != CALL_OVER:
+            condition += " OR finalised_reason = :over"
+            values[":over"] = {"S": CALL_OVER}
         return self._conditional_update(
             _companion_key(call_id),
             "SET finalised_reason = :r, finalised_at = :now, expires_at = if_not_exists(expires_at, :exp)",
-            "attribute_not_exists(finalised_reason)",
-            {
-                ":r": {"S": reason},
-                ":now": {"N": str(now)},
-                ":exp": {"N": str(ends_at + RECORD_SLACK_SECONDS)},
-            },
+            condition,
+            values,
         )
 
     def finalised_reason(self, call_id: str) -> str | None:

@@ -2,14 +2,13 @@
 (vend.metering), the spend items and budgets (vend.aws.spend_ledger, vend.logic.spend_budget), and the
 server tools (vend.tools), each bound to this stack's settings once per execution environment.
 
-They are looked up by module name, typed by the Protocols in ports.py, so that this package builds and
-is tested on its own; each is imported on a call's first use, not at init (the attach must be fast).
+Each is imported on a call's first use, not at init: the attach must be fast, and these are built in a
+thread after it (session.py). The Protocols in ports.py type them, so the loop's tests can pass fakes.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -20,57 +19,69 @@ from vend.settings import Settings
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
+    from vend.metering.prices import PriceTable
+    from vend.tools.tool import Tool
+
 
 @dataclass(frozen=True, slots=True)
 class _PriceTable:
     model: str
     transcription_model: str | None
-    prices: Any
-    cost: Any  # the vend.metering.cost module
+    prices: PriceTable
 
     def response(self, usage: Mapping[str, Any]) -> int:
-        return int(self.cost.response_cost(self.model, usage, self.prices))
+        from vend.metering.cost import response_cost  # noqa: PLC0415  (first use, after the attach)
+
+        return response_cost(self.model, usage, self.prices)
 
     def transcription(self, usage: Mapping[str, Any]) -> int:
-        return int(self.cost.transcription_cost(self.transcription_model, usage, self.prices))
+        from vend.metering.cost import transcription_cost  # noqa: PLC0415
+
+        if self.transcription_model is None:  # no transcription configured: OpenAI bills none
+            return 0
+        return transcription_cost(self.transcription_model, usage, self.prices)
 
 
 @dataclass(frozen=True, slots=True)
 class _Tools:
-    by_name: Mapping[str, Any]
+    by_name: Mapping[str, Tool[Any]]
     timeout: float
-    executor: Any  # the vend.tools.executor module
 
     def __call__(self, name: str, arguments_json: str) -> ToolOutcome:
-        outcome: ToolOutcome = self.executor.run_tool_call(
-            self.by_name, name, arguments_json, timeout=self.timeout
-        )
-        return outcome
+        from vend.tools.executor import run_tool_call  # noqa: PLC0415
+
+        return run_tool_call(self.by_name, name, arguments_json, timeout=self.timeout)
 
 
 @functools.cache
 def pricing(settings: Settings) -> Pricing:
-    cost = importlib.import_module("vend.metering.cost")
-    prices = importlib.import_module("vend.metering.prices").price_table(settings.spend.model_prices_json)
-    return _PriceTable(settings.model, settings.transcription_model, prices, cost)
+    from vend.metering.prices import price_table  # noqa: PLC0415
+
+    return _PriceTable(
+        settings.model, settings.transcription_model, price_table(settings.spend.model_prices_json)
+    )
 
 
 @functools.cache
 def spend_ledger(settings: Settings, client: DynamoDBClient) -> SpendRecorder:
-    ledger: SpendRecorder = importlib.import_module("vend.aws.spend_ledger").SpendLedger(
-        settings.usage_table_name, client
-    )
-    return ledger
+    from vend.aws.spend_ledger import SpendLedger  # noqa: PLC0415
+
+    return SpendLedger(settings.usage_table_name, client)
 
 
 @functools.cache
-def spend_budget(settings: Settings) -> Budget:
-    budget: Budget = importlib.import_module("vend.logic.spend_budget").SpendBudget(settings.spend)
-    return budget
+def spend_budget(settings: Settings, client: DynamoDBClient) -> Budget:
+    from vend.logic.spend_budget import SpendBudget  # noqa: PLC0415
+
+    return SpendBudget(
+        visitor_micro_usd=settings.spend.visitor_micro_usd_per_day,
+        stack_micro_usd=settings.spend.stack_micro_usd_per_day,
+        ledger=spend_ledger(settings, client),  # type: ignore[arg-type]
+    )
 
 
 @functools.cache
 def tool_runner(settings: Settings) -> ToolRunner:
-    tools = importlib.import_module("vend.tools.registry").enabled(settings.companions.tools)
-    executor = importlib.import_module("vend.tools.executor")
-    return _Tools({tool.name: tool for tool in tools}, settings.companions.tool_timeout_seconds, executor)
+    from vend.tools.registry import by_name, enabled  # noqa: PLC0415
+
+    return _Tools(by_name(enabled(settings.companions.tools)), settings.companions.tool_timeout_seconds)

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from vend.providers import Providers
 
 RECORD_WAIT_SECONDS = 3.0  # a record still pending (mark_live not yet visible): look again this long
-RECORD_POLL_SECONDS = 0.1
+RECORD_POLL_SECONDS = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +81,7 @@ def parts_from(providers: Providers) -> Parts:
         items=providers.companion_ledger,
         pricing=lambda: collaborators.pricing(settings),
         spend=lambda: collaborators.spend_ledger(settings, client),
-        budget=lambda: collaborators.spend_budget(settings),
+        budget=lambda: collaborators.spend_budget(settings, client),
         tools=lambda: collaborators.tool_runner(settings),
     )
 

@@ -9,9 +9,11 @@ the schedule, mark the record ended, free the lease, refund what is left of the 
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import math
 import secrets
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,7 +29,7 @@ from vend.errors import (
     VendError,
 )
 from vend.logic.api_key import OpenAIApiKeySource
-from vend.logic.session_config import client_secret_request
+from vend.logic.session_config import relay_session
 from vend.logic.spend_budget import SpendBudget
 from vend.observability import annotate, logger, record_companion_failure, upstream_span
 from vend.secret_values import OpenAIApiKey
@@ -121,15 +123,25 @@ class CallRelay:
         except Exception:
             annotate(call_refunded=self._ledger.end(call, refund_seconds=call.charged_seconds))
             raise
+        # The companion is queued beside the schedule and the record's update, not after them: the
+        # visitor waits for the slowest of the three, not their sum. It re-reads a record still pending.
+        # (In a copy of this context, so that its annotations reach this request's log line.)
+        companion = threading.Thread(
+            target=contextvars.copy_context().run, args=(self._start_companion, call.call_id), daemon=True
+        )
+        companion.start()
         try:
-            self._schedules.create(call.call_id, call.ends_at)
-        except VendError:
-            # No server-enforced end: do not let the call run. The browser's answer is never sent.
-            self._hang_up(opened.openai_call_id)
-            self._ledger.end(call, refund_seconds=call.charged_seconds)
-            raise
-        self._ledger.mark_live(call.call_id, opened.openai_call_id)
-        self._start_companion(call.call_id)
+            try:
+                self._schedules.create(call.call_id, call.ends_at)
+            except VendError:
+                # No server-enforced end: do not let the call run. The browser's answer is never sent
+                # (a companion that attaches meanwhile finds the call over and finalises nothing twice).
+                self._hang_up(opened.openai_call_id)
+                self._ledger.end(call, refund_seconds=call.charged_seconds)
+                raise
+            self._ledger.mark_live(call.call_id, opened.openai_call_id)
+        finally:
+            companion.join()  # Lambda freezes the environment once the handler returns
         annotate(upstream_latency_ms=round(opened.upstream_latency_ms, 2), upstream_attempts=opened.attempts)
         return StartedCall(call.call_id, opened.answer_sdp, call.ends_at)
 
@@ -232,7 +244,7 @@ class CallRelay:
         )
 
     def _open(self, offer_sdp: str, visitor: str, deadline: float) -> OpenedCall:
-        session = client_secret_request(self._settings, None)["session"]
+        session = relay_session(self._settings)
         key = self._api_key.current()
         try:
             with upstream_span("openai.calls"):
