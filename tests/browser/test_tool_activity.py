@@ -475,12 +475,16 @@ def test_a_hang_up_within_a_second_before_or_after_the_cap_is_the_cap(
 # --- against the real local stack with the companion ---------------------------------------------
 
 
-def _companion_stack(env: dict[str, str] | None = None, **limits: Any) -> Iterator[Stack]:
-    """A relay stack whose vend function starts a companion for each call (the local stack's default:
-    `"companion": true`), with the template's default tools (get_current_time, end_call). `env` sets the
-    functions' environment beyond the stack's flags."""
-    limits = {"quota_per_visitor": 10_000, "daily_cap": 1_000_000, **RELAY_LIMITS, **limits}
-    with StackProcess("--port", "0", env={**_stack_env(), **(env or {})}, **limits) as process:
+def _companion_stack(**limits: Any) -> Iterator[Stack]:
+    """A relay stack whose vend function starts a companion for each call, with its two tools."""
+    limits = {
+        "quota_per_visitor": 10_000,
+        "daily_cap": 1_000_000,
+        **RELAY_LIMITS,
+        "tools": "get_current_time,end_call",
+        **limits,
+    }
+    with StackProcess("--port", "0", env=_stack_env(), **limits) as process:
         assert process.standin_url, "the browser suite runs against the stand-in"
         assert process.ready.get("companion") is True, "the stack runs no companion"
         yield Stack(
@@ -500,9 +504,8 @@ def companion_stack() -> Iterator[Stack]:
 @pytest.fixture(scope="module")
 def tiny_budget_stack() -> Iterator[Stack]:
     """A visitor's dollars a day that one call of a few turns spends: a cent, the least the setting
-    takes (a few seconds of the assistant's audio at the default model). The local stack has no flag
-    for it: the functions read it from their environment, which the child process passes on."""
-    yield from _companion_stack({"CALL_DOLLARS_PER_VISITOR_PER_DAY": "0.01"}, max_call_seconds=600)
+    takes (a few seconds of the assistant's audio at the default model)."""
+    yield from _companion_stack(call_dollars_per_visitor="0.01", max_call_seconds=600)
 
 
 @pytest.fixture(scope="module")
