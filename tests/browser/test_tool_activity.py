@@ -235,8 +235,12 @@ def test_a_tool_line_waiting_for_its_words_is_dropped_with_a_new_conversation(pa
     )
 
     # Then the line does not come back into the new conversation
-    page.wait_for_function("() => import('./js/tool-activity.js').then(() => true)")
-    page.wait_for_timeout(100)
+    # (the wording has loaded, and a frame has been drawn since)
+    page.wait_for_function(
+        """() => import('./js/tool-activity.js').then(() => new Promise((drawn) => {
+            requestAnimationFrame(() => requestAnimationFrame(() => drawn(true)));
+        }))"""
+    )
     expect(page.locator("#turns > li")).to_have_count(0)
     expect(page.locator("#transcript-empty")).to_be_visible()
 
