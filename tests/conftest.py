@@ -85,7 +85,11 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 # no worker begins one of them when the rest are nearly done.
 _SHARED_UNITS = {"samlocal": "tests/samlocal"}
 _SPREAD_SUITES = {"browser"}
-_MODULE_FIXTURES = {"tests/browser/test_agents_example.py", "tests/browser/test_sign_in.py"}
+_MODULE_FIXTURES = {
+    "tests/browser/test_agents_example.py",
+    "tests/browser/test_sign_in.py",
+    "tests/browser/test_tool_activity.py",
+}
 _LONGEST_FIRST = ("samlocal", "browser", "quota", "localstack", "deploy", "security", "docs")
 
 
