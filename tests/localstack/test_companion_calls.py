@@ -22,7 +22,7 @@ from tests.conftest import standin_env
 from tests.localstack.test_relay_calls import Call, closed, send, standin_calls, start_call
 from tests.standin.realtime_client import RealtimeClient, eventually
 
-MAX_CALL_SECONDS = 10
+MAX_CALL_SECONDS = 20  # room for a drop, a re-attach and a spoken goodbye on a loaded machine
 DEADLINE_SECONDS = 3  # each companion invocation's emulated Lambda deadline: a hand-over every ~2 s
 
 
@@ -144,7 +144,7 @@ async def test_the_companion_answers_a_tool_once_meters_and_ends_the_call_at_its
         (function_call,) = final["function_calls"].values()
         assert function_call["outputs_received"] == 1  # answered once, though companions overlapped
         assert function_call["output_sources"] == ["sideband"]
-        # At least three hand-overs: a fresh companion attached every ~2 s of the 10 s call.
+        # At least three hand-overs: a fresh companion attached every ~2 s of the call.
         assert final["sidebands"]["attached_total"] >= 4
         generations = [
             i for i in invocations(stack) if i["function"].endswith("companion") and i["state"] == "succeeded"
