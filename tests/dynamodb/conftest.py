@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from local.dynamodb import client as dynamodb_client
 from local.dynamodb import create_table_from_template, template_table_properties
 from local.moto_server import MotoServer
 from template_contract.reader import TemplateError
@@ -41,3 +42,9 @@ def table(moto: MotoServer, quota_table_properties: dict[str, Any]) -> str:
     name = f"quota-{uuid.uuid4().hex[:12]}"
     create_table_from_template(moto.endpoint, name, quota_table_properties)
     return name
+
+
+@pytest.fixture(scope="module")
+def client(moto: MotoServer) -> Any:
+    """A DynamoDB client with a connection per thread a concurrency test releases at once."""
+    return dynamodb_client(moto.endpoint, max_pool_connections=64)

@@ -2,36 +2,16 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import pytest
 
-from local.dynamodb import client as dynamodb_client
-from local.moto_server import MotoServer
+from tests.all_at_once import all_at_once
 from tests.dynamodb.quota import CONDITION, count, mint
 
 T = TypeVar("T")
-
-
-@pytest.fixture(scope="module")
-def client(moto: MotoServer) -> Any:
-    return dynamodb_client(moto.endpoint, max_pool_connections=64)
-
-
-def all_at_once(calls: list[Callable[[], T]]) -> list[T]:
-    """Runs every call on its own thread, released together by a barrier."""
-    barrier = threading.Barrier(len(calls))
-
-    def run(call: Callable[[], T]) -> T:
-        barrier.wait()
-        return call()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 @pytest.mark.parametrize("repetition", range(6))

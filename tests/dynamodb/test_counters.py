@@ -4,15 +4,10 @@ and a refusal by the day's counter gives the visitor's part back."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-import pytest
-
-from local.dynamodb import client as dynamodb_client
-from local.moto_server import MotoServer
+from tests.all_at_once import all_at_once
 from tests.dynamodb.quota import count
 from vend.aws.call_ledger import CallLedger
 from vend.aws.usage_table import UsageTable
@@ -22,22 +17,6 @@ T = TypeVar("T")
 DAY = "2026-12-07"
 NOW = 1_796_558_400  # 2026-12-07 12:00 UTC
 CAP = 600
-
-
-@pytest.fixture(scope="module")
-def client(moto: MotoServer) -> Any:
-    return dynamodb_client(moto.endpoint, max_pool_connections=64)
-
-
-def all_at_once(calls: list[Callable[[], T]]) -> list[T]:
-    barrier = threading.Barrier(len(calls))
-
-    def run(call: Callable[[], T]) -> T:
-        barrier.wait()
-        return call()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 def outcome(call: Callable[[], object]) -> str:

@@ -4,15 +4,11 @@ calls at once; the budget's admission check reads what it wrote."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import pytest
 
-from local.dynamodb import client as dynamodb_client
-from local.moto_server import MotoServer
+from tests.all_at_once import all_at_once
 from vend.aws.spend_ledger import SpendLedger, SpendTotals
 from vend.errors import SpendCapReached
 from vend.logic.spend_budget import SpendBudget
@@ -20,22 +16,6 @@ from vend.logic.spend_budget import SpendBudget
 T = TypeVar("T")
 DAY = "2026-12-07"
 NOON = int(dt.datetime(2026, 12, 7, 12, tzinfo=dt.UTC).timestamp())
-
-
-@pytest.fixture(scope="module")
-def client(moto: MotoServer) -> Any:
-    return dynamodb_client(moto.endpoint, max_pool_connections=64)
-
-
-def all_at_once(calls: list[Callable[[], T]]) -> list[T]:
-    barrier = threading.Barrier(len(calls))
-
-    def run(call: Callable[[], T]) -> T:
-        barrier.wait()
-        return call()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 def record(ledger: SpendLedger, call: str, event: str, micro: int, visitor: str = "v1") -> SpendTotals | None:

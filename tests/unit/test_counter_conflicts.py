@@ -3,15 +3,13 @@ Against bench/scale's model of item locks (checked against moto in tests/dynamod
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import pytest
 from botocore.exceptions import ClientError
 
 from bench.scale.model import ModelDynamoDB, Timing
+from tests.all_at_once import all_at_once
 from vend.aws.spend_ledger import SpendLedger
 from vend.aws.usage_table import UsageTable
 from vend.errors import QuotaUnavailable
@@ -19,17 +17,6 @@ from vend.usage import Counter
 
 T = TypeVar("T")
 SHORT = Timing(transaction_hold=(0.004, 0.008), single_hold=(0.0005, 0.001), network=(0, 0.001))
-
-
-def all_at_once(calls: list[Callable[[], T]]) -> list[T]:
-    barrier = threading.Barrier(len(calls))
-
-    def run(call: Callable[[], T]) -> T:
-        barrier.wait()
-        return call()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 def test_40_events_on_one_stack_item_conflict_and_every_one_is_still_counted_once() -> None:
