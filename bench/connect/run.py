@@ -29,6 +29,17 @@ connection. The drop comes mid-call, once the session is older than the page's `
 (20 s), as a real one would: a session lost sooner counts as a failed attempt and waits longer. The
 drop pages run side by side (one call each), so the wait is paid once per mode.
 
+The companion (relay): for the relay page, the time from the stand-in sending its 201 with the SDP
+answer (when the function has it: the injected function↔OpenAI RTT is paid before the answer) to the
+companion's sideband attaching at the stand-in, split by whether its attempt found an idle Lambda
+environment (warm) or paid the companion's init (cold: a run that first leaves none idle). Injected
+as production pays it: Lambda's internal queue before an async invocation (--async-queue-ms), three
+function↔OpenAI round trips before the sideband's upgrade is answered (TCP, TLS 1.3, HTTP), and, cold,
+the companion's init (vend.companion.handler imported under the 1 vCPU cap, or --companion-init-ms).
+Beside it, relay's click → SDP answer and → first audio on a second stack whose vend function invokes
+no companion (COMPANION_FUNCTION_NAME=""), run by run with the others: the companion's Invoke is
+queued beside the schedule and mark_live, so neither may get slower.
+
 Latency is injected where the network would add it: --api-rtt-ms on every /api request (the local
 stack's API Gateway adapter); --realtime-rtt-ms on the browser's posts to OpenAI's /v1/realtime/calls
 (a delaying proxy the pages' config.json points at) and half of it each way on every UDP packet of the
