@@ -52,6 +52,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import shutil
 import statistics
 import threading
@@ -171,6 +172,9 @@ class Variant:
     attach_ms: dict[str, list[float]] = field(default_factory=lambda: {"warm": [], "cold": []})
     attach_steps_ms: list[tuple[float, float, float]] = field(default_factory=list)
     never_attached: int = 0
+    # The stand-in's answer leaving → the page holding it (the vend function's work after the answer:
+    # mark_live, the schedule and, with a companion, its Invoke; then the API's way back), in ms.
+    answer_leg_ms: list[float] = field(default_factory=list)
 
     def fresh(self) -> Variant:
         return Variant(
@@ -315,6 +319,7 @@ def measure_connect(
     *,
     init_ms: float = 0.0,
     companion: Companion | None = None,
+    standin_url: str | None = None,
 ) -> None:
     context = _new_context(browser, proxy)
     if args.mic_delay_ms:
@@ -333,6 +338,8 @@ def measure_connect(
             return
         page.evaluate(PROBE, variant.kind)
         watch = companion.before_click(variant) if companion and variant.companion else None
+        legged = variant.companion is not None or variant.stack == "no companion"
+        calls_before = _call_ids(standin_url) if standin_url and legged else None
         if variant.cold:
             # No execution environment is warm: the next invocation pays Lambda's init first.
             _http("POST", f"{url}__local/faults", {"cold_start_ms": init_ms})
@@ -362,6 +369,8 @@ def measure_connect(
         for phase, at in zip(PHASES, marks, strict=True):
             if at is not None:
                 variant.phases_ms[phase].append(at - t0)
+        if calls_before is not None and standin_url:
+            _record_answer_leg(page, variant, standin_url, calls_before)
         if watch is not None and companion is not None:
             # Before the hangup (after first audio, so not in its time): a call ended first has no
             # sideband to attach to.
@@ -370,6 +379,23 @@ def measure_connect(
             _hang_up(page)
     finally:
         context.close()
+
+
+def _call_ids(standin_url: str) -> set[str]:
+    return {call["id"] for call in _http_get(f"{standin_url}/__standin/state")["calls"]}
+
+
+def _record_answer_leg(page: Page, variant: Variant, standin_url: str, before: set[str]) -> None:
+    """The page's answer mark as epoch ms (the browser and the stand-in share this machine's clock)
+    less the stand-in's answered_at."""
+    held = page.evaluate(
+        "(name) => performance.timeOrigin + (performance.getEntriesByName(name).at(-1)?.startTime ?? NaN)",
+        f"{variant.mark_prefix}:answer",
+    )
+    calls = _http_get(f"{standin_url}/__standin/state")["calls"]
+    answered = [call["answered_at"] for call in calls if call["id"] not in before and call.get("answered_at")]
+    if len(answered) == 1 and isinstance(held, int | float) and math.isfinite(held):  # NaN: no mark
+        variant.answer_leg_ms.append(float(held) - answered[0] * 1000)
 
 
 @dataclass
@@ -675,6 +701,7 @@ def _print_companion(
     print(header)
     print("-" * len(header))
     row("click → SDP answer in hand p50 / p90", [cell(v.phases_ms["answer"]) for v in columns])
+    row("answer sent → page has it p50 / p90", [cell(v.answer_leg_ms) for v in columns])
     row("click → first remote audio p50 / p90", [cell(v.first_audio_ms) for v in columns])
     row("attach, warm companion p50 / p90", [cell(v.attach_ms["warm"]) for v in columns[:2]] + ["-"])
     row("attach, cold companion p50 / p90", [cell(v.attach_ms["cold"]) for v in columns[:2]] + ["-"])
@@ -851,6 +878,7 @@ def main(argv: list[str] | None = None) -> None:
                     bare_proxy if on is bare else proxy,
                     init_ms=init_ms,
                     companion=companion if on is stack else None,
+                    standin_url=on.standin_url,
                 )
 
             for variant in variants + cold + with_companion:
