@@ -24,7 +24,8 @@ apart). Each failure is logged to stderr with its error, never with the payload.
 Execution environments are reused as Lambda reuses them: an attempt takes an idle one of its function
 if there is one, else it pays `init_seconds` first (`--companion-init-ms`, or `POST /__local/faults`
 with `{"init_ms": MS}` or `{"cold": true}`; 0 by default); an environment whose handler returned is
-idle again, one that failed is not reused.
+idle again, one that failed is not reused. An async invocation waits `queue_seconds` in Lambda's
+internal queue before its first attempt (`POST /__local/faults` with `{"queue_ms": MS}`; 0 by default).
 
 Differences from the service, on purpose: a thread cannot be killed, so a handler still running at its
 deadline is counted as timed out (and retried) and left to finish in the background, where Lambda
@@ -169,6 +170,7 @@ class LambdaInvoker:
         self._stopping = threading.Event()
         # Lambda's init for a new execution environment, and the idle (warm) environments per function.
         self.init_seconds = init_seconds
+        self.queue_seconds = 0.0
         self._warm: dict[str, int] = {}
 
     # -- invoking ------------------------------------------------------------------------------
@@ -230,6 +232,9 @@ class LambdaInvoker:
         """Lambda's asynchronous invocation: the first attempt, then a retry after each delay."""
         request_id, attempts = first.request_id, 1 + len(self._retry_delays)
         try:
+            # Lambda's internal queue between the 202 and the first attempt (`queue_ms`; 0 by default).
+            if self.queue_seconds > 0 and self._stopping.wait(self.queue_seconds):
+                return
             record = first
             while True:
                 outcome = self._run_attempt(record, event)
@@ -389,11 +394,14 @@ class LambdaInvoker:
 
     async def _handle_faults(self, request: web.Request) -> web.Response:
         """`{"cold": true}` leaves no idle environment; `{"init_ms": MS}` too, and sets the init's length
-        (the bench's cold companion: Lambda's init under its CPU model)."""
+        (the bench's cold companion: Lambda's init under its CPU model); `{"queue_ms": MS}` holds each
+        async invocation that long before its first attempt (Lambda's internal queue)."""
         patch = await request.json()
         if not isinstance(patch, dict):
             raise web.HTTPBadRequest(text="body must be a JSON object")
         init_ms = patch.get("init_ms")
+        if patch.get("queue_ms") is not None:
+            self.queue_seconds = float(patch["queue_ms"]) / 1000
         if patch.get("cold") or init_ms is not None:
             self.set_cold(float(init_ms) if init_ms is not None else None)
         return web.json_response({"ok": True})

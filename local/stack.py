@@ -130,6 +130,11 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="Lambda's init, paid by each invocation that finds no idle execution environment (default 0)",
     )
     companion.add_argument(
+        "--no-companion",
+        action="store_true",
+        help="the vend function invokes no companion (COMPANION_FUNCTION_NAME empty; benches compare)",
+    )
+    companion.add_argument(
         "--async-function",
         action="append",
         default=[],
@@ -218,6 +223,7 @@ def _options(args: argparse.Namespace) -> StackOptions:
         companion_deadline_seconds=args.companion_deadline_seconds,
         async_retry_seconds=args.async_retry_seconds,
         companion_init_ms=args.companion_init_ms,
+        handler_env={"COMPANION_FUNCTION_NAME": ""} if args.no_companion else {},
     )
 
 

@@ -29,6 +29,17 @@ connection. The drop comes mid-call, once the session is older than the page's `
 (20 s), as a real one would: a session lost sooner counts as a failed attempt and waits longer. The
 drop pages run side by side (one call each), so the wait is paid once per mode.
 
+The companion (relay): for the relay page, the time from the stand-in sending its 201 with the SDP
+answer (when the function has it: the injected function↔OpenAI RTT is paid before the answer) to the
+companion's sideband attaching at the stand-in, split by whether its attempt found an idle Lambda
+environment (warm) or paid the companion's init (cold: a run that first leaves none idle). Injected
+as production pays it: Lambda's internal queue before an async invocation (--async-queue-ms), three
+function↔OpenAI round trips before the sideband's upgrade is answered (TCP, TLS 1.3, HTTP), and, cold,
+the companion's init (vend.companion.handler imported under the 1 vCPU cap, or --companion-init-ms).
+Beside it, relay's click → SDP answer and → first audio on a second stack whose vend function invokes
+no companion (COMPANION_FUNCTION_NAME=""), run by run with the others: the companion's Invoke is
+queued beside the schedule and mark_live, so neither may get slower.
+
 Latency is injected where the network would add it: --api-rtt-ms on every /api request (the local
 stack's API Gateway adapter); --realtime-rtt-ms on the browser's posts to OpenAI's /v1/realtime/calls
 (a delaying proxy the pages' config.json points at) and half of it each way on every UDP packet of the
@@ -41,6 +52,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import shutil
 import statistics
 import threading
@@ -129,6 +141,14 @@ MIC_DELAY_SCRIPT = """(() => {
   navigator.mediaDevices.getUserMedia = (constraints) =>
     new Promise((resolve) => setTimeout(resolve, delay)).then(() => original(constraints));
 })();"""
+# Lambda's internal queue between an async Invoke's 202 and the handler (AsyncEventAge, "the time
+# between when Lambda successfully queues the event and when the function is invoked": AWS Compute
+# Blog, "Introducing new asynchronous invocation metrics for AWS Lambda", 2023). AWS publishes no
+# typical figure; the field report lukehoban/lambdaperf measured ~125 ms per hop from one function's
+# write to the next function's invocation through SQS, the fastest event source it timed.
+ASYNC_QUEUE_MS = 125.0
+# A new sideband connection's round trips before it is attached: TCP, TLS 1.3, HTTP upgrade.
+SIDEBAND_ROUND_TRIPS = 3
 PHASES = ("secret-ready", "answer", "channel-open")
 PHASE_LABELS = ("client secret in hand", "SDP answer in hand", "data channel open")
 
@@ -140,16 +160,30 @@ class Variant:
     kind: str  # 'ours' or 'reference' (the reference and floor pages)
     mark_prefix: str  # performance marks '<prefix>:secret-ready' etc.
     cold: bool | None = None  # None: as the runs before left it (warm); else cold or warm, on a longer rest
+    # The companion's attach is measured ("warm": as the runs before left its environments; "cold": none
+    # idle, so it pays its init); None: not measured. `stack`: "main" or "no companion".
+    companion: str | None = None
+    stack: str = "main"
     phases_ms: dict[str, list[float]] = field(default_factory=lambda: {phase: [] for phase in PHASES})
     first_audio_ms: list[float] = field(default_factory=list)
     failures: int = 0  # runs that never got audio (left out of the medians, counted in the table)
+    # SDP answer sent → companion's sideband attached, in ms, by whether its attempt found an idle
+    # environment; and the steps: answer → Invoke accepted, → handler called, → attached.
+    attach_ms: dict[str, list[float]] = field(default_factory=lambda: {"warm": [], "cold": []})
+    attach_steps_ms: list[tuple[float, float, float]] = field(default_factory=list)
+    never_attached: int = 0
+    # The stand-in's answer leaving → the page holding it (the vend function's work after the answer:
+    # mark_live, the schedule and, with a companion, its Invoke; then the API's way back), in ms.
+    answer_leg_ms: list[float] = field(default_factory=list)
 
     def fresh(self) -> Variant:
-        return Variant(self.name, self.path, self.kind, self.mark_prefix, self.cold)
+        return Variant(
+            self.name, self.path, self.kind, self.mark_prefix, self.cold, self.companion, self.stack
+        )
 
 
 VARIANTS = (
-    Variant("relay", "?debug&mode=relay", "ours", "realtime-vend"),
+    Variant("relay", "?debug&mode=relay", "ours", "realtime-vend", companion="warm"),
     Variant("relay, no prep", "?debug&mode=relay&prepare=off", "ours", "realtime-vend"),
     Variant("client secret", "?debug&mode=client_secret", "ours", "realtime-vend"),
     Variant("client sec., no prep", "?debug&mode=client_secret&prepare=off", "ours", "realtime-vend"),
@@ -165,6 +199,17 @@ COLD_VARIANTS = (
     # No preparation, so no warm-up: the click's request pays the init, as the page did before it warmed.
     Variant("relay, cold, no prep", "?debug&mode=relay&prepare=off", "ours", "realtime-vend", cold=True),
 )
+# The companion: the main table's relay (its companion warm) beside these two, on the same page.
+COMPANION_VARIANTS = (
+    Variant("relay, cold companion", "?debug&mode=relay", "ours", "realtime-vend", companion="cold"),
+    # A stack whose vend function invokes no companion (COMPANION_FUNCTION_NAME="").
+    Variant("relay, no companion", "?debug&mode=relay", "ours", "realtime-vend", stack="no companion"),
+)
+
+
+def _http_get(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - our own stack
+        return json.loads(response.read())
 
 
 def _http(method: str, url: str, body: dict[str, Any] | None = None) -> Any:
@@ -273,6 +318,8 @@ def measure_connect(
     proxy: DelayProxy | None,
     *,
     init_ms: float = 0.0,
+    companion: Companion | None = None,
+    standin_url: str | None = None,
 ) -> None:
     context = _new_context(browser, proxy)
     if args.mic_delay_ms:
@@ -290,6 +337,9 @@ def measure_connect(
             print(f"{variant.name}: Connect never became usable; the page says: {status}", flush=True)
             return
         page.evaluate(PROBE, variant.kind)
+        watch = companion.before_click(variant) if companion and variant.companion else None
+        legged = variant.companion is not None or variant.stack == "no companion"
+        calls_before = _call_ids(standin_url) if standin_url and legged else None
         if variant.cold:
             # No execution environment is warm: the next invocation pays Lambda's init first.
             _http("POST", f"{url}__local/faults", {"cold_start_ms": init_ms})
@@ -319,10 +369,89 @@ def measure_connect(
         for phase, at in zip(PHASES, marks, strict=True):
             if at is not None:
                 variant.phases_ms[phase].append(at - t0)
+        if calls_before is not None and standin_url:
+            _record_answer_leg(page, variant, standin_url, calls_before)
+        if watch is not None and companion is not None:
+            # Before the hangup (after first audio, so not in its time): a call ended first has no
+            # sideband to attach to.
+            companion.record_attach(variant, watch)
         if "mode=relay" in variant.path:
             _hang_up(page)
     finally:
         context.close()
+
+
+def _call_ids(standin_url: str) -> set[str]:
+    return {call["id"] for call in _http_get(f"{standin_url}/__standin/state")["calls"]}
+
+
+def _record_answer_leg(page: Page, variant: Variant, standin_url: str, before: set[str]) -> None:
+    """The page's answer mark as epoch ms (the browser and the stand-in share this machine's clock)
+    less the stand-in's answered_at."""
+    held = page.evaluate(
+        "(name) => performance.timeOrigin + (performance.getEntriesByName(name).at(-1)?.startTime ?? NaN)",
+        f"{variant.mark_prefix}:answer",
+    )
+    calls = _http_get(f"{standin_url}/__standin/state")["calls"]
+    answered = [call["answered_at"] for call in calls if call["id"] not in before and call.get("answered_at")]
+    if len(answered) == 1 and isinstance(held, int | float) and math.isfinite(held):  # NaN: no mark
+        variant.answer_leg_ms.append(float(held) - answered[0] * 1000)
+
+
+@dataclass
+class Companion:
+    """The companion's side of a relayed run: its Lambda (the stack's Invoke emulation) and the
+    stand-in's record of when the answer left and when a sideband attached."""
+
+    lambda_endpoint: str
+    standin_url: str
+    init_ms: float
+
+    def settle(self) -> None:
+        """Waits (≤ 15 s) until no companion is queued or running: the last run's companion has
+        returned (its call hung up), so a warm run finds its environment idle."""
+        bound = time.monotonic() + 15
+        while time.monotonic() < bound:
+            listed = _http_get(f"{self.lambda_endpoint}/__local/invocations")
+            if not any(record["state"] in ("queued", "init", "running") for record in listed):
+                return
+            time.sleep(0.05)
+
+    def before_click(self, variant: Variant) -> tuple[set[str], int]:
+        self.settle()
+        if variant.companion == "cold":
+            _http("POST", f"{self.lambda_endpoint}/__local/faults", {"init_ms": self.init_ms})
+        calls = {call["id"] for call in _http_get(f"{self.standin_url}/__standin/state")["calls"]}
+        return calls, len(_http_get(f"{self.lambda_endpoint}/__local/invocations"))
+
+    def record_attach(self, variant: Variant, watch: tuple[set[str], int]) -> None:
+        before, invoked = watch
+        bound = time.monotonic() + 15
+        while time.monotonic() < bound:
+            new = [
+                call
+                for call in _http_get(f"{self.standin_url}/__standin/state")["calls"]
+                if call["id"] not in before and call.get("answered_at")
+            ]
+            attached = [c for call in new for c in call["sidebands"]["connections"]]
+            records = _http_get(f"{self.lambda_endpoint}/__local/invocations")[invoked:]
+            if len(new) == 1 and attached and records:
+                answered = new[0]["answered_at"]
+                first = min(c["attached_at"] for c in attached)
+                record = records[0]
+                variant.attach_ms["cold" if record["cold"] else "warm"].append((first - answered) * 1000)
+                started = record["started"] if record["started"] is not None else first
+                variant.attach_steps_ms.append(
+                    (
+                        (record["queued"] - answered) * 1000,
+                        (started - record["queued"]) * 1000,
+                        (first - started) * 1000,
+                    )
+                )
+                return
+            time.sleep(0.02)
+        variant.never_attached += 1
+        print(f"{variant.name}: no companion attached 15 s after the answer", flush=True)
 
 
 def _hang_up(page: Page) -> None:
@@ -529,6 +658,77 @@ def _print_table(
     print()
 
 
+def companion_init_ms(runs: int) -> float:
+    """The companion's Lambda init under the same CPU model: the median of `runs` fresh processes, each
+    importing vend.companion.handler in a cgroup capped at 1 vCPU (nothing invoked; needs root)."""
+    from bench.lambda_model import function_memory_mb  # noqa: PLC0415 - only when the bench measures it
+    from bench.lambda_sandbox import sandbox  # noqa: PLC0415
+
+    env = {"AWS_LAMBDA_FUNCTION_NAME": "realtime-vend-companion"}
+    with sandbox(function_memory_mb(function="CompanionFunction")) as box:
+        child = "bench.coldstart.init_child"
+        figures = [box.run(child, ["vend.companion.handler"], env) for _ in range(runs)]
+    return float(statistics.median(f["init_ms"] for f in figures))
+
+
+def _print_companion(
+    relay: Variant, others: list[Variant], args: argparse.Namespace, init: dict[str, Any]
+) -> None:
+    """The companion's attach, warm and cold, and relay with and without it."""
+    by_name = {v.name: v for v in others}
+    cold_one, bare = by_name["relay, cold companion"], by_name["relay, no companion"]
+    with_companion = [relay, cold_one]
+    warm = [ms for v in with_companion for ms in v.attach_ms["warm"]]
+    cold = [ms for v in with_companion for ms in v.attach_ms["cold"]]
+    print(
+        f"The companion (relay): SDP answer leaving the stand-in (the function has it then: the injected "
+        f"RTT is paid before the answer) → the companion's sideband attached at the stand-in.\nInjected: "
+        f"Lambda's async queue {args.async_queue_ms:g} ms; the sideband's TCP + TLS 1.3 + HTTP upgrade "
+        f"{SIDEBAND_ROUND_TRIPS} x {args.function_rtt_ms} ms; when cold, the companion's init "
+        f"{init['init_ms']:.0f} ms (1 vCPU, {init['source']})"
+    )
+    width = 24
+
+    def row(label: str, cells: list[str]) -> None:
+        print(f"{label:38}" + "".join(f"{cell:>{width}}" for cell in cells))
+
+    def cell(values: list[float]) -> str:
+        return f"{_median(values):.0f} / {_p90(values):.0f} ms" if values else "-"
+
+    columns = [relay, cold_one, bare]
+    names = ("relay (companion)", cold_one.name, bare.name)
+    header = f"{'':38}" + "".join(f"{name:>{width}}" for name in names)
+    print(header)
+    print("-" * len(header))
+    row("click → SDP answer in hand p50 / p90", [cell(v.phases_ms["answer"]) for v in columns])
+    row("answer sent → page has it p50 / p90", [cell(v.answer_leg_ms) for v in columns])
+    row("click → first remote audio p50 / p90", [cell(v.first_audio_ms) for v in columns])
+    row("attach, warm companion p50 / p90", [cell(v.attach_ms["warm"]) for v in columns[:2]] + ["-"])
+    row("attach, cold companion p50 / p90", [cell(v.attach_ms["cold"]) for v in columns[:2]] + ["-"])
+    steps = ("answer → Invoke accepted", "→ handler called (queue, init)", "→ sideband attached")
+    for index, label in enumerate(steps):
+        medians = [_median([step[index] for step in v.attach_steps_ms]) for v in columns[:2]]
+        row(f"  {label} p50", [f"{m:.0f} ms" for m in medians] + ["-"])
+    row("runs without audio / never attached", [f"{v.failures} / {v.never_attached}" for v in columns])
+    verdict = lambda met: "met" if met else "NOT met"  # noqa: E731
+    w50, c50 = _median(warm), _median(cold)
+    print(
+        f"companion attach p50: warm {w50:.0f} ms (p90 {_p90(warm):.0f}, {len(warm)} runs), "
+        f"cold {c50:.0f} ms (p90 {_p90(cold):.0f}, {len(cold)} runs); "
+        f"goal ≤ 1000 ms: warm {verdict(w50 <= 1000)}, cold {verdict(c50 <= 1000)}"
+    )
+    r50, b50 = _median(relay.first_audio_ms), _median(bare.first_audio_ms)
+    r90, b90 = _p90(relay.first_audio_ms), _p90(bare.first_audio_ms)
+    a50, ab50 = _median(relay.phases_ms["answer"]), _median(bare.phases_ms["answer"])
+    print(
+        f"relay click → first audio with ÷ without the companion: {r50 / b50:.2f} at p50 ({r50:.0f} vs "
+        f"{b50:.0f} ms), {r90 / b90:.2f} at p90; click → SDP answer {a50 / ab50:.2f} "
+        f"({a50:.0f} vs {ab50:.0f} ms); goal not slower (≤ 1.05 at p50, this machine's run-to-run "
+        f"noise): {verdict(r50 / b50 <= 1.05)}"
+    )
+    print()
+
+
 def lambda_init_ms(runs: int) -> dict[str, float]:
     """Lambda's init of our handler under bench/coldstart's CPU model: the median of `runs` fresh
     processes, each importing vend.app in a cgroup capped at 1 vCPU (needs root)."""
@@ -545,7 +745,7 @@ def lambda_init_ms(runs: int) -> dict[str, float]:
     }
 
 
-def main(argv: list[str] | None = None) -> None:
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.connect", description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=8)
     parser.add_argument("--drop-runs", type=int, default=4, help="per mode")
@@ -563,22 +763,51 @@ def main(argv: list[str] | None = None) -> None:
         "--cold-runs", type=int, default=3, help="processes that measure Lambda's init (0: no cold rows)"
     )
     parser.add_argument("--init-ms", type=float, help="Lambda's init, instead of measuring it (--cold-runs)")
+    parser.add_argument(
+        "--companion-init-ms",
+        type=float,
+        help="the companion's Lambda init, instead of measuring it (median of --cold-runs, or 3)",
+    )
+    parser.add_argument(
+        "--async-queue-ms",
+        type=float,
+        default=ASYNC_QUEUE_MS,
+        help="Lambda's internal queue before an async invocation's first attempt",
+    )
     parser.add_argument("--json", action="store_true", help="also print the raw samples as JSON")
     parser.add_argument("stack_args", nargs="*", help="extra arguments for local.stack (after --)")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
-    variants = [variant.fresh() for variant in VARIANTS]
+
+def _inits(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Lambda's init of the vend function (empty: no cold rows) and of the companion, measured first,
+    alone: the browser and the stack would compete with the capped process for the CPU."""
     init: dict[str, Any] = {}
     if args.init_ms is not None:
         init = {"init_ms": args.init_ms, "source": "given with --init-ms"}
     elif args.cold_runs:
-        # First, alone: the browser and the stack would compete with the capped process for the CPU.
         measured = lambda_init_ms(args.cold_runs)
         init = measured | {
             "source": f"median of {args.cold_runs} fresh processes; the 1st invocation then "
             f"{measured['first_ms']:.0f} ms, a warm one {measured['second_ms']:.0f} ms"
         }
+    if args.companion_init_ms is not None:
+        companion_init = {"init_ms": args.companion_init_ms, "source": "given with --companion-init-ms"}
+    else:
+        runs = args.cold_runs or 3
+        companion_init = {
+            "init_ms": companion_init_ms(runs),
+            "source": f"vend.companion.handler, median of {runs} fresh processes",
+        }
+    return init, companion_init
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parse_args(argv)
+    variants = [variant.fresh() for variant in VARIANTS]
+    init, companion_init = _inits(args)
     cold = [variant.fresh() for variant in COLD_VARIANTS] if init else []
+    with_companion = [variant.fresh() for variant in COMPANION_VARIANTS]
     chromium = shutil.which("chromium")
     if chromium is None:
         raise SystemExit("Debian's chromium is needed: scripts/bootstrap --browser")
@@ -601,33 +830,66 @@ def main(argv: list[str] | None = None) -> None:
     ]
     stack_args += ["--api-latency-ms", f"{args.api_rtt_ms:g}", *args.stack_args]
     started = time.perf_counter()
-    with StackProcess(*stack_args) as stack, sync_playwright() as playwright:
-        if stack.standin_url is None:
+    with (
+        StackProcess(*stack_args) as stack,
+        StackProcess(*stack_args, "--no-companion") as bare,
+        sync_playwright() as playwright,
+    ):
+        if stack.standin_url is None or bare.standin_url is None:
             raise SystemExit("the benchmark runs against the local stand-in; unset OPENAI_API_KEY")
-        _http(
-            "PATCH",
-            f"{stack.standin_url}/__standin/options",
-            {
-                "calls_delay_ms": args.function_rtt_ms,
-                "client_secrets_delay_ms": args.function_rtt_ms,
-                "media_delay_ms": args.realtime_rtt_ms // 2,
-            },
-        )
+        if not stack.ready.get("companion") or bare.ready.get("companion"):
+            raise SystemExit("the main stack must invoke a companion, the other none")
+        for each in (stack, bare):
+            _http(
+                "PATCH",
+                f"{each.standin_url}/__standin/options",
+                {
+                    "calls_delay_ms": args.function_rtt_ms,
+                    "client_secrets_delay_ms": args.function_rtt_ms,
+                    "media_delay_ms": args.realtime_rtt_ms // 2,
+                    # A new connection's TCP, TLS 1.3 and HTTP upgrade: three round trips.
+                    "sideband_delay_ms": SIDEBAND_ROUND_TRIPS * args.function_rtt_ms,
+                },
+            )
+        lambda_endpoint = stack.ready["lambda_endpoint"]
+        _http("POST", f"{lambda_endpoint}/__local/faults", {"queue_ms": args.async_queue_ms})
+        companion = Companion(lambda_endpoint, stack.standin_url, float(companion_init["init_ms"]))
 
         def launch() -> Browser:
             return playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
 
         browser = launch()
-        with DelayProxy(stack.standin_url, args.realtime_rtt_ms - args.function_rtt_ms) as proxy:
+        extra_rtt = args.realtime_rtt_ms - args.function_rtt_ms
+        with (
+            DelayProxy(stack.standin_url, extra_rtt) as proxy,
+            DelayProxy(bare.standin_url, extra_rtt) as bare_proxy,
+        ):
             # One warm-up each (first-use costs in the browser and the handler are not what we compare),
             # then interleaved runs so drift in machine load hits every variant alike.
             init_ms = float(init.get("init_ms", 0.0))
-            for variant in variants + cold:
-                measure_connect(browser, stack.url, variant.fresh(), args, proxy, init_ms=init_ms)
+
+            def run(variant: Variant) -> None:
+                on = bare if variant.stack == "no companion" else stack
+                measure_connect(
+                    browser,
+                    on.url,
+                    variant,
+                    args,
+                    bare_proxy if on is bare else proxy,
+                    init_ms=init_ms,
+                    companion=companion if on is stack else None,
+                    standin_url=on.standin_url,
+                )
+
+            for variant in variants + cold + with_companion:
+                run(variant.fresh())
             for _ in range(args.runs):
-                for variant in variants + cold:
+                for variant in variants + cold + with_companion:
+                    companion.settle()  # no companion of an earlier run still running beside this one
                     _http("POST", f"{stack.standin_url}/__standin/reset")
-                    measure_connect(browser, stack.url, variant, args, proxy, init_ms=init_ms)
+                    _http("POST", f"{bare.standin_url}/__standin/reset")
+                    run(variant)
+            companion.settle()
             _http("POST", f"{stack.standin_url}/__standin/reset")
             drops = {
                 mode: measure_drops(
@@ -638,9 +900,13 @@ def main(argv: list[str] | None = None) -> None:
             }
         browser.close()
     _print_table(variants, cold, drops, args, init)
+    _print_companion(variants[0], with_companion, args, companion_init)
     print(f"(measured in {time.perf_counter() - started:.0f} s)")
     if args.json:
-        samples = {v.name: {**v.phases_ms, "first_audio_ms": v.first_audio_ms} for v in variants + cold}
+        samples = {
+            v.name: {**v.phases_ms, "first_audio_ms": v.first_audio_ms, "attach_ms": v.attach_ms}
+            for v in variants + cold + with_companion
+        }
         print(json.dumps(samples | {"drop_ms": drops}))
 
 

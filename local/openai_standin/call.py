@@ -54,6 +54,7 @@ class Call:
     def __init__(self, session: dict[str, Any], options: StandinOptions, *, ek_sha256: str | None) -> None:
         self.id = new_id("rtc_", 16)
         self.created_at = time.time()
+        self.answered_at: float | None = None  # when the 201 with the SDP answer left (benches)
         self.ended_at: float | None = None
         self.end_reason: str | None = None
         self.state = "new"
@@ -267,6 +268,7 @@ class Call:
             "id": self.id,
             "state": self.state,
             "created_at": self.created_at,
+            "answered_at": self.answered_at,
             "ended_at": self.ended_at,
             "end_reason": self.end_reason,
             "ended_by": ENDED_BY.get(self.end_reason, self.end_reason) if self.end_reason else None,

@@ -6,6 +6,7 @@ import asyncio
 import copy
 import json
 import logging
+import time
 from typing import Any
 
 from aiohttp import BodyPartReader, web
@@ -185,6 +186,7 @@ async def create_call(request: web.Request) -> web.Response:
     except InvalidSdp as exc:
         raise ApiError(400, str(exc), param="sdp", code="invalid_offer") from None
     standin.add_call(call)
+    call.answered_at = time.time()
     return web.Response(
         status=201,
         text=answer,

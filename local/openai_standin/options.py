@@ -17,6 +17,9 @@ class StandinOptions:
     # Latency injection for benchmarks, applied before the HTTP answer.
     calls_delay_ms: int = 0
     client_secrets_delay_ms: int = 0
+    # Before a sideband's WebSocket upgrade is answered: what a new connection's TCP, TLS and HTTP
+    # upgrade round trips cost its opener (the bench gives 3 x the function↔OpenAI RTT).
+    sideband_delay_ms: int = 0
     # One-way delay for every media/ICE UDP packet, each direction.
     media_delay_ms: int = 0
     # Let sound on the microphone start turns (server VAD). Browser tests that drive the

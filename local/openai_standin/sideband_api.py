@@ -27,6 +27,8 @@ def _call_not_found() -> ApiError:
 @routes.get("/v1/realtime")
 async def sideband(request: web.Request) -> web.StreamResponse:
     standin = request.app[STANDIN]
+    if standin.options.sideband_delay_ms:
+        await asyncio.sleep(standin.options.sideband_delay_ms / 1000)
     token = bearer_token(request)
     if token.startswith("ek_"):
         raise _call_not_found()
