@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+import time
+import urllib.request
 from collections.abc import Callable
 from typing import Any
 
@@ -455,9 +457,23 @@ def test_a_failed_hangup_is_harmless(
     expect(status(page)).to_have_text("Disconnected")
     expect(page.get_by_role("alert")).to_be_hidden()
     assert page.evaluate("() => window.__realtimeVendDebug.microphone.stream") is None
-    # (the server still counts the call until its cap: here the operator's kill switch ends it, so the
-    # next test finds the visitor's slot free)
-    assert relay_stack.kill_switch() == {"ended": 1}
+    # (without the DELETE the server learns of the end from the call's companion: its sideband closes
+    # with the call, and it ends the record and frees the slot; the kill switch then finds nothing)
+    page.unroute("**/api/call/*")
+    deadline = time.monotonic() + 15
+    while _companions_running(relay_stack):  # a companion returns once it has finalised its call
+        assert time.monotonic() < deadline, "the companion never ended the call the page left"
+        time.sleep(0.2)
+    assert relay_stack.kill_switch() == {"ended": 0}
+    connect(page)
+    page.get_by_role("button", name="Disconnect").click()
+    expect(status(page)).to_have_text("Disconnected")
+
+
+def _companions_running(stack: Stack) -> bool:
+    with urllib.request.urlopen(stack.ready["invocations_url"], timeout=5) as response:  # noqa: S310
+        listed = json.loads(response.read())
+    return any(i["state"] in {"queued", "init", "running"} for i in listed)
 
 
 @pytest.mark.parametrize(
