@@ -88,7 +88,6 @@ _SPREAD_SUITES = {"browser"}
 _MODULE_FIXTURES = {
     "tests/browser/test_agents_example.py",
     "tests/browser/test_sign_in.py",
-    "tests/browser/test_tool_activity.py",
 }
 _LONGEST_FIRST = ("samlocal", "browser", "quota", "localstack", "deploy", "security", "docs")
 
@@ -114,10 +113,14 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    def rank(item: pytest.Item) -> int:
+    def rank(item: pytest.Item) -> tuple[int, int]:
         parts = item.nodeid.split("/")
         suite = parts[1] if len(parts) > 2 else ""
-        return _LONGEST_FIRST.index(suite) if suite in _LONGEST_FIRST else len(_LONGEST_FIRST)
+        by_suite = _LONGEST_FIRST.index(suite) if suite in _LONGEST_FIRST else len(_LONGEST_FIRST)
+        # Within a spread suite, a module that runs whole (its stacks are per module) is one long unit:
+        # started first, it is not the last thing a worker is still doing when the others are idle.
+        whole_module = item.nodeid.partition("::")[0] in _MODULE_FIXTURES
+        return by_suite, 0 if whole_module else 1
 
     items.sort(key=rank)  # stable: each module's own order is kept
 

@@ -500,23 +500,26 @@ def _companion_stack(**limits: Any) -> Iterator[Stack]:
         )
 
 
-@pytest.fixture(scope="module")
-def companion_stack() -> Iterator[Stack]:
-    """Calls long enough that none meets its cap."""
-    yield from _companion_stack(max_call_seconds=600)
+@pytest.fixture
+def companion_stack(relay_stack: Stack) -> Stack:
+    """Calls long enough that none meets its cap: the suite's relay stack, whose companion runs the
+    template's tools."""
+    assert relay_stack.ready.get("companion") is True, "the stack runs no companion"
+    return relay_stack
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def tiny_budget_stack() -> Iterator[Stack]:
     """A visitor's dollars a day that one call of a few turns spends: a cent, the least the setting
     takes (a few seconds of the assistant's audio at the default model)."""
     yield from _companion_stack(call_dollars_per_visitor="0.01", max_call_seconds=600)
 
 
-@pytest.fixture(scope="module")
-def companion_short_call_stack() -> Iterator[Stack]:
+@pytest.fixture
+def companion_short_call_stack(short_call_stack: Stack) -> Stack:
     """The companion ends 10-second calls itself, within a second of Call-Ends-At."""
-    yield from _companion_stack(max_call_seconds=10)
+    assert short_call_stack.ready.get("companion") is True, "the stack runs no companion"
+    return short_call_stack
 
 
 @pytest.fixture
