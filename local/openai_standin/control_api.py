@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .call import Call
 from .options import OptionsError, apply_patch
 from .registry import STANDIN
 
@@ -46,19 +47,25 @@ async def patch_options(request: web.Request) -> web.Response:
     return web.json_response(standin.options.as_public_dict())
 
 
-@routes.post("/__standin/drop")
-async def drop(request: web.Request) -> web.Response:
-    """Blackhole one call (`{"call_id": "rtc_…"}`) or every active call (no body)."""
+async def _targets(request: web.Request) -> list[Call] | web.Response:
+    """The call a control body names (`{"call_id": "rtc_…"}`), every active call without one, or a 404."""
     standin = request.app[STANDIN]
     body = await _json_body(request, {})
     call_id = body.get("call_id") if isinstance(body, dict) else None
-    if call_id is not None:
-        call = standin.calls.get(call_id)
-        if call is None:
-            return web.json_response({"error": f"no call {call_id!r}"}, status=404)
-        targets = [call]
-    else:
-        targets = standin.active_calls()
+    if call_id is None:
+        return list(standin.active_calls())
+    call = standin.calls.get(call_id)
+    if call is None:
+        return web.json_response({"error": f"no call {call_id!r}"}, status=404)
+    return [call]
+
+
+@routes.post("/__standin/drop")
+async def drop(request: web.Request) -> web.Response:
+    """Blackhole one call (`{"call_id": "rtc_…"}`) or every active call (no body)."""
+    targets = await _targets(request)
+    if isinstance(targets, web.Response):
+        return targets
     for call in targets:
         call.drop()
     return web.json_response({"dropped": [call.id for call in targets]})
@@ -68,16 +75,9 @@ async def drop(request: web.Request) -> web.Response:
 async def drop_sidebands(request: web.Request) -> web.Response:
     """Close the sidebands of one call (`{"call_id": "rtc_…"}`) or of every call with 1001, as a
     proxy restart does: the call goes on, and a companion must re-attach by call id."""
-    standin = request.app[STANDIN]
-    body = await _json_body(request, {})
-    call_id = body.get("call_id") if isinstance(body, dict) else None
-    if call_id is not None:
-        call = standin.calls.get(call_id)
-        if call is None:
-            return web.json_response({"error": f"no call {call_id!r}"}, status=404)
-        targets = [call]
-    else:
-        targets = standin.active_calls()
+    targets = await _targets(request)
+    if isinstance(targets, web.Response):
+        return targets
     closed = {call.id: await call.sidebands.close_all(1001, call_ended=False) for call in targets}
     return web.json_response({"closed": closed})
 
