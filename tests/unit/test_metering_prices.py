@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vend.metering.prices import BUILT_IN, ModelPrice, UnpricedModel, micro_usd, price_table
+from vend.metering.prices import BUILT_IN, ModelPrice, UnpricedModel, price_table
 
 
 def test_the_built_in_table_holds_the_reference_figures_in_micro_dollars() -> None:
@@ -51,16 +51,3 @@ def test_an_empty_override_is_the_built_in_table() -> None:
     assert price_table("  ").models == BUILT_IN
     with pytest.raises(UnpricedModel):
         price_table().price("gpt-5")
-
-
-@pytest.mark.parametrize(
-    ("text", "micro"), [("2", 2_000_000), ("20", 20_000_000), (" 2.50 ", 2_500_000), ("0", 0)]
-)
-def test_a_budget_in_dollars_is_exact_micro_dollars(text: str, micro: int) -> None:
-    assert micro_usd(text) == micro
-
-
-@pytest.mark.parametrize("text", ["", "two", "-1", "1e9", "0.0000001", "inf"])
-def test_a_bad_budget_is_refused(text: str) -> None:
-    with pytest.raises(ValueError, match="dollar"):
-        micro_usd(text)

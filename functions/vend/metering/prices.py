@@ -146,17 +146,3 @@ def _micro(model: str, name: str, value: object) -> int:
     if micro != micro.to_integral_value():
         raise ValueError(f"MODEL_PRICES[{model!r}][{name!r}] is finer than a micro-dollar")
     return int(micro)
-
-
-def micro_usd(dollars: str) -> int:
-    """A budget such as CALL_DOLLARS_PER_DAY ("20", "2.50") in micro-dollars; ValueError if not one."""
-    try:
-        amount = Decimal(dollars.strip())
-    except InvalidOperation:
-        raise ValueError(f"{dollars!r} is not an amount of dollars such as 2 or 2.50") from None
-    if not amount.is_finite() or amount < 0 or amount > _MAX_DOLLARS:
-        raise ValueError(f"{dollars!r} must be between 0 and {_MAX_DOLLARS} dollars")
-    micro = amount * MICRO
-    if micro != micro.to_integral_value():
-        raise ValueError(f"{dollars!r} is finer than a micro-dollar")
-    return int(micro)
