@@ -65,7 +65,9 @@ _FUNCTION_NAME = re.compile(
     r"[A-Za-z0-9_\-]{1,64}|arn:aws[a-z\-]*:lambda:[a-z0-9\-]+:\d{12}:function:[A-Za-z0-9_\-]{1,64}"
 )
 MICRO_USD_PER_DOLLAR = 1_000_000
-DEFAULT_LIVE_BACKEND_MODEL = "gpt-5.4-mini"
+# OpenAI's delegation guide: "Start with gpt-6-luna, or try gpt-6-sol for more complex backend tasks."
+# (https://developers.openai.com/api/docs/guides/live-delegation, "Configure Responses delegation")
+DEFAULT_LIVE_BACKEND_MODEL = "gpt-6-luna"
 
 
 class SettingsError(ValueError):
