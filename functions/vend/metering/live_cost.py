@@ -6,8 +6,9 @@
   the caller records only its increase. Without the split, every second is priced active (the dearer
   reading). A model without a published standby price has its paused seconds priced active.
 - Backend: a delegated Responses turn's `response.completed.response.usage` (Responses' shape:
-  `input_tokens` with `input_tokens_details.cached_tokens` a subset of them, `output_tokens` including
-  reasoning tokens), priced per backend model at its text rates.
+  `input_tokens`, of which `input_tokens_details.cached_tokens` were read from and `cache_write_tokens`
+  written to the prompt cache, and `output_tokens` including reasoning tokens), priced per backend
+  model at its text rates.
 
 Each result is rounded *up* to a whole micro-dollar, once, as vend.metering.cost does.
 """
@@ -46,13 +47,18 @@ def backend_cost(model: str, usage: Mapping[str, Any], prices: PriceTable) -> in
     """What one delegated Responses turn's `usage` costs on `model`, in micro-dollars."""
     price = prices.price(model)
     input_tokens = _count(usage, "input_tokens")
-    cached = _count(_mapping(usage, "input_tokens_details"), "cached_tokens")
-    if cached > input_tokens:
-        raise ValueError("usage reports more cached tokens than input tokens")
+    details = _mapping(usage, "input_tokens_details")
+    cached, written = _count(details, "cached_tokens"), _count(details, "cache_write_tokens")
+    if cached + written > input_tokens:
+        raise ValueError("usage reports more cached and cache-written tokens than input tokens")
     cached_rate = price.text_cached_input if price.text_cached_input is not None else price.text_input
+    # A cache write costs more than plain input (1.25 times on the GPT-6 pages); without its price,
+    # the written tokens count as plain input (MODEL_PRICES `text_cache_write` sets it).
+    write_rate = price.text_cache_write if price.text_cache_write is not None else price.text_input
     terms = (
-        (input_tokens - cached, price.text_input, "text input"),
+        (input_tokens - cached - written, price.text_input, "text input"),
         (cached, cached_rate, "cached text input"),
+        (written, write_rate, "cache-write text input"),
         (_count(usage, "output_tokens"), price.text_output, "text output"),
     )
     return _ceil(_sum(model, terms), 1_000_000)

@@ -38,6 +38,7 @@ class ModelPrice:
 
     text_input: int | None = None
     text_cached_input: int | None = None
+    text_cache_write: int | None = None  # Responses: input tokens written to the prompt cache
     text_output: int | None = None
     audio_input: int | None = None
     audio_cached_input: int | None = None
@@ -104,14 +105,23 @@ BUILT_IN: dict[str, ModelPrice] = {
     "gpt-live-1.1": ModelPrice(active_per_minute=_usd("0.05"), paused_per_minute=_usd("0.02")),
     "gpt-live-1": ModelPrice(active_per_minute=_usd("0.05")),
     # GPT-Live's Responses backends, text per 1M tokens: input / cached input / output.
-    # gpt-6-luna, the default (developers.openai.com/api/docs/models/gpt-6-luna): $0.10 / $0.01 / $0.50.
+    # gpt-6-luna, the default (developers.openai.com/api/docs/models/gpt-6-luna): $0.10 / $0.01 / $0.50,
+    # and $0.125 for input tokens written to the cache.
     "gpt-6-luna": ModelPrice(
-        text_input=_usd("0.10"), text_cached_input=_usd("0.01"), text_output=_usd("0.50")
+        text_input=_usd("0.10"),
+        text_cached_input=_usd("0.01"),
+        text_cache_write=_usd("0.125"),
+        text_output=_usd("0.50"),
     ),
     # gpt-6-sol, the delegation guide's alternative (developers.openai.com/api/docs/models/gpt-6-sol):
-    # $2 / $0.20 / $10. Both pages double input and raise output by half above 272K input tokens in one
+    # $2 / $0.20 / $10, cache writes $2.50. Both pages double input and raise output by half above 272K input tokens in one
     # request; a Live backend's context is far below that (GPT-Live's own context is 128K tokens).
-    "gpt-6-sol": ModelPrice(text_input=_usd("2"), text_cached_input=_usd("0.20"), text_output=_usd("10")),
+    "gpt-6-sol": ModelPrice(
+        text_input=_usd("2"),
+        text_cached_input=_usd("0.20"),
+        text_cache_write=_usd("2.50"),
+        text_output=_usd("10"),
+    ),
 }
 
 

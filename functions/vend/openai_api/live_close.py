@@ -73,6 +73,7 @@ def close_live_session(
             max_size=MAX_EVENT_BYTES,
             compression=None,
             proxy=None,
+            legacy=True,  # connected directly: closed in the `finally` below
         )
     except InvalidStatus as exc:
         status = exc.response.status_code
