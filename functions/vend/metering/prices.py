@@ -114,8 +114,9 @@ BUILT_IN: dict[str, ModelPrice] = {
         text_output=_usd("0.50"),
     ),
     # gpt-6-sol, the delegation guide's alternative (developers.openai.com/api/docs/models/gpt-6-sol):
-    # $2 / $0.20 / $10, cache writes $2.50. Both pages double input and raise output by half above 272K input tokens in one
-    # request; a Live backend's context is far below that (GPT-Live's own context is 128K tokens).
+    # $2 / $0.20 / $10, cache writes $2.50. Both pages double input and raise output by half above
+    # 272K input tokens in one request; a Live backend's context is far below that (GPT-Live's own
+    # context is 128K tokens).
     "gpt-6-sol": ModelPrice(
         text_input=_usd("2"),
         text_cached_input=_usd("0.20"),
