@@ -53,6 +53,8 @@ class FakeLiveSideband:
         self._sessions: dict[str, _Session] = {}
         self._events = 0
         self.invalid: list[str] = []  # client events that are not GPT-Live's (the fixture asserts none)
+        self.refuse_until = 0.0  # time.time() before which every attach is answered 503 (an outage)
+        self.refused: list[int] = []
         self._server: Server = serve(
             self._serve, "127.0.0.1", 0, process_request=self._check, compression=None
         )
@@ -187,6 +189,9 @@ class FakeLiveSideband:
 
     def _check(self, connection: ServerConnection, request: Request) -> Response | None:
         path = request.path.split("?", 1)[0]
+        if time.time() < self.refuse_until:
+            self.refused.append(503)
+            return _json_response(503, {"error": {"type": "server_error", "code": None}})
         if request.headers.get("Authorization") != f"Bearer {self._key}":
             return _json_response(
                 401, {"error": {"type": "invalid_request_error", "code": "invalid_api_key"}}

@@ -325,6 +325,29 @@ def test_hand_over_across_generations_meters_each_second_and_answers_each_call_o
     assert record.ends_at <= closed_at < record.ends_at + 1
 
 
+def test_at_the_cap_a_detached_companion_closes_on_a_brief_sideband_and_meters_the_final_usage(
+    stack: LiveStack, sideband: FakeLiveSideband
+) -> None:
+    record, live = stack.live_call(seconds=2)
+    sideband.set_usage(live, {"seconds": 17.0, "active_seconds": 17, "paused_seconds": 0})
+    sideband.refuse_until = record.ends_at  # every attach fails until the cap
+
+    stack.invocations.start(record.call_id, 0)
+    stack.invocations.wait(timeout=8)
+
+    assert stack.invocations.errors == []
+    assert stack.invocations.outcomes == {0: "finalised_cap"}
+    assert sideband.refused and set(sideband.refused) == {503}
+    assert stack.companions[0].attaches == 0  # detached at the cap
+    assert sideband.attaches(live) == 1  # the brief sideband of the close
+    assert types(sideband.received(live)) == ["session.close"]
+    closed_at = sideband.closed_at(live)
+    assert closed_at is not None
+    assert record.ends_at <= closed_at < record.ends_at + 1
+    assert stack.metered(record) == voice_micro_usd(17, 0)
+    assert stack.items.finalised_reason(record.call_id) == "cap"
+
+
 def test_close_live_session_closes_a_live_session_and_says_when_it_was_over(
     sideband: FakeLiveSideband,
 ) -> None:
@@ -337,4 +360,3 @@ def test_close_live_session_closes_a_live_session_and_says_when_it_was_over(
     assert not close_live_session(
         sideband.base_url, OpenAIApiKey(KEY), "live_unknown", deadline=time.monotonic() + 5
     )
-
