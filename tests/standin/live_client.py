@@ -173,7 +173,7 @@ async def refused_attach(
 
 
 async def live_state(standin: RunningStandin, session_id: str) -> dict[str, Any]:
-    sessions = {s["id"]: s for s in (await standin.state())["live_sessions"]}
+    sessions: dict[str, dict[str, Any]] = {s["id"]: s for s in (await standin.state())["live_sessions"]}
     return sessions[session_id]
 
 

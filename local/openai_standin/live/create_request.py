@@ -114,14 +114,18 @@ def _check_instructions(session: dict[str, Any]) -> None:
         )
 
 
-def _check_delegation(session: dict[str, Any]) -> None:
-    delegation = session.get("delegation") or {}
-    if delegation.get("type") != "responses":
-        return
-    for index, tool in enumerate(delegation["responses"].get("tools") or []):
-        if tool["type"] not in SUPPORTED_TOOLS:
+def _check_tool_types(body: dict[str, Any]) -> None:
+    """Before the schema: the SDK types the other hosted tools loosely, so their own fields would
+    otherwise be reported as unknown rather than the tool as unsupported."""
+    session = body.get("session")
+    delegation = session.get("delegation") if isinstance(session, dict) else None
+    responses = delegation.get("responses") if isinstance(delegation, dict) else None
+    tools = responses.get("tools") if isinstance(responses, dict) else None
+    for index, tool in enumerate(tools if isinstance(tools, list) else []):
+        kind = tool.get("type") if isinstance(tool, dict) else None
+        if isinstance(kind, str) and kind not in SUPPORTED_TOOLS:
             raise _fail(
-                f"Invalid value: '{tool['type']}'. Supported tool types for Responses delegation are: "
+                f"Invalid value: '{kind}'. Supported tool types for Responses delegation are: "
                 f"{', '.join(SUPPORTED_TOOLS)}.",
                 f"session.delegation.responses.tools[{index}].type",
             )
@@ -184,6 +188,7 @@ def validate_create(body: Any) -> dict[str, Any]:
             "session.audio.format",
             "unknown_parameter",
         )
+    _check_tool_types(body)
     validated: dict[str, Any] = strict_validate(_adapter(), body)
     session = validated["session"]
     for check in (
@@ -191,7 +196,6 @@ def validate_create(body: Any) -> dict[str, Any]:
         _check_voice,
         _check_input,
         _check_instructions,
-        _check_delegation,
         _check_standby,
         _check_data_channel,
     ):

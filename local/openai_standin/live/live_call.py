@@ -38,6 +38,9 @@ MAX_LOGGED_EVENTS = 5000
 CONNECT_TIMEOUT_SECONDS = 30.0
 # How long a close waits for the page to have read every event before the peer connection goes.
 CHANNEL_FLUSH_SECONDS = 1.0
+# A browser that hung up sent its last packet (its DTLS close_notify) just now; one whose network
+# died has been silent for ICE consent's whole failure window (seconds).
+RECENT_PACKET_SECONDS = 1.0
 
 
 def created_body_record(body: dict[str, Any]) -> dict[str, Any]:
@@ -170,11 +173,20 @@ class LiveCall:
         state = self._pc.connectionState
         if state == "connected" and self.state == "connecting":
             self.state = "connected"
-        elif state == "failed":
-            await self.close("connection_lost", ended_by="browser")
-        elif state == "closed":
-            # A DTLS close_notify from the browser: its peer connection closed on purpose.
-            await self.close("remote_hangup", ended_by="browser")
+        elif state in ("failed", "closed"):
+            await self.close(self._why_peer_ended(state), ended_by="browser")
+
+    def _why_peer_ended(self, state: str) -> str:
+        """`remote_hangup` when the browser closed on purpose, `connection_lost` when it went silent.
+
+        aiortc closes the peer connection whenever DTLS closes, whether the browser sent its
+        close_notify or ICE consent expired (RFC 7675: some 30 s without an answer), so the state
+        alone cannot tell. The wire can: a browser that hangs up was sending until that moment.
+        """
+        last = self._relay.counters.last_to_peer_at if self._relay is not None else None
+        if state == "failed" or last is None or self._loop.time() - last > RECENT_PACKET_SECONDS:
+            return "connection_lost"
+        return "remote_hangup"
 
     # -- client events ------------------------------------------------------------------------------
 
