@@ -5,6 +5,8 @@ connection, and `preconnect()` lets init open that connection before the first v
 Every attempt is bounded by explicit timeouts and by the invocation's remaining time; at most one
 retry, with jitter, on connect errors, 429 rate limits and 5xx. A 401 is not retried here: the
 caller re-reads the key first (rotation). Endpoint modules (`client_secrets.py`, …) parse bodies.
+A request that must never be repeated once OpenAI may have received it (a GPT-Live create bills at
+least 15 s each) passes `retry_after_send=False`: then only a failure to connect is retried.
 """
 
 from __future__ import annotations
@@ -51,10 +53,12 @@ class UpstreamReply:
 
 
 class _Retryable(Exception):
-    def __init__(self, error: VendError, delay_seconds: float) -> None:
+    def __init__(self, error: VendError, delay_seconds: float, *, sent: bool = True) -> None:
         super().__init__(error.reason)
         self.error = error
         self.delay_seconds = delay_seconds
+        # False only when the request cannot have left this process (no connection was made).
+        self.sent = sent
 
 
 class OpenAIHttp:
@@ -94,11 +98,14 @@ class OpenAIHttp:
         files: Mapping[str, tuple[str | None, bytes, str]] | None = None,
         safety_identifier: str | None = None,
         also_fine: frozenset[int] = frozenset(),
+        retry_after_send: bool = True,
     ) -> UpstreamReply:
         """POST with the key, or raise a VendError. `deadline` is a `clock()` instant.
 
         The body is JSON, or multipart `files` (httpx's form: name → (filename, bytes, content type)).
         Statuses in `also_fine` come back as replies instead of errors (a hangup's 404: already over).
+        `retry_after_send=False`: no retry once the request may have reached OpenAI (a 5xx, a 429, a
+        connection lost after connecting), only after a connect error or connect timeout.
 
         `safety_identifier` (a keyed hash of the visitor) lets OpenAI attribute abuse to one visitor
         rather than to the whole organisation; it is bound to the client secret minted with it.
@@ -116,7 +123,11 @@ class OpenAIHttp:
             except _Retryable as retryable:
                 remaining = deadline - self._clock()
                 delay = retryable.delay_seconds
-                if attempts >= 2 or remaining - delay < self._connect_timeout + MIN_ATTEMPT_SECONDS:
+                if (
+                    attempts >= 2
+                    or (retryable.sent and not retry_after_send)
+                    or remaining - delay < self._connect_timeout + MIN_ATTEMPT_SECONDS
+                ):
                     raise retryable.error from retryable.error.__cause__
                 self._sleep(delay)
 
@@ -157,13 +168,17 @@ class OpenAIHttp:
                 timeout=timeout,
             )
         except httpx.ConnectTimeout as exc:
-            raise _Retryable(self._chain(UpstreamTimeout("connect_timeout"), exc), self._backoff()) from exc
+            error = self._chain(UpstreamTimeout("connect_timeout"), exc)
+            raise _Retryable(error, self._backoff(), sent=False) from exc
+        except httpx.ConnectError as exc:  # refused, DNS, TLS handshake: nothing was sent
+            error = self._chain(UpstreamUnavailable(f"network_{type(exc).__name__}"), exc)
+            raise _Retryable(error, self._backoff(), sent=False) from exc
         except httpx.TimeoutException as exc:
             # The request may have reached OpenAI: don't double the wait, report the timeout.
             raise UpstreamTimeout(f"{type(exc).__name__}") from exc
         except httpx.TransportError as exc:
-            error = UpstreamUnavailable(f"network_{type(exc).__name__}")
-            raise _Retryable(self._chain(error, exc), self._backoff()) from exc
+            unavailable = UpstreamUnavailable(f"network_{type(exc).__name__}")
+            raise _Retryable(self._chain(unavailable, exc), self._backoff()) from exc
         if response.status_code not in also_fine:
             self._raise_for_status(response)
         return response
