@@ -37,6 +37,8 @@ from vend.secret_values import OpenAIApiKey
 USER_AGENT = "realtime-vend/0.1 (+https://github.com/realtime-vend)"
 MIN_ATTEMPT_SECONDS = 0.5  # not worth starting an attempt with less time than this left
 MAX_RETRY_AFTER_SECONDS = 60
+# Where OpenAI points at the browser's offer: Realtime's multipart `sdp`, GPT-Live's JSON `transport.sdp`.
+_OFFER_PARAMS = frozenset({"sdp", "transport.sdp"})
 _QUOTA_CODES = {
     "insufficient_quota": UpstreamQuotaExhausted,
     "project_spend_limit_exceeded": UpstreamSpendLimitReached,
@@ -200,7 +202,7 @@ class OpenAIHttp:
         if status >= 500 or status == 408:
             unavailable = UpstreamUnavailable(f"openai_{status}_{code}", upstream_status=status)
             raise _Retryable(unavailable, self._backoff())
-        if status == 400 and _error_param(response) == "sdp":
+        if status == 400 and _error_param(response) in _OFFER_PARAMS:
             # The browser's offer, not our configuration: the caller can fix it.
             raise InvalidOffer(f"openai_400_{code}", upstream_status=status)
         # 400/403/404/422…: OpenAI refuses the session *we* configured (model, voice, bounds). An operator

@@ -89,7 +89,7 @@ class LiveSessionsApi:
         """Documented for SIP only; if it also ends WebRTC sessions, a close that failed still ends
         the session. Its outcome changes nothing, so it is only noted in the request's log line."""
         if not _SESSION_ID.fullmatch(session_id):
-            annotate(live_hangup="skipped")
+            annotate(sip_hangup="skipped")
             return
         try:
             reply = self._http.post(
@@ -100,26 +100,26 @@ class LiveSessionsApi:
                 retry_after_send=False,
             )
         except VendError as error:
-            annotate(live_hangup=error.code)
+            annotate(sip_hangup=error.code)
             return
-        annotate(live_hangup=reply.response.status_code)
+        annotate(sip_hangup=reply.response.status_code)
 
 
 def _created(status: int, content: bytes) -> tuple[str, str]:
     """The session id and the SDP answer of a 201, or the Realtime create's errors (nothing of the
     body is kept: it carries the id)."""
     if status != 201:
-        raise UpstreamUnavailable(f"openai_live_status_{status}", upstream_status=status)
+        raise UpstreamUnavailable(f"openai_session_status_{status}", upstream_status=status)
     try:
         document = json.loads(content)
     except (ValueError, RecursionError):
-        raise UpstreamUnavailable("openai_live_body_not_json", upstream_status=status) from None
+        raise UpstreamUnavailable("openai_session_body_not_json", upstream_status=status) from None
     session = document.get("session") if isinstance(document, dict) else None
     session_id = session.get("id") if isinstance(session, dict) else None
     if not isinstance(session_id, str) or not _SESSION_ID.fullmatch(session_id):
-        raise UpstreamUnavailable("openai_live_without_session_id", upstream_status=status)
+        raise UpstreamUnavailable("openai_session_without_id", upstream_status=status)
     transport = document.get("transport")
     answer = transport.get("sdp") if isinstance(transport, dict) else None
     if not isinstance(answer, str) or not answer.startswith("v=0"):
-        raise UpstreamUnavailable("openai_live_answer_not_sdp", upstream_status=status)
+        raise UpstreamUnavailable("openai_session_answer_not_sdp", upstream_status=status)
     return session_id, answer
