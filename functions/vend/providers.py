@@ -257,7 +257,7 @@ def _note_live_configuration(settings: Settings) -> None:
     if settings.voice_api != "live" or not settings.serves("calls"):
         return
     if settings.companions.function_name is None and settings.companions.tools:
-        logger.warning(
+        logger.info(
             "function tools left out: no companion runs them",
             extra={"tools": list(settings.companions.tools)},
         )
