@@ -13,7 +13,8 @@ import datetime as dt
 import secrets
 import time
 from collections.abc import Iterator
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import boto3
 import pytest
@@ -26,7 +27,7 @@ from tests.fakes.live_sideband import (
     transcript,
     usage_updated,
 )
-from tests.functional.companion_harness import Invocations, Keys, Schedules, Serialised, Tools
+from tests.functional.companion_harness import Invocations, Schedules, Serialised, Tools
 from tests.functional.conftest import KEY, create_quota_table
 from vend.aws.call_ledger import CallLedger
 from vend.aws.companion_ledger import CompanionLedger
@@ -53,6 +54,14 @@ def luna_micro_usd(input_tokens: int, cached: int, output_tokens: int) -> int:
     return -(-((input_tokens - cached) * 100_000 + cached * 10_000 + output_tokens * 500_000) // 1_000_000)
 
 
+class SessionHost(Protocol):
+    """Where the sessions are: a base URL, and a way to open one that no page created."""
+
+    @property
+    def base_url(self) -> str: ...
+    def open_session(self, session_id: str) -> None: ...
+
+
 class LiveHangups:
     """What the vend function's LiveSessionsApi.hangup does first: close_live_session."""
 
@@ -65,13 +74,28 @@ class LiveHangups:
         return close_live_session(self.base_url, api_key, openai_call_id, deadline=deadline)
 
 
+@dataclass(frozen=True)
+class StackKeys:
+    key: str
+
+    def current(self) -> OpenAIApiKey:
+        return OpenAIApiKey(self.key)
+
+    def refreshed(self) -> OpenAIApiKey:
+        return OpenAIApiKey(self.key)
+
+
 class LiveStack:
+    """The companion's parts for GPT-Live: `sideband` is where its sessions live (the fake in this
+    module, the local stand-in in test_companion_live_standin.py)."""
+
     def __init__(
         self,
-        sideband: FakeLiveSideband,
+        sideband: SessionHost,
         *,
         deadline_seconds: float = 600.0,
         visitor_budget_usd: str = "100",
+        api_key: str = KEY,
     ) -> None:
         client = boto3.client("dynamodb")
         create_quota_table(client)
@@ -107,7 +131,7 @@ class LiveStack:
 
         self.parts = Parts(
             settings=settings,
-            api_key=Keys(),
+            api_key=StackKeys(api_key),
             calls=self.ledger,
             hangups=self.hangups,
             schedules=self.schedules,
@@ -121,7 +145,8 @@ class LiveStack:
             observe=self.companions.append,
         )
 
-    def live_call(self, seconds: int) -> tuple[CallRecord, str]:
+    def live_call(self, seconds: int, session_id: str | None = None) -> tuple[CallRecord, str]:
+        """A call as the vend function leaves it: charged, live, with GPT-Live's session id."""
         now = int(time.time())
         record = CallRecord(
             call_id=f"call_{secrets.token_hex(16)}",
@@ -134,9 +159,10 @@ class LiveStack:
             state="pending",
         )
         self.ledger.start(record, Budgets(100_000, 1_000_000), now=now)
-        session_id = f"live_{secrets.token_hex(12)}"
+        if session_id is None:
+            session_id = f"live_{secrets.token_hex(12)}"
+            self.sideband.open_session(session_id)
         self.ledger.mark_live(record.call_id, session_id)
-        self.sideband.open_session(session_id)
         return record, session_id
 
     def metered(self, record: CallRecord) -> int:
