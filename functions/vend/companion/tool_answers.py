@@ -27,6 +27,8 @@ from vend.observability import logger, record_companion_failure
 from vend.usage import CallRecord
 
 Send = Callable[[dict[str, Any]], None]
+LIVE_CLAIM_ATTEMPTS = 3
+LIVE_CLAIM_BACKOFF_SECONDS = 0.1
 Answer = Callable[[str, str], dict[str, Any]]  # (function call id, output) → the client event
 
 
@@ -67,6 +69,7 @@ class ToolAnswers:
         send: Send,
         answer: Answer = realtime_answer,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._record = record
         self._generation = generation
@@ -75,6 +78,7 @@ class ToolAnswers:
         self._send = send
         self._answer = answer
         self._clock = clock
+        self._sleep = sleep
         self._lock = threading.Lock()
         self._rounds: dict[str, _Round] = {}
         self._open: dict[str, str] = {}  # GPT-Live: a delegation's round that has not responded yet
@@ -116,7 +120,16 @@ class ToolAnswers:
                 round_id = f"{delegation}#{len(self._rounds)}"
                 self._open[delegation] = round_id
                 self._rounds[round_id] = _Round(done=True)
-        self._consider(round_id, item.get("call_id"), item.get("name"), item.get("arguments"))
+        call_id = item.get("call_id")
+        # No later event lists the call again (Realtime's response.done sweep has no GPT-Live
+        # counterpart), so a claim that failed (DynamoDB throttled) is tried again here, briefly.
+        for attempt in range(LIVE_CLAIM_ATTEMPTS):
+            self._consider(round_id, call_id, item.get("name"), item.get("arguments"))
+            with self._lock:
+                if not isinstance(call_id, str) or call_id in self._seen:
+                    return
+            if attempt + 1 < LIVE_CLAIM_ATTEMPTS:
+                self._sleep(LIVE_CLAIM_BACKOFF_SECONDS * (attempt + 1))
 
     def busy(self) -> bool:
         """A claimed call not answered yet, or an answered round still waiting for its response.create."""
