@@ -1,6 +1,6 @@
-"""Small parts of the live companion: reflected audio is told apart unparsed, the attach URL, the
-finalise reasons' ranks (aws/companion_ledger.py on moto), and the cumulative voice meter
-(aws/spend_ledger.py `record_total` on moto)."""
+"""Small parts of the live companion: reflected audio is told apart unparsed, the attach URL, the live
+price collaborator, the finalise reasons' ranks (aws/companion_ledger.py on moto), and the cumulative
+voice meter (aws/spend_ledger.py `record_total` on moto)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,13 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from tests.conftest import REQUIRED_ENV
 from vend.aws.companion_ledger import CompanionLedger
 from vend.aws.spend_ledger import SpendLedger
+from vend.companion.collaborators import live_pricing
 from vend.metering.totals import Increase, SpendTotals
 from vend.openai_api.live_close import attach_url, is_reflected_audio
+from vend.settings import load_settings
 
 TABLE = "realtime-vend-quota"
 CALL = "call_" + "ef" * 16
@@ -139,3 +142,23 @@ def test_a_total_moved_by_another_companion_between_read_and_write_is_read_again
 
     racing = Racing(TABLE, client, shards=4, sleep=lambda _s: None)
     assert raise_to(racing, 50_000) == Increase(20_000, SpendTotals(50_000, 50_000, 50_000))
+
+
+def test_the_live_price_collaborator_prices_the_configured_models_and_falls_back_for_a_backend_name() -> None:
+    settings = load_settings(
+        {
+            **REQUIRED_ENV,
+            "OPENAI_API_KEY_SECRET_ARN": "realtime-vend/openai-api-key",
+            "CALL_MODE": "relay",
+            "VOICE_API": "live",
+            "LIVE_MODEL": "gpt-live-1",
+            "LIVE_BACKEND_MODEL": "gpt-6-sol",
+        }
+    )
+    pricing = live_pricing(settings)
+    usage = {"input_tokens": 1_000_000, "output_tokens": 0}
+
+    assert pricing.voice_total({"seconds": 60.0, "active_seconds": 30, "paused_seconds": 30}) == 50_000
+    assert pricing.backend("gpt-6-luna", usage) == ("gpt-6-luna", 100_000)  # the model the turn names
+    # A name without a price (a new snapshot): priced as the configured backend, never as free.
+    assert pricing.backend("gpt-6-sol-next", usage) == ("gpt-6-sol", 2_000_000)
