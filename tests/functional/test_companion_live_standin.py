@@ -38,7 +38,7 @@ def run(scenario: Callable[[], Awaitable[None]]) -> None:
 
 
 def session_of(standin: RunningStandin, client: LiveClient) -> LiveCall:
-    return standin.standin.live_sessions[client.session_id or ""]  # type: ignore[no-any-return]
+    return standin.standin.live_sessions[client.session_id or ""]
 
 
 def attached(standin: RunningStandin, client: LiveClient) -> int:

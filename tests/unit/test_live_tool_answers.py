@@ -77,7 +77,9 @@ def call_item(call_id: str, name: str = "get_current_time") -> dict[str, Any]:
 
 
 def test_a_backend_call_is_answered_then_the_backend_asked_to_go_on() -> None:
-    items, sent, runs, sleeps = Items(), Sent(), [], []
+    items, sent = Items(), Sent()
+    runs: list[str] = []
+    sleeps: list[float] = []
     tools = answers(items, sent, runs, sleeps)
 
     tools.item_done("dlg_1", call_item("fc_1"))
@@ -98,7 +100,9 @@ def test_a_backend_call_is_answered_then_the_backend_asked_to_go_on() -> None:
 
 
 def test_a_later_call_of_the_same_delegation_gets_its_own_response_create() -> None:
-    items, sent, runs, sleeps = Items(), Sent(), [], []
+    items, sent = Items(), Sent()
+    runs: list[str] = []
+    sleeps: list[float] = []
     tools = answers(items, sent, runs, sleeps)
 
     tools.item_done("dlg_1", call_item("fc_1"))
@@ -110,7 +114,9 @@ def test_a_later_call_of_the_same_delegation_gets_its_own_response_create() -> N
 
 
 def test_a_call_another_generation_claimed_is_left_to_it() -> None:
-    items, sent, runs, sleeps = Items(claimed={"fc_1"}), Sent(), [], []
+    items, sent = Items(claimed={"fc_1"}), Sent()
+    runs: list[str] = []
+    sleeps: list[float] = []
     tools = answers(items, sent, runs, sleeps)
 
     tools.item_done("dlg_1", call_item("fc_1"))
@@ -120,7 +126,9 @@ def test_a_call_another_generation_claimed_is_left_to_it() -> None:
 
 
 def test_a_claim_that_failed_is_tried_again_briefly() -> None:
-    items, sent, runs, sleeps = Items(failures=2), Sent(), [], []
+    items, sent = Items(failures=2), Sent()
+    runs: list[str] = []
+    sleeps: list[float] = []
     tools = answers(items, sent, runs, sleeps)
 
     tools.item_done("dlg_1", call_item("fc_1"))
@@ -133,7 +141,9 @@ def test_a_claim_that_failed_is_tried_again_briefly() -> None:
 
 
 def test_a_claim_that_keeps_failing_gives_up_after_three_attempts() -> None:
-    items, sent, runs, sleeps = Items(failures=5), Sent(), [], []
+    items, sent = Items(failures=5), Sent()
+    runs: list[str] = []
+    sleeps: list[float] = []
     tools = answers(items, sent, runs, sleeps)
 
     tools.item_done("dlg_1", call_item("fc_1"))

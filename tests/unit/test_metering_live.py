@@ -9,7 +9,7 @@ from tests.conftest import REQUIRED_ENV
 from vend.metering.live_cost import backend_cost, voice_total_cost
 from vend.metering.prices import BUILT_IN, ModelPrice, UnpricedModel, price_table
 from vend.providers import _check_relay_configuration
-from vend.settings import SettingsError, load_settings
+from vend.settings import Settings, SettingsError, load_settings
 
 PRICES = price_table()
 
@@ -103,7 +103,7 @@ def test_an_unpriced_backend_is_refused_until_model_prices_adds_it() -> None:
     assert backend_cost("gpt-6-astra", {"input_tokens": 100_000, "output_tokens": 0}, priced) == 1_000_000
 
 
-def live_settings(**extra: str) -> object:
+def live_settings(**extra: str) -> Settings:
     return load_settings(
         {
             **REQUIRED_ENV,
@@ -117,15 +117,15 @@ def live_settings(**extra: str) -> object:
 
 
 def test_init_accepts_the_live_defaults() -> None:
-    _check_relay_configuration(live_settings())  # type: ignore[arg-type]
+    _check_relay_configuration(live_settings())
 
 
 def test_init_refuses_an_unpriced_backend_model_by_its_variable() -> None:
     with pytest.raises(SettingsError) as raised:
-        _check_relay_configuration(live_settings(LIVE_BACKEND_MODEL="gpt-6-astra"))  # type: ignore[arg-type]
+        _check_relay_configuration(live_settings(LIVE_BACKEND_MODEL="gpt-6-astra"))
     assert raised.value.variable == "LIVE_BACKEND_MODEL"
 
-    _check_relay_configuration(  # type: ignore[arg-type]
+    _check_relay_configuration(
         live_settings(
             LIVE_BACKEND_MODEL="gpt-6-astra",
             MODEL_PRICES='{"gpt-6-astra": {"text_input": 10, "text_output": 50}}',
