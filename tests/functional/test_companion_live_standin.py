@@ -132,3 +132,32 @@ def test_close_live_session_ends_a_stand_in_session_whose_webrtc_hangup_is_ignor
     assert outcome["first"] is True
     assert outcome["closed"]["reason"] == "close_requested"
     assert outcome["again"] is False  # over: 404 session_not_found at attach
+
+
+def test_generations_hand_over_a_stand_in_session_and_the_last_closes_it_at_the_cap(aws: None) -> None:
+    outcome: dict[str, Any] = {}
+
+    async def scenario() -> None:
+        async with live_session() as (standin, client):
+            stack = LiveStack(Standin(standin), api_key=API_KEY, deadline_seconds=3.6)
+            record, _ = stack.live_call(seconds=9, session_id=client.session_id)
+            stack.invocations.start(record.call_id, 0)
+            closed = await client.wait_for_type("session.closed", timeout=14)
+            outcome.update(
+                closed=closed, at=time.time(), attaches=session_of(standin, client).sidebands.snapshot()
+            )
+            await asyncio.to_thread(stack.invocations.wait, 8)
+            outcome.update(stack=stack, record=record)
+
+    run(scenario)
+    stack, record, closed = outcome["stack"], outcome["record"], outcome["closed"]
+    assert stack.invocations.errors == []
+    generations = sorted(stack.invocations.outcomes)
+    assert len(generations) >= 3, stack.invocations.outcomes  # at least two hand-overs
+    assert all(stack.invocations.outcomes[g] == "handed_over" for g in generations[:-1])
+    assert stack.invocations.outcomes[generations[-1]] == "finalised_cap"
+    assert outcome["attaches"]["attached_total"] == len(generations)  # one sideband per generation
+    assert record.ends_at <= outcome["at"] < record.ends_at + 1
+    usage = closed["usage"]  # seen by every generation still attached: counted once
+    assert stack.metered(record) == voice_micro_usd(usage["active_seconds"], usage["paused_seconds"])
+    assert stack.items.finalised_reason(record.call_id) == "cap"
