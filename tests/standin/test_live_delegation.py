@@ -9,6 +9,7 @@ from typing import Any
 
 from tests.standin.live_client import (
     PAGE_CHANNEL,
+    PAGE_CLIENT_EVENTS,
     PAGE_SERVER_EVENTS,
     LiveClient,
     LiveSideband,
@@ -40,7 +41,7 @@ def _delegation(*tools: dict[str, Any]) -> dict[str, Any]:
 TYPED_CHANNEL = {
     "data_channel": {
         "allowed_client_events": [
-            *PAGE_CHANNEL["data_channel"]["allowed_client_events"],
+            *PAGE_CLIENT_EVENTS,
             "response.item.create",
             "response.create",
         ],

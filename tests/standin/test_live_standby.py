@@ -4,11 +4,12 @@ wakes it; the usage splits active and paused seconds."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from tests.standin.live_client import PAGE_CHANNEL, LiveClient, LiveSideband, live_session, live_state
 from tests.standin.realtime_client import eventually
 
-STANDBY = {"wake_policy": {"type": "speech"}, "idle_timeout_s": 1}
+STANDBY: dict[str, Any] = {"wake_policy": {"type": "speech"}, "idle_timeout_s": 1}
 
 
 async def _speak(client: LiveClient) -> None:
