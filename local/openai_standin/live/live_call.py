@@ -271,8 +271,8 @@ class LiveCall:
 
     def emit(self, event: dict[str, Any]) -> None:
         """One server event: to the data channel if its filter allows it, and to every sideband,
-        with the same event_id."""
-        if self.state == "closed":
+        with the same event_id. Nothing follows `session.closed`."""
+        if self.state == "closed" or (self.state == "closing" and event["type"] != "session.closed"):
             return
         full = self._full(event)
         if len(self.server_events) < MAX_LOGGED_EVENTS:
@@ -285,7 +285,7 @@ class LiveCall:
 
     def reflect(self, event: dict[str, Any]) -> None:
         """Sideband-only reflected audio (no event_id, as OpenAI sends it)."""
-        if self.state != "closed":
+        if not self.ended:
             validate_live_server_event(event)
             self.sidebands.broadcast(json.dumps(event))
 
