@@ -35,7 +35,7 @@ async def test_speech_wakes_the_session_and_an_idle_timeout_pauses_it_again() ->
         )
         reply_done = len(client.events)
         await client.wait_for_type("session.paused", timeout=3, start=reply_done)
-        await asyncio.sleep(0.5)  # the stand-in's turn gap after a reply
+        await asyncio.sleep(1.2)  # past the stand-in's 2 s turn gap after a reply
         await _speak(client)
         await client.wait_for_type("session.resumed", start=reply_done)
         state = await live_state(standin, session_id)
