@@ -159,7 +159,8 @@ async def test_a_spoken_turn_gives_timed_input_fragments_then_output_fragments_t
     assert 300 <= inputs[-1]["end_ms"] - inputs[0]["start_ms"] <= 1500  # the burst, on the session timeline
     assert outputs[0]["start_ms"] >= inputs[-1]["end_ms"]
     spoken_ms = outputs[-1]["end_ms"] - outputs[0]["start_ms"]
-    assert abs(spoken_ms - 160 * len(outputs)) <= 20 * len(outputs)  # 20 ms frames, 160 ms a fragment
+    # 160 ms of 20 ms frames a fragment; a loaded event loop sends frames late, then in a burst.
+    assert 160 * len(outputs) <= spoken_ms <= 160 * len(outputs) + 300
     assert frames_at_end * 20 >= spoken_ms  # the page had received that much audio by then
     assert not any(e["type"].endswith(".done") for e in client.events)
 
