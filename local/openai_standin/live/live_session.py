@@ -18,6 +18,7 @@ from ..mic import Speech
 from ..options import StandinOptions, take_mic_transcript
 from ..voice import VoiceTrack
 from .client_events import LiveClientEventError, parse_live_client_event
+from .create_request import unsupported_tool, unsupported_tool_message
 from .session_resource import apply_update
 from .speaker import speak
 from .transcripts import timed_fragments
@@ -161,6 +162,19 @@ class LiveSession:
                     f"The delegation type cannot change: it is '{current}' for the whole session.",
                     "immutable_field_update",
                     "session.delegation.type",
+                    event.get("event_id"),
+                )
+            )
+            return
+        responses = (delegation or {}).get("responses") or {}
+        found = unsupported_tool(responses.get("tools"))
+        if found is not None:
+            index, kind = found
+            reply(
+                error_event(
+                    unsupported_tool_message(kind),
+                    "invalid_value",
+                    f"session.delegation.responses.tools[{index}].type",
                     event.get("event_id"),
                 )
             )
