@@ -91,3 +91,18 @@ async def test_the_live_options_are_checked_by_the_control_api() -> None:
     applied = answers[-1][1]
     assert (applied["live_webrtc_hangup"], applied["live_reflect_audio"]) == ("honoured", False)
     assert applied["live_usage_interval_seconds"] == 2.0
+
+
+async def test_a_control_reset_ends_live_sessions_and_forgets_them() -> None:
+    async with live_session() as (standin, client):
+        session_id = client.session_id or ""
+        sideband = await LiveSideband.attach_live(standin, session_id)
+        await eventually(lambda: standin.standin.live_sessions[session_id].sidebands.attached_count == 1)
+        async with standin.http.post(f"{standin.base_url}/__standin/reset") as response:
+            assert response.status == 200
+        closed = await sideband.wait_for_type("session.closed")
+        code = await sideband.wait_closed()
+        state = await standin.state()
+    assert closed["reason"] == "connection_lost"
+    assert code == 1000
+    assert state["live_sessions"] == []
