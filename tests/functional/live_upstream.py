@@ -75,7 +75,7 @@ class FakeLiveSessions:
         if extra:
             return openai_error(400, "unknown_parameter", f"Unknown parameter: '{extra[0]}'.")
         if not body["transport"]["sdp"].startswith("v=0"):
-            return openai_error(400, "invalid_offer", "Invalid SDP.", headers=None)
+            return openai_error(400, "invalid_offer", "Invalid SDP.")
         return None
 
     def hangup(self, request: httpx.Request, session_id: str) -> httpx.Response:
