@@ -410,3 +410,17 @@ def seconds_charged() -> int:
     """Every call-seconds counter in the table, summed (0: nothing charged, or all given back)."""
     items = boto3.client("dynamodb").scan(TableName=QUOTA_TABLE)["Items"]
     return sum(int(item["count"]["N"]) for item in items if item["pk"]["S"].startswith("callsec"))
+
+
+def test_starting_a_call_never_loads_the_sideband_close(
+    live: Callable[..., tuple[ModuleType, Logs]],
+    live_upstream: FakeLiveSessions,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # None in sys.modules makes any import of it fail: init and a create must not need it.
+    monkeypatch.setitem(sys.modules, CLOSE_MODULE, None)
+    module, _ = live()
+
+    reply = start_live_call(module)
+
+    assert reply.status == 201
