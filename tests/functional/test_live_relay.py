@@ -186,7 +186,7 @@ def test_function_tools_only_with_a_companion(
     start_live_call(alone)
     with_companion, _ = live(COMPANION_FUNCTION_NAME=COMPANION, LIVE_HOSTED_TOOLS="web_search")
     importlib.import_module("vend.providers").INSTANCE.companions._built = _AcceptingLambda()
-    start_live_call(with_companion, delete_free(with_companion))
+    start_live_call(with_companion, from_another_viewer())
 
     first, second = (session["delegation"]["responses"] for session in live_upstream.sessions)
     assert first["tools"] == [{"type": "web_search"}]
@@ -207,7 +207,7 @@ class _AcceptingLambda:
         return {"StatusCode": 202}
 
 
-def delete_free(module: ModuleType) -> dict[str, Any]:
+def from_another_viewer() -> dict[str, Any]:
     """The conversation event from a second viewer (the first one's slot is still taken)."""
     event = load_event("call-live-conversation")
     event["headers"]["cloudfront-viewer-address"] = "203.0.113.11:40000"
@@ -333,7 +333,7 @@ def test_the_kill_switch_and_the_schedule_end_live_sessions(
 ) -> None:
     module, _ = live()
     start_live_call(module)
-    call_id = start_live_call(module, delete_free(module)).headers["location"].rsplit("/", 1)[1]
+    call_id = start_live_call(module, from_another_viewer()).headers["location"].rsplit("/", 1)[1]
     relay = importlib.import_module("vend.providers").call_relay()
 
     assert relay.end_scheduled(call_id) is True
