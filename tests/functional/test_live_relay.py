@@ -162,6 +162,19 @@ def test_the_create_carries_the_conversation_and_the_servers_session(
         "response.item.create",
         "response.create",
     ]
+    # What the page shows, and never the session itself (session.started/updated/closed)
+    assert session["client"]["data_channel"]["allowed_server_events"] == [
+        {"type": "session.input_transcript.delta"},
+        {"type": "session.output_transcript.delta"},
+        {"type": "session.input_audio.muted"},
+        {"type": "session.input_audio.unmuted"},
+        {"type": "session.paused"},
+        {"type": "session.resumed"},
+        {"type": "session.delegation.created"},
+        {"type": "error"},
+        {"type": "info"},
+        {"type": "response.event", "response_event": "response.output_item.done"},
+    ]
 
 
 def test_an_sdp_offer_still_starts_a_live_call_with_no_history(
