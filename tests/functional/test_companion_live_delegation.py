@@ -4,8 +4,6 @@ its sideband, the backend completes and the voice speaks the result; the usage s
 usage and the backend's tokens are metered into the spend ledger exactly; the cap ends the session.
 A spoken goodbye makes the backend call end_call, and the session closes once the assistant said it.
 The stand-in reflects the session's audio to the sideband meanwhile (its default).
-
-Needs the stand-in's milestone 2 (branch standin-live: `mic_transcript`, delegation, usage reports).
 """
 
 from __future__ import annotations

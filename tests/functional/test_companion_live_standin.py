@@ -1,11 +1,10 @@
 """The companion against the local GPT-Live stand-in (local/openai_standin/live): a page (an aiortc
-peer, as tests/standin connects it) creates a real session, and the companion holds its sideband.
-
-What the stand-in emulates so far: the strict create, the data channel, `session.close` and
-`session.closed` with usage, the attach sideband (404 when over), dropped sidebands and the page
-leaving; the scripted tests in test_companion_live.py cover what it does not emulate yet (usage
-snapshots, backend function calls and token usage). Every event the page gets is checked against
-openai.types.live by the stand-in tests' client.
+peer, as tests/standin connects it) creates a real session, and the companion holds its sideband: the
+cap's close, hand-overs, a dropped sideband, the page leaving, and close_live_session with the
+stand-in's WebRTC hangup ignored. Delegation and usage reports: test_companion_live_delegation.py;
+what the stand-in cannot be made to do on cue (a throttled claim, GPT-Live's other close reasons, an
+outage at the cap): the scripted sideband of test_companion_live.py. Every event the page gets is
+checked against openai.types.live by the stand-in tests' client.
 """
 
 from __future__ import annotations
