@@ -1,8 +1,8 @@
 """The companion against the local GPT-Live stand-in (local/openai_standin/live): a page (an aiortc
 peer, as tests/standin connects it) creates a real session, and the companion holds its sideband: the
-cap's close, hand-overs, a dropped sideband, the page leaving, and close_live_session with the
+cap's close, hand-overs, a dropped sideband, the page leaving, expiry, and close_live_session with the
 stand-in's WebRTC hangup ignored. Delegation and usage reports: test_companion_live_delegation.py;
-what the stand-in cannot be made to do on cue (a throttled claim, GPT-Live's other close reasons, an
+what the stand-in cannot be made to do on cue (a throttled claim, a content close, an
 outage at the cap): the scripted sideband of test_companion_live.py. Every event the page gets is
 checked against openai.types.live by the stand-in tests' client.
 """
@@ -160,3 +160,28 @@ def test_generations_hand_over_a_stand_in_session_and_the_last_closes_it_at_the_
     usage = closed["usage"]  # seen by every generation still attached: counted once
     assert stack.metered(record) == voice_micro_usd(usage["active_seconds"], usage["paused_seconds"])
     assert stack.items.finalised_reason(record.call_id) == "cap"
+
+
+def test_a_stand_in_session_that_expires_is_finalised_as_expired_without_a_close(aws: None) -> None:
+    outcome: dict[str, Any] = {}
+
+    async def scenario() -> None:
+        async with live_session({"live_max_session_seconds": 2}) as (standin, client):
+            stack = LiveStack(Standin(standin), api_key=API_KEY)
+            record, _ = stack.live_call(seconds=60, session_id=client.session_id)
+            stack.invocations.start(record.call_id, 0)
+            closed = await client.wait_for_type("session.closed", timeout=8)
+            await asyncio.to_thread(stack.invocations.wait, 8)
+            state = session_of(standin, client).sidebands.snapshot()
+            outcome.update(stack=stack, record=record, closed=closed, state=state)
+
+    run(scenario)
+    stack, record, closed = outcome["stack"], outcome["record"], outcome["closed"]
+    assert closed["reason"] == "expired"
+    assert stack.invocations.errors == []
+    assert stack.invocations.outcomes == {0: "finalised_expired"}
+    assert stack.items.finalised_reason(record.call_id) == "expired"
+    client_events = [e["type"] for c in outcome["state"]["connections"] for e in c["client_events"]]
+    assert "session.close" not in client_events  # over already: nothing to close
+    usage = closed["usage"]
+    assert stack.metered(record) == voice_micro_usd(usage["active_seconds"], usage["paused_seconds"])
