@@ -1,6 +1,6 @@
 """The companion against the local GPT-Live stand-in (local/openai_standin/live): a page (an aiortc
 peer, as tests/standin connects it) creates a real session, and the companion holds its sideband: the
-cap's close, hand-overs, a dropped sideband, the page leaving, expiry, and close_live_session with the
+cap's close, hand-overs, a dropped sideband, the page leaving or closing, expiry, and close_live_session with the
 stand-in's WebRTC hangup ignored. Delegation and usage reports: test_companion_live_delegation.py;
 what the stand-in cannot be made to do on cue (a throttled claim, a content close, an
 outage at the cap): the scripted sideband of test_companion_live.py. Every event the page gets is
@@ -185,3 +185,27 @@ def test_a_stand_in_session_that_expires_is_finalised_as_expired_without_a_close
     assert "session.close" not in client_events  # over already: nothing to close
     usage = closed["usage"]
     assert stack.metered(record) == voice_micro_usd(usage["active_seconds"], usage["paused_seconds"])
+
+
+def test_the_pages_own_close_is_recorded_as_close_requested(aws: None) -> None:
+    outcome: dict[str, Any] = {}
+
+    async def scenario() -> None:
+        async with live_session() as (standin, client):
+            stack = LiveStack(Standin(standin), api_key=API_KEY)
+            record, _ = stack.live_call(seconds=60, session_id=client.session_id)
+            stack.invocations.start(record.call_id, 0)
+            await eventually(lambda: attached(standin, client) == 1)
+            client.send({"type": "session.close", "event_id": "page_close"})
+            closed = await client.wait_for_type("session.closed", timeout=8)
+            await asyncio.to_thread(stack.invocations.wait, 8)
+            outcome.update(stack=stack, record=record, closed=closed)
+
+    run(scenario)
+    stack, record = outcome["stack"], outcome["record"]
+    assert outcome["closed"]["client_event_id"] == "page_close"
+    assert stack.invocations.outcomes == {0: "finalised_close_requested"}
+    assert stack.items.finalised_reason(record.call_id) == "close_requested"
+    ended = stack.ledger.get(record.call_id)
+    assert ended is not None
+    assert ended.state == "ended"
