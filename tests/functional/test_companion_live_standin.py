@@ -1,10 +1,10 @@
 """The companion against the local GPT-Live stand-in (local/openai_standin/live): a page (an aiortc
 peer, as tests/standin connects it) creates a real session, and the companion holds its sideband: the
-cap's close, hand-overs, a dropped sideband, the page leaving or closing, expiry, and close_live_session with the
-stand-in's WebRTC hangup ignored. Delegation and usage reports: test_companion_live_delegation.py;
-what the stand-in cannot be made to do on cue (a throttled claim, a content close, an
-outage at the cap): the scripted sideband of test_companion_live.py. Every event the page gets is
-checked against openai.types.live by the stand-in tests' client.
+cap's close, hand-overs, a dropped sideband, the page leaving or closing, expiry, and
+close_live_session with the stand-in's WebRTC hangup ignored. Delegation and usage reports:
+test_companion_live_delegation.py; what the stand-in cannot be made to do on cue (a throttled claim,
+a content close, an outage at the cap): the scripted sideband of test_companion_live.py. Every event
+the page gets is checked against openai.types.live by the stand-in tests' client.
 """
 
 from __future__ import annotations
