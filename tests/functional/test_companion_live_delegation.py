@@ -127,3 +127,31 @@ def test_end_call_through_delegation_closes_the_session_after_the_spoken_goodbye
     # Closed once the assistant had been quiet for 2 s after its goodbye, long before the cap.
     assert outcome["said"] + 1.5 <= outcome["closed_at"] < outcome["said"] + 4
     assert stack.items.finalised_reason(record.call_id) == "assistant"
+
+
+def test_standby_seconds_are_metered_at_the_standby_rate(aws: None) -> None:
+    outcome: dict[str, Any] = {}
+    options = {"live_usage_interval_seconds": 0.5}
+
+    async def scenario() -> None:
+        async with live_session(options, wake_policy={"type": "speech"}, idle_timeout_s=1) as (
+            standin,
+            client,
+        ):
+            stack = LiveStack(Standin(standin), api_key=API_KEY)
+            record, _ = stack.live_call(seconds=9, session_id=client.session_id)
+            stack.invocations.start(record.call_id, 0)
+            client.microphone.level = 0.3  # wakes inference; after the answer, 1 s of quiet: standby
+            await asyncio.sleep(0.6)
+            client.microphone.level = 0.0
+            closed = await client.wait_for_type("session.closed", timeout=10)
+            await asyncio.to_thread(stack.invocations.wait, 8)
+            outcome.update(stack=stack, record=record, closed=closed, events=list(client.events))
+
+    run(scenario)
+    stack, record, usage = outcome["stack"], outcome["record"], outcome["closed"]["usage"]
+    assert stack.invocations.outcomes == {0: "finalised_cap"}
+    assert "session.paused" in [e["type"] for e in outcome["events"]]
+    assert usage["paused_seconds"] > 0
+    assert stack.metered(record) == voice_micro_usd(usage["active_seconds"], usage["paused_seconds"])
+    assert stack.metered(record) < voice_micro_usd(int(usage["seconds"]), 0)  # cheaper than all active
