@@ -125,7 +125,7 @@ class CallRelay:
         request, so a reconnect needs neither a DELETE round trip nor a free slot beside the dead call.
         `conversation` (GPT-Live only: the edge accepts it only there) seeds the new session."""
         if replaces is not None:
-            self._end_replaced(replaces, visitor)
+            self._end_replaced(replaces, visitor, deadline)
         now = int(self._clock())
         call = self._admit(visitor, now)
         annotate(call_id=call.call_id, call_slot=call.slot)
@@ -187,12 +187,12 @@ class CallRelay:
             return
         self._finish(record, refund=True, drop_schedule=True, deadline=deadline)
 
-    def _end_replaced(self, call_id: str, visitor: str) -> None:
+    def _end_replaced(self, call_id: str, visitor: str, deadline: float) -> None:
         record = self._ledger.get(call_id)
         # Another visitor's or an unknown call is ignored: the answer must not say which ids exist.
         if record is None or record.visitor != visitor or record.state == "ended":
             return
-        self._finish(record, refund=True, drop_schedule=True)
+        self._finish(record, refund=True, drop_schedule=True, deadline=deadline)
         annotate(replaced_call=call_id)
 
     def end_scheduled(self, call_id: str) -> bool:
