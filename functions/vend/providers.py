@@ -241,10 +241,15 @@ def _check_relay_configuration(settings: Settings) -> None:
         prices = price_table(settings.spend.model_prices_json)
     except ValueError as exc:
         raise SettingsError("MODEL_PRICES", str(exc)) from None
-    for variable, model in (
-        ("REALTIME_MODEL", settings.model),
-        ("REALTIME_TRANSCRIPTION_MODEL", settings.transcription_model),
-    ):
+    metered = (
+        (("LIVE_MODEL", settings.live.model), ("LIVE_BACKEND_MODEL", settings.live.backend_model))
+        if settings.voice_api == "live"
+        else (
+            ("REALTIME_MODEL", settings.model),
+            ("REALTIME_TRANSCRIPTION_MODEL", settings.transcription_model),
+        )
+    )
+    for variable, model in metered:
         if model is not None:
             try:
                 prices.price(model)
