@@ -52,7 +52,15 @@ def function_environment(
         "CALL_DOLLARS_PER_VISITOR_PER_DAY": options.call_dollars_per_visitor,
         "CALL_DOLLARS_PER_DAY": options.call_dollars_per_day,
         "TOOLS": options.tools,
+        "VOICE_API": options.voice_api,
+        "LIVE_MODEL": options.live_model,
+        "LIVE_VOICE": options.live_voice,
+        "LIVE_IDLE_TIMEOUT_SECONDS": options.live_idle_timeout_seconds,
+        "LIVE_TYPED_TEXT": options.live_typed_text,
+        "LIVE_HOSTED_TOOLS": options.live_hosted_tools,
     }
+    if options.voice_api == "live" and options.mode is None:
+        limits["CALL_MODE"] = "relay"  # GPT-Live is relayed only (the template's rule LiveNeedsRelay)
     env = {
         "OPENAI_API_KEY_SECRET_ARN": moto.arns[SECRET_NAME],
         "OPENAI_BASE_URL": openai_base_url,

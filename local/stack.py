@@ -46,12 +46,13 @@ from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlsplit
 
-from local.stack_options import AUTH_MODES, CALL_MODES, PAUSE_PARAMETER, REPO, StackOptions
+from local.stack_options import AUTH_MODES, CALL_MODES, PAUSE_PARAMETER, REPO, VOICE_APIS, StackOptions
 from local.stack_process import StackProcess
 from local.stack_wiring import LocalStack
-from template_contract.reader import TEMPLATE
+from template_contract.reader import TEMPLATE, load_template
 
 __all__ = ["REPO", "LocalStack", "StackOptions", "StackProcess", "main"]
+ON_OFF = ("on", "off")
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -105,6 +106,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     calls.add_argument(
         "--tools", metavar="NAMES", help="server tools the model may call, comma-separated, or none (Tools)"
     )
+    _add_live_arguments(parser)
     companion = parser.add_argument_group("the companion (Lambda async invocations, local.lambda_invoke)")
     companion.add_argument(
         "--companion-deadline-seconds",
@@ -184,7 +186,81 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="print one JSON line with the URLs when ready (for programs)",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.voice_api == "live" and args.mode not in {None, "relay"}:
+        parser.error("--voice-api live serves relayed calls only: leave --mode out or give relay")
+    return args
+
+
+def _add_live_arguments(parser: argparse.ArgumentParser) -> None:
+    """GPT-Live's flags: the template's Live* parameters, and the stand-in's GPT-Live options."""
+    parameters = load_template()["Parameters"]
+    live = parser.add_argument_group("GPT-Live (default: the template's)")
+    live.add_argument(
+        "--voice-api",
+        choices=VOICE_APIS,
+        help="realtime (the Realtime API) or live (GPT-Live: relayed calls only, CALL_MODE relay) (VoiceApi)",
+    )
+    live.add_argument(
+        "--live-model",
+        choices=parameters["LiveModel"]["AllowedValues"],
+        help="the GPT-Live model (LiveModel)",
+    )
+    live.add_argument(
+        "--live-voice",
+        choices=parameters["LiveVoice"]["AllowedValues"],
+        metavar="VOICE",
+        help="one of the template's GPT-Live voices (LiveVoice)",
+    )
+    live.add_argument(
+        "--live-idle-timeout-seconds",
+        type=int,
+        metavar="S",
+        help="standby after S seconds of inactivity, 0: never (LiveIdleTimeoutSeconds)",
+    )
+    live.add_argument(
+        "--live-typed-text", choices=ON_OFF, help="whether the page may send typed text (LiveTypedText)"
+    )
+    live.add_argument(
+        "--live-hosted-tools",
+        metavar="TOOLS",
+        help="the backend's hosted tools: web_search or none (LiveHostedTools)",
+    )
+    standin = parser.add_argument_group("the stand-in's GPT-Live (default: the stand-in's)")
+    standin.add_argument(
+        "--live-usage-interval-seconds",
+        type=float,
+        metavar="S",
+        help="session.usage.updated every S seconds (OpenAI: about once a minute)",
+    )
+    standin.add_argument(
+        "--live-max-session-seconds",
+        type=float,
+        metavar="S",
+        help="a session ends with session.closed reason expired after S seconds (not documented by OpenAI)",
+    )
+    standin.add_argument(
+        "--live-webrtc-hangup",
+        choices=("ignored", "honoured"),
+        help="POST /v1/live/sessions/{id}/hangup on a WebRTC session (documented for SIP only): "
+        "ignored (200, nothing happens) or honoured (ends it)",
+    )
+    standin.add_argument(
+        "--live-reflect-audio",
+        choices=ON_OFF,
+        help="whether a sideband receives the session's audio as events (OpenAI's do)",
+    )
+
+
+def _standin_live(args: argparse.Namespace) -> dict[str, object]:
+    """The stand-in's GPT-Live options given on the command line, by StandinOptions field name."""
+    given: dict[str, object] = {
+        "live_usage_interval_seconds": args.live_usage_interval_seconds,
+        "live_max_session_seconds": args.live_max_session_seconds,
+        "live_webrtc_hangup": args.live_webrtc_hangup,
+        "live_reflect_audio": None if args.live_reflect_audio is None else args.live_reflect_audio == "on",
+    }
+    return {name: value for name, value in given.items() if value is not None}
 
 
 def _options(args: argparse.Namespace) -> StackOptions:
@@ -224,6 +300,13 @@ def _options(args: argparse.Namespace) -> StackOptions:
         async_retry_seconds=args.async_retry_seconds,
         companion_init_ms=args.companion_init_ms,
         handler_env={"COMPANION_FUNCTION_NAME": ""} if args.no_companion else {},
+        voice_api=args.voice_api,
+        live_model=args.live_model,
+        live_voice=args.live_voice,
+        live_idle_timeout_seconds=args.live_idle_timeout_seconds,
+        live_typed_text=None if args.live_typed_text is None else str(args.live_typed_text == "on").lower(),
+        live_hosted_tools=args.live_hosted_tools,
+        standin_live=_standin_live(args),
     )
 
 
@@ -239,6 +322,7 @@ def _report_banner(stack: LocalStack, seconds: float, report: TextIO) -> None:
         f"  execute-api: {stack.execute_api}  (without CloudFront: {direct})",
         f"  realtime:    {target}",
         f"  call mode:   {stack.describe()['call_mode']}",
+        f"  voice api:   {stack.describe()['voice_api']}",
     ]
     if stack.issuer:
         lines.append(f"  sign-in:     {stack.issuer}  (OpenID Connect; any name and password)")

@@ -24,6 +24,7 @@ SCHEDULER_ROLE_ARN = "arn:aws:iam::123456789012:role/realtime-vend-local-Schedul
 # local.lambda_invoke serves (`<stack>-Companion`, as the template names it).
 COMPANION_FUNCTION_NAME = "realtime-vend-local-companion"
 CALL_MODES = ("client_secret", "relay", "both")
+VOICE_APIS = ("realtime", "live")  # the template's VoiceApi
 AUTH_MODES = ("none", "oidc")
 
 
@@ -72,3 +73,15 @@ class StackOptions:
     async_retry_seconds: float = 1.0
     # Lambda's init for each new execution environment of such a function (none idle), milliseconds.
     companion_init_ms: float = 0.0
+    # GPT-Live (VOICE_API=live, relay only); None: the template's default. typed_text and hosted_tools
+    # as the template's parameters take them ("true"/"false"; "web_search" or "none").
+    voice_api: str | None = None
+    live_model: str | None = None
+    live_voice: str | None = None
+    live_idle_timeout_seconds: int | None = None
+    live_typed_text: str | None = None
+    live_hosted_tools: str | None = None
+    # The stand-in's GPT-Live options (local.openai_standin.options.StandinOptions, by field name), set
+    # when it starts: live_usage_interval_seconds, live_max_session_seconds, live_webrtc_hangup,
+    # live_reflect_audio. Empty: the stand-in's defaults.
+    standin_live: Mapping[str, object] = field(default_factory=dict)

@@ -47,6 +47,7 @@ class StackProcess:
         call_dollars_per_visitor: str | None = None,
         call_dollars_per_day: str | None = None,
         tools: str | None = None,
+        voice_api: str | None = None,
     ) -> None:
         self._args = list(args)
         for flag, value in (
@@ -61,6 +62,7 @@ class StackProcess:
             ("--call-dollars-per-visitor", call_dollars_per_visitor),
             ("--call-dollars-per-day", call_dollars_per_day),
             ("--tools", tools),
+            ("--voice-api", voice_api),
         ):
             if value is not None:
                 self._args += [flag, str(value)]

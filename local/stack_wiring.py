@@ -45,7 +45,7 @@ from local.stack_options import (
     StackOptions,
 )
 from local.standin_process import StandinProcess
-from publisher.site import PageAuth
+from publisher.site import PageAuth, voice_config
 from template_contract.page_headers import origin_of, page_headers
 from template_contract.reader import http_api_route_keys, jwt_route_keys, load_template
 from template_contract.values import defaults, evaluate
@@ -89,6 +89,8 @@ class LocalStack:
         self._standin: StandinProcess | None = None
         self._scheduler: ScheduleRunner | None = None
         self._call_mode = "client_secret"
+        self._voice_api = "realtime"
+        self._typed_text = True
         self._oidc: OidcProvider | None = None
         self.issuer = ""
         self._invoker: LambdaInvoker | None = None
@@ -111,6 +113,7 @@ class LocalStack:
             "dynamodb_endpoint": self.dynamodb_endpoint,
             "quota_table": QUOTA_TABLE,
             "call_mode": self._call_mode,
+            "voice_api": self._voice_api,
             "schedule_group": SCHEDULE_GROUP,
             # POST a JSON event: the operator function's answer (the kill switch: end_all_calls).
             "operator_url": f"{self.url}__local/operator" if self.url else "",
@@ -159,6 +162,7 @@ class LocalStack:
                 host=opts.host,
                 port=opts.standin_port,
                 session_max_seconds=opts.session_max_seconds,
+                live_options=opts.standin_live,
             )
         # Moto and the stand-in (child interpreters) start side by side, each on a core of its own,
         # while this process parses the template and imports boto3.
@@ -186,6 +190,8 @@ class LocalStack:
         )
         self._companion_function = env.get("COMPANION_FUNCTION_NAME", "")
         self._call_mode = env.get("CALL_MODE") or "client_secret"
+        self._voice_api = env.get("VOICE_API") or "realtime"
+        self._typed_text = (env.get("LIVE_TYPED_TEXT") or "true").lower() == "true"
         authorizer = None
         if self._oidc is not None:
             self.issuer = env["AUTH_ISSUER"] = self._oidc.issuer
@@ -306,6 +312,7 @@ class LocalStack:
             "callMode": self._call_mode,
             "callUrl": CALL_URL,
             "auth": None,
+            **voice_config(self._voice_api, self._typed_text, self._call_mode),
         }
         if self._oidc is not None:
             # The same `auth` the publisher writes into a deployed config.json.

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from local.child_process import PipedChild
@@ -29,12 +30,14 @@ class StandinProcess:
         host: str = "127.0.0.1",
         port: int = 0,
         session_max_seconds: float = 3600.0,
+        live_options: Mapping[str, object] | None = None,
         startup_timeout: float = 60.0,
     ) -> None:
         self._api_key = api_key
         self._host = host
         self._port = port
         self._session_max_seconds = session_max_seconds
+        self._live_options = dict(live_options or {})
         self._timeout = startup_timeout
         self._child: PipedChild | None = None
         self.url = ""
@@ -51,7 +54,8 @@ class StandinProcess:
         ]
         command += ["--session-max-seconds", repr(self._session_max_seconds)]
         child = PipedChild(command, cwd=_REPO, what="the OpenAI stand-in", stop_timeout=10.0)
-        ready = child.start(self._timeout, seeds={"api_key": self._api_key})
+        seeds = {"api_key": self._api_key, "options": self._live_options}
+        ready = child.start(self._timeout, seeds=seeds)
         self._child = child
         port = int(ready["port"])
         self.url = f"http://{f'[{self._host}]' if ':' in self._host else self._host}:{port}"
@@ -66,10 +70,14 @@ async def _serve(host: str, port: int, session_max_seconds: float) -> None:
     from aiohttp import web  # noqa: PLC0415
 
     from local.openai_standin import StandinOptions, create_app  # noqa: PLC0415
+    from local.openai_standin.options import apply_patch  # noqa: PLC0415
 
     loop = asyncio.get_running_loop()
     seeds = json.loads(await loop.run_in_executor(None, sys.stdin.readline))
     options = StandinOptions(api_key=seeds["api_key"], session_max_seconds=session_max_seconds)
+    # The stack's GPT-Live options, checked as the control API checks a patch (OptionsError names one
+    # the stand-in does not know)
+    apply_patch(options, seeds.get("options") or {})
     runner = web.AppRunner(create_app(options), access_log=None)
     await runner.setup()
     try:

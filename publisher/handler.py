@@ -41,6 +41,9 @@ PUBLISH_PROPERTIES = ("BucketName", "DistributionId", "RealtimeOrigin", "SiteVer
 CALL_MODE_PROPERTY = "CallMode"
 # Optional too: absent for anonymous visitors (template.yaml's AWS::NoValue) and on older stacks.
 AUTH_PROPERTY = "Auth"
+# Optional, as CallMode: a stack that predates GPT-Live served Realtime, with its text box.
+VOICE_API_PROPERTY = "VoiceApi"
+TYPED_TEXT_PROPERTY = "TypedText"  # "true" or "false": CloudFormation passes every value as a string
 # The names template.yaml gives this function's log group and (unset FunctionName) CloudFormation
 # generates for the function: both start with the stack's name.
 LOGICAL_ID = "PublisherFunction"
@@ -280,7 +283,20 @@ def _publish(
     if not isinstance(call_mode, str):
         raise site.SiteError(f"{CALL_MODE_PROPERTY} must be a string, got {call_mode!r}")
     auth = site.PageAuth.from_properties(properties.get(AUTH_PROPERTY))
-    objects = site.site_objects(site_root, _required(properties, "RealtimeOrigin"), call_mode, auth)
+    voice_api = properties.get(VOICE_API_PROPERTY, site.DEFAULT_VOICE_API)
+    if not isinstance(voice_api, str):
+        raise site.SiteError(f"{VOICE_API_PROPERTY} must be a string, got {voice_api!r}")
+    typed_text = properties.get(TYPED_TEXT_PROPERTY, "true")
+    if typed_text not in {"true", "false"}:
+        raise site.SiteError(f"{TYPED_TEXT_PROPERTY} must be 'true' or 'false', got {typed_text!r}")
+    objects = site.site_objects(
+        site_root,
+        _required(properties, "RealtimeOrigin"),
+        call_mode,
+        auth,
+        voice_api=voice_api,
+        typed_text=typed_text == "true",
+    )
     written = bucket.upload(clients.s3, bucket_name, objects, stop)
     removed = bucket.delete_stale(clients.s3, bucket_name, {o.key for o in objects}, stop)
     invalidation = distribution.invalidate(

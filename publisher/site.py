@@ -30,6 +30,10 @@ CALLS_PATH = "/v1/realtime/calls"
 # publishes (and what a rollback's Update, sent with the old properties, gets).
 CALL_MODES = ("client_secret", "relay", "both")
 DEFAULT_CALL_MODE = "client_secret"
+# The template's VoiceApi values; realtime is what a stack that predates the property serves. GPT-Live
+# is relayed only (the template's rule LiveNeedsRelay), so live with any other call mode is refused.
+VOICE_APIS = ("realtime", "live")
+DEFAULT_VOICE_API = "realtime"
 
 NO_CACHE = "no-cache"
 SHORT = "public, max-age=300, must-revalidate"
@@ -156,12 +160,28 @@ def cache_control(key: str) -> str:
     return _CACHE_BY_SUFFIX.get(Path(key).suffix.lower(), ASSET)
 
 
+def voice_config(voice_api: str, typed_text: bool, call_mode: str) -> dict[str, Any]:
+    """config.json's voiceApi and typedText: which protocol the page speaks on its data channel, and
+    whether it shows its text box (a Realtime page always does). The local stack serves the same."""
+    if voice_api not in VOICE_APIS:
+        raise SiteError(f"VoiceApi must be one of {', '.join(VOICE_APIS)}, got {voice_api!r}")
+    if voice_api == "live" and call_mode != "relay":
+        raise SiteError(f"VoiceApi live needs CallMode relay, got {call_mode!r}")
+    return {"voiceApi": voice_api, "typedText": typed_text or voice_api == "realtime"}
+
+
 def page_config(
-    realtime_origin: str, call_mode: str = DEFAULT_CALL_MODE, auth: PageAuth | None = None
+    realtime_origin: str,
+    call_mode: str = DEFAULT_CALL_MODE,
+    auth: PageAuth | None = None,
+    *,
+    voice_api: str = DEFAULT_VOICE_API,
+    typed_text: bool = True,
 ) -> dict[str, Any]:
     """The page's config.json contract (web/js/config.js reads exactly these keys): where to fetch a
     client secret, where to open a call with one, which of the two ways the stack serves (callMode),
-    where a relayed call is posted, and how visitors sign in (auth: null for anonymous visitors)."""
+    where a relayed call is posted, how visitors sign in (auth: null for anonymous visitors), and the
+    voice API with its typed-text switch (voice_config)."""
     if not _ORIGIN.fullmatch(realtime_origin):
         raise SiteError(f"RealtimeOrigin must be an https origin without a path, got {realtime_origin!r}")
     if call_mode not in CALL_MODES:
@@ -172,13 +192,20 @@ def page_config(
         "callMode": call_mode,
         "callUrl": CALL_URL,
         "auth": auth.as_config() if auth else None,
+        **voice_config(voice_api, typed_text, call_mode),
     }
 
 
 def config_object(
-    realtime_origin: str, call_mode: str = DEFAULT_CALL_MODE, auth: PageAuth | None = None
+    realtime_origin: str,
+    call_mode: str = DEFAULT_CALL_MODE,
+    auth: PageAuth | None = None,
+    *,
+    voice_api: str = DEFAULT_VOICE_API,
+    typed_text: bool = True,
 ) -> SiteObject:
-    body = (json.dumps(page_config(realtime_origin, call_mode, auth)) + "\n").encode("utf-8")
+    config = page_config(realtime_origin, call_mode, auth, voice_api=voice_api, typed_text=typed_text)
+    body = (json.dumps(config) + "\n").encode("utf-8")
     return SiteObject(CONFIG_KEY, body, content_type(CONFIG_KEY), cache_control(CONFIG_KEY))
 
 
@@ -218,7 +245,14 @@ def bundled_files(root: Path) -> list[SiteObject]:
 
 
 def site_objects(
-    root: Path, realtime_origin: str, call_mode: str = DEFAULT_CALL_MODE, auth: PageAuth | None = None
+    root: Path,
+    realtime_origin: str,
+    call_mode: str = DEFAULT_CALL_MODE,
+    auth: PageAuth | None = None,
+    *,
+    voice_api: str = DEFAULT_VOICE_API,
+    typed_text: bool = True,
 ) -> list[SiteObject]:
     """The whole publication: the bundled files and the generated config.json."""
-    return [*bundled_files(root), config_object(realtime_origin, call_mode, auth)]
+    config = config_object(realtime_origin, call_mode, auth, voice_api=voice_api, typed_text=typed_text)
+    return [*bundled_files(root), config]

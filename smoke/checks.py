@@ -14,7 +14,9 @@
    route is live and checks what it relays, at no cost: nothing reaches OpenAI). With signed-in
    visitors (config.json's `auth`), the smoke test has no token: the routes must answer API Gateway's
    401 without one, and the issuer's discovery document must be reachable, with every origin the page
-   fetches to sign in allowed by its CSP;
+   fetches to sign in allowed by its CSP. A GPT-Live stack (config.json's voiceApi live) must be relayed
+   only, and POST /api/call must refuse a non-offer in its JSON form too (the form a rollover posts,
+   with the conversation so far): 400 invalid_offer, before any session is created (each bills 15 s);
 5. the bucket refuses direct access (needs its URL; the local stack has no bucket, so it is skipped);
 6. the API's own execute-api URL refuses what does not come through CloudFront: 403 forbidden
    (needs its URL: the ExecuteApiUrl output, or the local stack's `execute_api`).
@@ -192,6 +194,35 @@ def check_call(base: str) -> Check:
     )
 
 
+def check_voice_api(config: Mapping[str, Any]) -> Check:
+    """config.json of a stack that does not speak Realtime: GPT-Live, relayed only, typed text on or off."""
+    voice_api, typed_text = config.get("voiceApi"), config.get("typedText")
+    if voice_api != "live":
+        return Check("GPT-Live", "FAIL", f"voiceApi is {voice_api!r}, neither realtime nor live")
+    if config.get("callMode") != "relay":
+        return Check("GPT-Live", "FAIL", f"callMode is {config.get('callMode')!r}: GPT-Live is relayed only")
+    if not isinstance(typed_text, bool):
+        return Check("GPT-Live", "FAIL", f"typedText is {typed_text!r}, not true or false")
+    return Check("GPT-Live", "PASS", f"relayed calls to GPT-Live, typed text {'on' if typed_text else 'off'}")
+
+
+def check_live_call(base: str) -> Check:
+    """The JSON form of POST /api/call (GPT-Live's rollover: the offer and the conversation so far)."""
+    origin = urlunsplit((*urlsplit(base)[:2], "", "", ""))
+    body = {"sdp": NOT_AN_OFFER, "conversation": [{"role": "user", "text": "Hello"}]}
+    reply = fetch(
+        urljoin(base, "api/call"),
+        method="POST",
+        body=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "Origin": origin},
+    )
+    code = _error_code(reply)
+    name = "POST /api/call (JSON)"
+    if reply.status == 400 and code == "invalid_offer":
+        return Check(name, "PASS", "a non-offer with a conversation: 400 invalid_offer, no session created")
+    return Check(name, "FAIL", f"HTTP {reply.status} {code}, not 400 invalid_offer for a non-offer")
+
+
 def _error_code(reply: Reply) -> str | None:
     try:
         document = reply.json()
@@ -308,6 +339,10 @@ def run(
     base = base if base.endswith("/") else f"{base}/"
     config_check, realtime_origin, config = check_config(base)
     checks = [config_check]
+    # Realtime (or a config.json from before GPT-Live, without voiceApi) is checked as it always was
+    live = config.get("voiceApi", "realtime") != "realtime"
+    if live:
+        checks.append(check_voice_api(config))
     auth = auth_config(config)
     auth_origins: list[str] = []
     if auth is not None:
@@ -330,6 +365,8 @@ def run(
         checks.append(check_session(base, require_key=require_key))
     if auth is None and mode in {"relay", "both"}:
         checks.append(check_call(base))
+        if live:
+            checks.append(check_live_call(base))
     checks.append(check_bucket(bucket_url))
     checks.append(check_execute_api(execute_api_url, signed_in=auth is not None))
     return checks

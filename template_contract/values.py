@@ -1,7 +1,7 @@
 """A template's values as CloudFormation would deploy them with given parameters: a small evaluator of
-the intrinsic functions the template uses for values (Ref, Condition, Equals, Not, If, Join, Select).
-A Ref to a resource stays {"Ref": name}; AWS::NoValue is NO_VALUE, and drops out of a list. The local
-stack reads its gateway limits through it, the template tests their guarantees."""
+the intrinsic functions the template uses for values and rules (Ref, Condition, Equals, Not, And, Or,
+If, Join, Select). A Ref to a resource stays {"Ref": name}; AWS::NoValue is NO_VALUE, and drops out of
+a list. The local stack reads its gateway limits through it, the template tests their guarantees."""
 
 from __future__ import annotations
 
@@ -69,6 +69,8 @@ _FUNCTIONS: dict[str, Callable[[Any, Parameters, Mapping[str, Any]], Any]] = {
     "Condition": condition,
     "Fn::Equals": _equals,
     "Fn::Not": lambda arg, params, document: not evaluate(arg[0], params, document),
+    "Fn::And": lambda arg, params, document: all(evaluate(item, params, document) for item in arg),
+    "Fn::Or": lambda arg, params, document: any(evaluate(item, params, document) for item in arg),
     "Fn::If": _if,
     "Fn::Join": _join,
     "Fn::Select": _select,

@@ -2,6 +2,8 @@
 
     POST /api/session   {} | {"voice": "<allowed>"}   -> 200 {"value": "ek_…", "expires_at", "session"}
     POST /api/call      application/sdp offer          -> 201 SDP answer, Location, Call-Ends-At
+                        (GPT-Live: also JSON {"sdp", "conversation"}, the conversation so far)
+    GET /api/call/{id}                                 -> 200 {"status": "live"|"ended", "reason"}
     DELETE /api/call/{id}                              -> 204 (the page ends its own call)
     GET /api/warm                                      -> 204 (init has run: the page wakes us on intent)
     an endpoint CallMode switches off                  -> 404 not_enabled
@@ -29,13 +31,15 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Depends,
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
 from vend import observability
-from vend.edge.call_request import parse_call_id, parse_offer, replaced_call
+from vend.edge.call_json_request import parse_call_start
+from vend.edge.call_request import parse_call_id, replaced_call
 from vend.edge.identity import identify
 from vend.edge.mint_request import parse_mint_request
 from vend.edge.request_origin import require_cloudfront, require_own_page
 from vend.edge.responses import empty_response, error_response, json_response, raw_response, sdp_response
 from vend.edge.routes import has_control_characters, refusal_for
 from vend.errors import Forbidden, NotEnabled, RouteNotFound, VendError
+from vend.logic.call_status import CallStatusReader
 from vend.logic.mint import ClientSecretVendor
 from vend.logic.relay import CallRelay
 from vend.observability import logger, metrics
@@ -94,20 +98,36 @@ def create_session(
 
 @app.post("/api/call", middlewares=[serving("calls")])
 def start_call(
+    settings: Annotated[Settings, Depends(providers.settings)],
     relay: Annotated[CallRelay, Depends(providers.call_relay)],
     until: Annotated[float, Depends(deadline)],
 ) -> Response[str]:
     event = app.current_event
-    offer = parse_offer(
+    request = parse_call_start(
         body=event.body,
         is_base64=bool(event.is_base64_encoded),
         content_type=event.headers.get("content-type"),
+        accepts_json=settings.voice_api == "live",
     )
     started = relay.start(
-        offer, visitor=current_visitor(), deadline=until, replaces=replaced_call(event.headers)
+        request.offer_sdp,
+        visitor=current_visitor(),
+        deadline=until,
+        replaces=replaced_call(event.headers),
+        conversation=request.conversation,
     )
     observability.record_call_started()
     return sdp_response(started.answer_sdp, location=f"/api/call/{started.call_id}", ends_at=started.ends_at)
+
+
+@app.get("/api/call/<call_id>", middlewares=[serving("calls")])
+def call_status(
+    call_id: str, reader: Annotated[CallStatusReader, Depends(providers.call_status)]
+) -> Response[str]:
+    visitor = current_visitor()  # first: a caller who is not signed in learns nothing about ids
+    status = reader.status(parse_call_id(call_id), visitor=visitor)
+    observability.annotate(outcome=f"call_{status.status}", call_end_reason=status.reason)
+    return json_response(200, status.response_body())
 
 
 @app.delete("/api/call/<call_id>", middlewares=[serving("calls")])

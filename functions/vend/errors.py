@@ -112,6 +112,31 @@ class OfferNotSdp(VendError):
     message = "Send the SDP offer as application/sdp."
 
 
+class CallBodyTooLarge(VendError):
+    """A GPT-Live call's JSON body (offer and conversation) over its limit."""
+
+    status, code = 413, "payload_too_large"
+    message = "The request body must be at most 98304 bytes."
+
+
+class UnknownCallField(VendError):
+    status, code = 400, "unknown_field"
+    message = "The request body may only contain the fields 'sdp' and 'conversation'."
+
+
+class InvalidConversation(VendError):
+    status, code = 400, "invalid_conversation"
+    message = (
+        'The conversation must be a list of messages, each {"role": "user" or "assistant", "text": a string}.'
+    )
+
+
+class OfferNotSdpOrJson(OfferNotSdp):
+    """A GPT-Live stack also takes the offer inside JSON (with the conversation so far)."""
+
+    message = "Send the SDP offer as application/sdp, or as application/json with the conversation."
+
+
 class NotEnabled(VendError):
     """The endpoint exists but this stack's CallMode switches it off."""
 

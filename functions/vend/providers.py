@@ -13,6 +13,7 @@ request as 500 server_misconfigured; a failed prefetch leaves the work to the fi
 
 from __future__ import annotations
 
+import importlib
 import os
 import threading
 import time
@@ -29,11 +30,13 @@ from vend.aws.spend_ledger import SpendLedger
 from vend.aws.usage_table import UsageTable
 from vend.errors import ServerMisconfigured, VendError
 from vend.logic.api_key import OpenAIApiKeySource
+from vend.logic.call_status import CallStatusReader
 from vend.logic.mint import ClientSecretVendor
 from vend.logic.origin_verify import OriginVerifySource
 from vend.logic.pause import PauseSwitch
 from vend.logic.quota import MintQuota
 from vend.logic.relay import CallRelay
+from vend.logic.relay import CallsApi as RelayCallsApi
 from vend.logic.spend_budget import SpendBudget
 from vend.logic.visitors import VisitorFingerprints
 from vend.metering.prices import price_table
@@ -42,6 +45,8 @@ from vend.openai_api.calls import CallsApi
 from vend.openai_api.client_secrets import PATH as CLIENT_SECRETS_PATH
 from vend.openai_api.client_secrets import ClientSecretsApi
 from vend.openai_api.http import OpenAIHttp
+from vend.openai_api.live_sessions import LiveCloser, LiveSessionsApi
+from vend.secret_values import OpenAIApiKey
 from vend.settings import Settings, SettingsError, load_settings, serves_visitors
 from vend.tools.registry import enabled
 
@@ -59,10 +64,11 @@ class Providers:
     pause: PauseSwitch
     usage_table: UsageTable
     relay: CallRelay
+    call_status: CallStatusReader
     # What the companion uses besides the above (vend/companion/wiring.py); the two companion
     # objects are None when COMPANION_FUNCTION_NAME is empty (no companion: Scheduler alone ends calls).
     call_ledger: CallLedger
-    calls_api: CallsApi
+    calls_api: RelayCallsApi  # Realtime's calls, or GPT-Live's sessions (VOICE_API)
     schedules: CallSchedules
     companions: CompanionInvoker | None
     companion_ledger: CompanionLedger | None
@@ -92,12 +98,15 @@ def build(settings: Settings) -> Providers:
         settings, api_key, ClientSecretsApi(openai), MintQuota(settings.quota, usage_table), spend=spend
     )
     call_ledger = CallLedger(settings.usage_table_name, usage_table.client)
-    calls_api = CallsApi(openai)
+    calls_api = _calls_api(settings, openai)
     schedules = CallSchedules(
         settings.hangups.group_name, settings.hangups.function_arn, settings.hangups.role_arn
     )
     function_name = settings.companions.function_name
     companions = CompanionInvoker(function_name) if function_name else None
+    companion_ledger = (
+        CompanionLedger(settings.usage_table_name, usage_table.client) if function_name else None
+    )
     return Providers(
         settings=settings,
         api_key=api_key,
@@ -114,14 +123,28 @@ def build(settings: Settings) -> Providers:
         relay=CallRelay(
             settings, api_key, calls_api, call_ledger, schedules, companions=companions, spend=spend
         ),
+        call_status=CallStatusReader(call_ledger, companion_ledger),
         call_ledger=call_ledger,
         calls_api=calls_api,
         schedules=schedules,
         companions=companions,
-        companion_ledger=(
-            CompanionLedger(settings.usage_table_name, usage_table.client) if function_name else None
-        ),
+        companion_ledger=companion_ledger,
     )
+
+
+def _calls_api(settings: Settings, openai: OpenAIHttp) -> RelayCallsApi:
+    """What relayed calls open and end: Realtime calls, or GPT-Live sessions."""
+    if settings.voice_api == "live":
+        return LiveSessionsApi(openai, settings.openai_base_url, _close_live_session)
+    return CallsApi(openai)
+
+
+def _close_live_session(base_url: str, api_key: OpenAIApiKey, session_id: str, *, deadline: float) -> bool:
+    """The companion's sideband close (openai_api/live_close.py), imported at the first hangup, not at
+    init: starting a call never needs the WebSocket client it brings, so no cold start pays for it."""
+    module = importlib.import_module("vend.openai_api.live_close")
+    close: LiveCloser = module.close_live_session
+    return close(base_url, api_key, session_id, deadline=deadline)
 
 
 class Prefetch:
@@ -218,15 +241,32 @@ def _check_relay_configuration(settings: Settings) -> None:
         prices = price_table(settings.spend.model_prices_json)
     except ValueError as exc:
         raise SettingsError("MODEL_PRICES", str(exc)) from None
-    for variable, model in (
-        ("REALTIME_MODEL", settings.model),
-        ("REALTIME_TRANSCRIPTION_MODEL", settings.transcription_model),
-    ):
+    metered = (
+        (("LIVE_MODEL", settings.live.model), ("LIVE_BACKEND_MODEL", settings.live.backend_model))
+        if settings.voice_api == "live"
+        else (
+            ("REALTIME_MODEL", settings.model),
+            ("REALTIME_TRANSCRIPTION_MODEL", settings.transcription_model),
+        )
+    )
+    for variable, model in metered:
         if model is not None:
             try:
                 prices.price(model)
             except LookupError:
                 raise SettingsError(variable, f"{model} has no price: add it with MODEL_PRICES") from None
+
+
+def _note_live_configuration(settings: Settings) -> None:
+    """A GPT-Live stack's tools run in the companion; without one, the backend gets only hosted tools
+    (as a Realtime relay then gets none). Valid, but worth one line at init."""
+    if settings.voice_api != "live" or not settings.serves("calls"):
+        return
+    if settings.companions.function_name is None and settings.companions.tools:
+        logger.info(
+            "function tools left out: no companion runs them",
+            extra={"tools": list(settings.companions.tools)},
+        )
 
 
 def _init() -> Providers | SettingsError:
@@ -240,6 +280,7 @@ def _init() -> Providers | SettingsError:
     except SettingsError as exc:
         logger.error("invalid configuration", extra={"variable": exc.variable, "problem": exc.problem})
         return exc
+    _note_live_configuration(settings)
     if settings.model_is_deprecated:
         logger.warning("model shuts down on 2027-01-20; set REALTIME_MODEL", extra={"model": settings.model})
     try:
@@ -288,6 +329,10 @@ def pause_switch() -> PauseSwitch:
 
 def call_relay() -> CallRelay:
     return current().relay
+
+
+def call_status() -> CallStatusReader:
+    return current().call_status
 
 
 def tracing_enabled() -> bool:

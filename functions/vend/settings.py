@@ -21,6 +21,26 @@ BUILT_IN_VOICES = frozenset(
 DEPRECATED_MODELS = frozenset(
     {"gpt-realtime", "gpt-realtime-2025-08-28", "gpt-realtime-mini", "gpt-realtime-mini-2025-12-15"}
 )
+# GPT-Live's built-in voices (openai-python 3.63 `types/live/built_in_voice.py`).
+LIVE_BUILT_IN_VOICES = frozenset(
+    {
+        "alloy", "ash", "ballad", "beacon", "bossa", "cedar", "cinder", "coral", "delta", "echo", "gleam",
+        "marin", "meridian", "quartz", "ripple", "sage", "shida", "shimmer", "stone", "tempo", "verse",
+        "vesper", "willow",
+    }
+)  # fmt: skip
+LIVE_MODELS = frozenset({"gpt-live-1", "gpt-live-1.1"})
+# Hosted tools GPT-Live's Responses delegation supports besides functions (the delegation guide).
+LIVE_HOSTED_TOOLS = frozenset({"web_search"})
+DEFAULT_LIVE_INSTRUCTIONS = (
+    "You are a friendly, concise voice assistant. Answer in the language the user speaks, in short "
+    "spoken sentences. Let the user interrupt you. Hand anything you cannot answer from the conversation "
+    "itself (the time, looking something up, ending the call) to your backend, and say you are on it."
+)
+DEFAULT_LIVE_BACKEND_INSTRUCTIONS = (
+    "You are the backend of a voice assistant. Use your tools when the task needs them and answer in "
+    "one or two short sentences the assistant can say aloud."
+)
 DEFAULT_INSTRUCTIONS = (
     "You are a friendly, concise voice assistant. Answer in the language the user speaks, "
     "in short spoken sentences."
@@ -28,6 +48,8 @@ DEFAULT_INSTRUCTIONS = (
 
 TurnDetection = Literal["server_vad", "semantic_vad", "none"]
 CallMode = Literal["client_secret", "relay", "both"]
+VoiceApi = Literal["realtime", "live"]
+LiveDelegation = Literal["responses"]
 Endpoint = Literal["client_secrets", "calls"]  # what CALL_MODE switches on or off
 OutputModality = Literal["audio", "text"]
 _T = TypeVar("_T")
@@ -43,6 +65,9 @@ _FUNCTION_NAME = re.compile(
     r"[A-Za-z0-9_\-]{1,64}|arn:aws[a-z\-]*:lambda:[a-z0-9\-]+:\d{12}:function:[A-Za-z0-9_\-]{1,64}"
 )
 MICRO_USD_PER_DOLLAR = 1_000_000
+# OpenAI's delegation guide: "Start with gpt-6-luna, or try gpt-6-sol for more complex backend tasks."
+# (https://developers.openai.com/api/docs/guides/live-delegation, "Configure Responses delegation")
+DEFAULT_LIVE_BACKEND_MODEL = "gpt-6-luna"
 
 
 class SettingsError(ValueError):
@@ -102,6 +127,21 @@ class Companions:
 
 
 @dataclass(frozen=True, slots=True)
+class LiveSettings:
+    """GPT-Live sessions (VOICE_API=live): all fixed when the session is created."""
+
+    model: str
+    voice: str
+    instructions: str  # the voice model's; fixed at startup
+    idle_timeout_seconds: int  # standby after this much inactivity (wake on speech); 0 = never
+    delegation: LiveDelegation
+    backend_model: str  # the Responses model delegated tasks go to
+    backend_instructions: str
+    hosted_tools: tuple[str, ...]  # OpenAI-hosted tools on the backend (an allow-list: web_search)
+    typed_text: bool  # the page may send typed text (to the backend)
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     openai_api_key_secret_id: str
     openai_base_url: str
@@ -131,6 +171,9 @@ class Settings:
     hangups: ScheduledHangups
     spend: SpendLimits
     companions: Companions
+    # Which OpenAI voice API relayed calls use; "live" serves relay only (CALL_MODE must be relay).
+    voice_api: VoiceApi
+    live: LiveSettings
     # Signed-in mode: the JWT issuer API Gateway's authorizer checks tokens against; None = anonymous.
     auth_issuer: str | None
 
@@ -152,6 +195,11 @@ class Settings:
 def load_settings(environ: Mapping[str, str]) -> Settings:
     """Parse the function's environment; raises SettingsError naming the first bad variable."""
     env = _Environment(environ)
+    voice_api = env.get("VOICE_API", _voice_api, default="realtime")
+    call_mode = env.get("CALL_MODE", _call_mode, default="client_secret")
+    if voice_api == "live" and call_mode != "relay":
+        # GPT-Live has no client secrets: only the server can create its sessions
+        raise SettingsError("CALL_MODE", "must be 'relay' when VOICE_API is 'live'")
     return Settings(
         openai_api_key_secret_id=env.get("OPENAI_API_KEY_SECRET_ARN", _non_empty),
         openai_base_url=env.get("OPENAI_BASE_URL", _base_url, default="https://api.openai.com"),
@@ -182,7 +230,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             daily_cap=env.get("DAILY_CAP", _int_between(1, 1_000_000), default="200"),
         ),
         pause_parameter_name=env.get("PAUSE_PARAMETER_NAME", _parameter_name),
-        call_mode=env.get("CALL_MODE", _call_mode, default="client_secret"),
+        call_mode=call_mode,
         calls=CallLimits(
             max_call_seconds=env.get("MAX_CALL_SECONDS", _int_between(10, 3600), default="600"),
             concurrent_per_visitor=env.get("CONCURRENT_CALLS_PER_VISITOR", _int_between(1, 10), default="1"),
@@ -203,6 +251,20 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             function_name=env.get("COMPANION_FUNCTION_NAME", _optional_function_name, default="-"),
             tools=env.get("TOOLS", _tool_names, default="get_current_time,end_call"),
             tool_timeout_seconds=env.get("TOOL_TIMEOUT_SECONDS", _seconds_between(0.5, 60.0), default="5"),
+        ),
+        voice_api=voice_api,
+        live=LiveSettings(
+            model=env.get("LIVE_MODEL", _live_model, default="gpt-live-1.1"),
+            voice=env.get("LIVE_VOICE", _live_voice, default="marin"),
+            instructions=env.get("LIVE_INSTRUCTIONS", _instructions, default=DEFAULT_LIVE_INSTRUCTIONS),
+            idle_timeout_seconds=env.get("LIVE_IDLE_TIMEOUT_SECONDS", _int_between(0, 3600), default="0"),
+            delegation=env.get("LIVE_DELEGATION", _live_delegation, default="responses"),
+            backend_model=env.get("LIVE_BACKEND_MODEL", _model, default=DEFAULT_LIVE_BACKEND_MODEL),
+            backend_instructions=env.get(
+                "LIVE_BACKEND_INSTRUCTIONS", _instructions, default=DEFAULT_LIVE_BACKEND_INSTRUCTIONS
+            ),
+            hosted_tools=env.get("LIVE_HOSTED_TOOLS", _hosted_tools, default="none"),
+            typed_text=env.get("LIVE_TYPED_TEXT", _boolean, default="true"),
         ),
         auth_issuer=env.get("AUTH_ISSUER", _optional_issuer, default=""),
     )
@@ -299,6 +361,44 @@ def _call_mode(raw: str) -> CallMode:
     if raw == "both":
         return "both"
     raise ValueError("must be 'client_secret', 'relay' or 'both'")
+
+
+def _voice_api(raw: str) -> VoiceApi:
+    if raw == "realtime":
+        return "realtime"
+    if raw == "live":
+        return "live"
+    raise ValueError("must be 'realtime' or 'live'")
+
+
+def _live_model(raw: str) -> str:
+    if raw not in LIVE_MODELS:
+        raise ValueError(f"must be one of {', '.join(sorted(LIVE_MODELS))}")
+    return raw
+
+
+def _live_voice(raw: str) -> str:
+    if raw not in LIVE_BUILT_IN_VOICES:
+        raise ValueError(f"must be a GPT-Live built-in voice ({', '.join(sorted(LIVE_BUILT_IN_VOICES))})")
+    return raw
+
+
+def _live_delegation(raw: str) -> LiveDelegation:
+    # GPT-Live has no "no delegation": an omitted delegation means client delegation (docs/gpt-live.md)
+    if raw == "responses":
+        return "responses"
+    raise ValueError("must be 'responses'")
+
+
+def _hosted_tools(raw: str) -> tuple[str, ...]:
+    if raw.lower() == "none":
+        return ()
+    names = tuple(dict.fromkeys(n.strip() for n in raw.split(",") if n.strip()))
+    if not names or not set(names) <= LIVE_HOSTED_TOOLS:
+        raise ValueError(
+            f"must be a comma-separated list from {', '.join(sorted(LIVE_HOSTED_TOOLS))}, or none"
+        )
+    return names
 
 
 def _schedule_group(raw: str) -> str:

@@ -7,7 +7,9 @@ Dev and test only: binds loopback, never talks to OpenAI.
 
 OpenAI's endpoints: POST /v1/realtime/client_secrets, POST /v1/realtime/calls (application/sdp
 with an ek_, or multipart sdp+session with the sk-), POST /v1/realtime/calls/{id}/hangup, and
-the sideband GET /v1/realtime?call_id=rtc_… (a WebSocket).
+the sideband GET /v1/realtime?call_id=rtc_… (a WebSocket). GPT-Live (see live/__init__.py):
+POST /v1/live/sessions, POST /v1/live/sessions/{id}/hangup, and the sideband
+GET /v1/live/sessions/{id}/attach.
 Control API for tests: GET /__standin/state, PATCH /__standin/options, POST /__standin/drop,
 POST /__standin/sidebands/drop, POST /__standin/reset, POST /__standin/clock.
 """

@@ -6,6 +6,9 @@ from aiohttp import web
 
 from . import control_api, http_api, sideband_api
 from .cors import cors_middleware
+from .live import attach_api as live_attach_api
+from .live import http_api as live_http_api
+from .live.server_events import build_live_validators
 from .options import StandinOptions
 from .registry import STANDIN, Standin
 from .server_events import build_validators
@@ -16,10 +19,13 @@ def create_app(options: StandinOptions) -> web.Application:
     # Pay one-off costs at start-up rather than inside the first call.
     speech_loop()
     build_validators()
+    build_live_validators()
     app = web.Application(middlewares=[cors_middleware, http_api.api_errors])
     app[STANDIN] = Standin(options)
     app.add_routes(http_api.routes)
     app.add_routes(sideband_api.routes)
+    app.add_routes(live_http_api.routes)
+    app.add_routes(live_attach_api.routes)
     app.add_routes(control_api.routes)
     app.on_cleanup.append(_close_calls)
     return app

@@ -11,17 +11,16 @@ from collections.abc import Coroutine
 from typing import Any
 
 import av
-from aiortc import RTCConfiguration, RTCDataChannel, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCConfiguration, RTCDataChannel, RTCPeerConnection
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from .background import spawn
 from .ids import new_id
-from .loopback_ice import loopback_candidates
 from .mic import MicMeter
 from .options import StandinOptions, take_mic_transcript
+from .peer_answer import answer_offer
 from .realtime_session import RealtimeSession
 from .relay import UdpRelay
-from .sdp import InvalidSdp, answer_candidate_ports, check_offer, rewrite_ports, without_candidates
 from .server_events import validate_server_event
 from .sidebands import Sideband, Sidebands
 from .voice import VoiceTrack
@@ -91,30 +90,14 @@ class Call:
         pc.on("track", self._on_track)
         pc.on("datachannel", self._on_datachannel)
         pc.on("connectionstatechange", self._on_connection_state)
-        try:
-            check_offer(offer_sdp)
-            await pc.setRemoteDescription(RTCSessionDescription(without_candidates(offer_sdp), "offer"))
-            if any(t.kind == "audio" for t in pc.getTransceivers()):
-                pc.addTrack(self.voice)
-            with loopback_candidates():  # the relay reaches this peer on 127.0.0.1 only
-                await pc.setLocalDescription(await pc.createAnswer())
-        except InvalidSdp:
-            await pc.close()
-            raise
-        except Exception as exc:
-            # aiortc reports a broken or unanswerable offer with whatever exception it hits
-            # (ValueError, its own InternalError, even AssertionError): all the caller's fault.
-            await pc.close()
-            raise InvalidSdp(f"Invalid SDP offer: {exc or type(exc).__name__}") from exc
-        answer = pc.localDescription.sdp
-        self._relay = UdpRelay(lambda: self._options.media_delay_ms)
-        for port in answer_candidate_ports(answer):
-            self._relay.relay_port(port)
+        answer, self._relay = await answer_offer(
+            pc, offer_sdp, self.voice, lambda: self._options.media_delay_ms
+        )
         self.state = "connecting"
         self._started = self._loop.time()
         self.schedule_expiry()
         self._connect_deadline = self._loop.call_later(CONNECT_TIMEOUT_SECONDS, self._give_up_connecting)
-        return rewrite_ports(answer, self._relay.port_for)
+        return answer
 
     def schedule_expiry(self) -> None:
         """(Re)arm the session cap from the current options, counted from the call's start."""

@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from .call import Call
+from .live.live_call import LiveCall
 from .options import OptionsError, apply_patch
 from .registry import STANDIN
 
@@ -47,14 +48,15 @@ async def patch_options(request: web.Request) -> web.Response:
     return web.json_response(standin.options.as_public_dict())
 
 
-async def _targets(request: web.Request) -> list[Call] | web.Response:
-    """The call a control body names (`{"call_id": "rtc_…"}`), every active call without one, or a 404."""
+async def _targets(request: web.Request) -> list[Call | LiveCall] | web.Response:
+    """The call a control body names (`{"call_id": "rtc_…"}`, or a Live session's `live_…` id), every
+    active call and Live session without one, or a 404."""
     standin = request.app[STANDIN]
     body = await _json_body(request, {})
     call_id = body.get("call_id") if isinstance(body, dict) else None
     if call_id is None:
-        return list(standin.active_calls())
-    call = standin.calls.get(call_id)
+        return [*standin.active_calls(), *standin.active_live_sessions()]
+    call: Call | LiveCall | None = standin.calls.get(call_id) or standin.live_sessions.get(call_id)
     if call is None:
         return web.json_response({"error": f"no call {call_id!r}"}, status=404)
     return [call]

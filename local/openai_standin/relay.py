@@ -28,6 +28,7 @@ class RelayCounters:
     to_browser: int = 0
     dropped: int = 0
     last_to_browser_at: float | None = None
+    last_to_peer_at: float | None = None
 
     def as_dict(self) -> dict[str, float | int | None]:
         return {
@@ -35,6 +36,7 @@ class RelayCounters:
             "to_browser": self.to_browser,
             "dropped": self.dropped,
             "last_to_browser_at": self.last_to_browser_at,
+            "last_to_peer_at": self.last_to_peer_at,
         }
 
 
@@ -162,6 +164,7 @@ class UdpRelay:
                 self._routes[inner] = (outer, browser)
                 self._loop.add_reader(inner.fileno(), self._from_peer, inner, outer, browser)
             self.counters.to_peer += 1
+            self.counters.last_to_peer_at = self._loop.time()
             self._to_peer.push(data, inner, ("127.0.0.1", peer_port), self._delay())
 
     def _from_peer(self, inner: socket.socket, outer: socket.socket, browser: Address) -> None:

@@ -119,6 +119,16 @@ def variable_of(parameter: str) -> str:
     return variable
 
 
+def rules_accept(parameters: Mapping[str, str]) -> bool:
+    """Whether the template's Rules let CloudFormation deploy these parameters at all."""
+    for rule in TEMPLATE.get("Rules", {}).values():
+        if "RuleCondition" in rule and not _truth(rule["RuleCondition"], parameters):
+            continue
+        if not all(_truth(assertion["Assert"], parameters) for assertion in rule["Assertions"]):
+            return False
+    return True
+
+
 def accepted(env: Mapping[str, str]) -> bool:
     try:
         load_settings(env)
@@ -167,8 +177,34 @@ def test_a_bound_the_template_declares_is_the_bound_settings_enforces(
     parameter: str, value: str, template_accepts: bool
 ) -> None:
     env = environment(**{parameter: value})
+    # a value the template's Rules refuse with the other defaults never deploys (VoiceApi live needs relay)
+    deployable = template_accepts and rules_accept({**defaults(), parameter: value})
 
-    assert accepted(env) == template_accepts, f"{variable_of(parameter)}={value[:20]!r}"
+    assert accepted(env) == deployable, f"{variable_of(parameter)}={value[:20]!r}"
+
+
+@pytest.mark.parametrize("call_mode", PARAMETERS["CallMode"]["AllowedValues"])
+@pytest.mark.parametrize("voice_api", PARAMETERS["VoiceApi"]["AllowedValues"])
+def test_settings_accept_exactly_the_call_modes_the_rules_deploy_with_each_voice_api(
+    voice_api: str, call_mode: str
+) -> None:
+    parameters = {**defaults(), "VoiceApi": voice_api, "CallMode": call_mode}
+
+    assert accepted(environment(VoiceApi=voice_api, CallMode=call_mode)) == rules_accept(parameters)
+    # GPT-Live is relayed only; Realtime keeps all three modes
+    assert rules_accept(parameters) == (voice_api == "realtime" or call_mode == "relay")
+
+
+def test_a_live_stack_at_the_templates_defaults_runs_with_settings_defaults() -> None:
+    settings = load_settings(environment(VoiceApi="live", CallMode="relay"))
+
+    assert (settings.voice_api, settings.call_mode) == ("live", "relay")
+    assert (
+        settings.live
+        == load_settings(
+            {name: value for name, value in environment().items() if not name.startswith("LIVE_")}
+        ).live
+    )
 
 
 def test_the_issuer_in_force_reaches_the_settings_in_each_auth_mode() -> None:
@@ -187,6 +223,8 @@ def test_the_issuer_in_force_reaches_the_settings_in_each_auth_mode() -> None:
 PATTERN_PROBES = {
     "MaxOutputTokens": ["1", "4096", "4097", "9999", "0", "inf", "-1", "10000"],
     "RealtimeModel": ["gpt-realtime-2.1", "gpt-realtime", "GPT-Realtime", "a" * 100, "a" * 101, "-x"],
+    "LiveBackendModel": ["gpt-6-luna", "gpt-6-sol", "GPT-6", "a" * 100, "a" * 101, "-x", "gpt 6"],
+    "LiveHostedTools": ["", "none", "web_search", "web_search,x", "x", "file_search", "Web_Search"],
     # what reaches AUTH_ISSUER (http, which settings allows on loopback for the local stack, is not probed)
     "JwtIssuer": [
         "",

@@ -191,6 +191,8 @@ def test_create_replaces_the_local_config_json_with_one_made_from_the_stack(
         "callMode": "client_secret",
         "callUrl": "/api/call",
         "auth": None,  # anonymous visitors: template.yaml sends no Auth
+        "voiceApi": "realtime",  # a stack without VoiceApi (from before GPT-Live) served Realtime
+        "typedText": True,
     }
 
 
@@ -269,6 +271,64 @@ def test_an_unknown_call_mode_fails_and_publishes_nothing(
     answer = response_endpoint.only_answer()
     assert answer["Status"] == "FAILED"
     assert answer["Reason"] == f"CallMode must be one of client_secret, relay, both, got {mode!r}"
+    assert objects(clients, bucket) == {}
+
+
+@pytest.mark.parametrize(
+    ("voice_api", "typed_text", "expected"),
+    [
+        ("realtime", "true", {"voiceApi": "realtime", "typedText": True}),
+        ("realtime", "false", {"voiceApi": "realtime", "typedText": True}),  # Realtime always has it
+        ("live", "true", {"voiceApi": "live", "typedText": True}),
+        ("live", "false", {"voiceApi": "live", "typedText": False}),
+    ],
+)
+def test_the_config_tells_the_page_its_voice_api_and_whether_it_may_type(
+    response_endpoint: ResponseEndpoint,
+    clients: Clients,
+    bucket: str,
+    distribution_id: str,
+    site: Path,
+    voice_api: str,
+    typed_text: str,
+    expected: dict[str, Any],
+) -> None:
+    properties = {**props(bucket, distribution_id, call_mode="relay"), "VoiceApi": voice_api}
+    properties["TypedText"] = typed_text
+
+    create(response_endpoint, clients, site, properties)
+
+    config = json.loads(objects(clients, bucket)["config.json"]["Body"])
+    assert {key: config[key] for key in ("voiceApi", "typedText")} == expected
+    assert (config["callMode"], config["callUrl"]) == ("relay", "/api/call")
+    assert response_endpoint.only_answer()["Status"] == "SUCCESS"
+
+
+@pytest.mark.parametrize(
+    ("extra", "reason"),
+    [
+        ({"VoiceApi": "Live"}, "VoiceApi must be one of realtime, live, got 'Live'"),
+        ({"VoiceApi": "live", "CallMode": "both"}, "VoiceApi live needs CallMode relay, got 'both'"),
+        (
+            {"VoiceApi": "live", "CallMode": "client_secret"},
+            "VoiceApi live needs CallMode relay, got 'client_secret'",
+        ),
+        ({"TypedText": "yes"}, "TypedText must be 'true' or 'false', got 'yes'"),
+    ],
+)
+def test_a_voice_api_the_page_cannot_serve_fails_and_publishes_nothing(
+    response_endpoint: ResponseEndpoint,
+    clients: Clients,
+    bucket: str,
+    distribution_id: str,
+    site: Path,
+    extra: dict[str, str],
+    reason: str,
+) -> None:
+    create(response_endpoint, clients, site, {**props(bucket, distribution_id, call_mode="relay"), **extra})
+
+    answer = response_endpoint.only_answer()
+    assert (answer["Status"], answer["Reason"]) == ("FAILED", reason)
     assert objects(clients, bucket) == {}
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import urllib.request
 from collections.abc import Callable, Iterator
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -340,3 +341,121 @@ def test_a_relay_stack_that_still_mints_client_secrets_fails(
     # leaving /api/session open beside relay would undo relay's cap
     assert checks_run["POST /api/session"].verdict == "FAIL"
     assert "ek_" not in checks_run["POST /api/session"].detail
+
+
+@pytest.fixture(scope="module")
+def live_stack() -> Iterator[StackProcess]:
+    with StackProcess("--port", "0", voice_api="live") as stack:
+        yield stack
+
+
+@pytest.mark.slow
+def test_a_live_stack_passes_its_checks_and_spends_nothing(live_stack: StackProcess) -> None:
+    status, lines = run_smoke(live_stack.url, "--execute-api-url", live_stack.execute_api)
+
+    assert status == 0, lines
+    assert verdicts(lines) == {
+        "config.json": "PASS",
+        "GPT-Live": "PASS",
+        "page": "PASS",
+        "https redirect": "SKIP",
+        "POST /api/session": "PASS",
+        "POST /api/call": "PASS",
+        "POST /api/call (JSON)": "PASS",
+        "bucket refuses direct access": "SKIP",
+        "execute-api URL refuses direct calls": "PASS",
+    }
+    report = "\n".join(lines)
+    assert "404 not_enabled" in report
+    assert "typed text on" in report
+    # nothing reached the stand-in: no GPT-Live session was created (each bills 15 s)
+    assert _live_sessions_created(live_stack) == 0
+
+
+def _live_sessions_created(stack: StackProcess) -> int:
+    """Sessions the stand-in created, Realtime calls and GPT-Live sessions alike (its state snapshot)."""
+    with urllib.request.urlopen(f"{stack.standin_url}/__standin/state", timeout=10) as response:  # noqa: S310
+        state = json.loads(response.read())
+    return len(state["calls"]) + len(state.get("live_sessions", []))
+
+
+def _live_routes(config_changes: dict[str, Any], call: Responder) -> dict[str, Responder]:
+    routes = _relay_routes(_json_error(404, "not_enabled"), call)
+    config = {
+        "sessionUrl": "/api/session",
+        "realtimeCallsUrl": "https://api.openai.com/v1/realtime/calls",
+        "callMode": "relay",
+        "callUrl": "/api/call",
+        "voiceApi": "live",
+        "typedText": False,
+        **config_changes,
+    }
+    routes["/config.json"] = reply(200, json.dumps(config).encode(), {"Content-Type": "application/json"})
+    return routes
+
+
+def _by_content_type(sdp: Responder, json_body: Responder) -> Responder:
+    """/api/call answering an SDP body with `sdp` and a JSON body with `json_body`."""
+
+    def respond(handler: BaseHTTPRequestHandler) -> None:
+        kind = handler.headers.get("Content-Type", "")
+        (json_body if kind.startswith("application/json") else sdp)(handler)
+
+    return respond
+
+
+def test_a_live_stack_that_refuses_both_forms_of_a_non_offer_passes(
+    serve: Callable[[dict[str, Responder]], str],
+) -> None:
+    refuse = _json_error(400, "invalid_offer")
+    base = serve(_live_routes({}, _by_content_type(refuse, refuse)))
+
+    checks_run = {check.name: check for check in checks.run(base)}
+
+    assert checks_run["GPT-Live"].verdict == "PASS"
+    assert "typed text off" in checks_run["GPT-Live"].detail
+    assert checks_run["POST /api/call"].verdict == "PASS"
+    assert checks_run["POST /api/call (JSON)"].verdict == "PASS"
+
+
+def test_a_live_stack_that_lets_a_json_non_offer_through_fails(
+    serve: Callable[[dict[str, Responder]], str],
+) -> None:
+    # a JSON body that reaches OpenAI (here: any answer but 400 invalid_offer) would bill 15 s each
+    created = reply(201, json.dumps({"sdp": "v=0"}).encode(), {"Content-Type": "application/json"})
+    base = serve(_live_routes({}, _by_content_type(_json_error(400, "invalid_offer"), created)))
+
+    checks_run = {check.name: check for check in checks.run(base)}
+
+    assert checks_run["POST /api/call"].verdict == "PASS"
+    assert checks_run["POST /api/call (JSON)"].verdict == "FAIL"
+    assert "HTTP 201" in checks_run["POST /api/call (JSON)"].detail
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({"callMode": "both"}, "GPT-Live is relayed only"),
+        ({"voiceApi": "gpt-live"}, "neither realtime nor live"),
+        ({"typedText": "true"}, "not true or false"),
+    ],
+)
+def test_a_live_config_the_page_cannot_use_fails(
+    serve: Callable[[dict[str, Responder]], str], changes: dict[str, Any], problem: str
+) -> None:
+    refuse = _json_error(400, "invalid_offer")
+    base = serve(_live_routes(changes, _by_content_type(refuse, refuse)))
+
+    check = {check.name: check for check in checks.run(base)}["GPT-Live"]
+
+    assert check.verdict == "FAIL"
+    assert problem in check.detail
+
+
+def test_a_realtime_stack_is_checked_as_before(serve: Callable[[dict[str, Responder]], str]) -> None:
+    base = serve(_relay_routes(_json_error(404, "not_enabled"), _json_error(400, "invalid_offer")))
+
+    names = [check.name for check in checks.run(base)]
+
+    assert "GPT-Live" not in names
+    assert "POST /api/call (JSON)" not in names

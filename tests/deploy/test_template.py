@@ -162,6 +162,8 @@ def test_the_publisher_is_told_the_bucket_distribution_origin_and_a_version_of_w
         "RealtimeOrigin": {"Ref": "RealtimeOrigin"},
         "CallMode": {"Ref": "CallMode"},
         "Auth": publication["Auth"],  # its values: tests/deploy/test_template_auth.py
+        "VoiceApi": {"Ref": "VoiceApi"},
+        "TypedText": publication["TypedText"],  # its values: tests/deploy/test_template_live.py
         "SiteVersion": {"Ref": "PublisherFunction.Version"},
     }
     assert publication["Auth"]["Fn::If"][0] == "SignedIn"

@@ -114,9 +114,10 @@ def test_forged_forwarding_headers_buy_no_extra_call_slots(relaying: Battery) ->
         ("PUT", "/api/call", "POST"),
         ("DELETE", "/api/call", "POST"),
         ("PROPFIND", "/api/call", "POST"),
-        ("GET", "/api/call/call_" + "0" * 32, "DELETE"),
-        ("POST", "/api/call/call_" + "0" * 32, "DELETE"),
-        ("PATCH", "/api/call/x", "DELETE"),
+        # GET reads a call's status (issue 19): the call path serves GET and DELETE
+        ("PUT", "/api/call/call_" + "0" * 32, "GET, DELETE"),
+        ("POST", "/api/call/call_" + "0" * 32, "GET, DELETE"),
+        ("PATCH", "/api/call/x", "GET, DELETE"),
     ],
 )
 def test_wrong_methods_on_the_call_routes_get_405_with_allow(

@@ -28,6 +28,13 @@ def parse_offer(*, body: str | None, is_base64: bool, content_type: str | None) 
         sdp = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidOffer("offer_not_utf8") from None
+    return checked_offer(sdp)
+
+
+def checked_offer(sdp: str) -> str:
+    """The offer's checks on its text (also for one that came inside a JSON body), normalised to CRLF."""
+    if len(sdp.encode("utf-8", errors="surrogatepass")) > MAX_OFFER_BYTES:
+        raise OfferTooLarge("offer_text_too_large")
     lines = [line.strip() for line in sdp.replace("\r\n", "\n").split("\n") if line.strip()]
     if not lines or lines[0] != "v=0":
         raise InvalidOffer("offer_not_sdp")

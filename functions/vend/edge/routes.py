@@ -17,7 +17,7 @@ ROUTES: dict[str, tuple[str, ...]] = {
 }
 # Paths with a parameter: their pattern, and the methods they accept.
 PATTERNS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
-    (re.compile(r"/api/call/[^/]+"), ("DELETE",)),
+    (re.compile(r"/api/call/[^/]+"), ("GET", "DELETE")),
 )
 
 

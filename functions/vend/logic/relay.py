@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from vend.conversation import Conversation
 from vend.errors import (
     CallMinutesCapReached,
     CallMinutesSpent,
@@ -29,6 +30,7 @@ from vend.errors import (
     VendError,
 )
 from vend.logic.api_key import OpenAIApiKeySource
+from vend.logic.live_session_config import live_session
 from vend.logic.session_config import relay_session
 from vend.logic.spend_budget import SpendBudget
 from vend.observability import annotate, logger, record_companion_failure, upstream_span
@@ -41,7 +43,9 @@ HANGUP_SECONDS = 10.0  # budget for one upstream hangup outside a request (sched
 
 
 class CallsApi(Protocol):
-    """OpenAI's `POST /v1/realtime/calls` and its hangup (openai_api/calls.py in production)."""
+    """OpenAI's `POST /v1/realtime/calls` and its hangup (openai_api/calls.py in production), or
+    GPT-Live's `POST /v1/live/sessions` and its close (openai_api/live_sessions.py) when
+    VOICE_API is live."""
 
     def create(
         self,
@@ -109,17 +113,24 @@ class CallRelay:
         self._clock = clock
 
     def start(
-        self, offer_sdp: str, *, visitor: str, deadline: float, replaces: str | None = None
+        self,
+        offer_sdp: str,
+        *,
+        visitor: str,
+        deadline: float,
+        replaces: str | None = None,
+        conversation: Conversation = (),
     ) -> StartedCall:
         """Open a call; `replaces` (the visitor's own call that just dropped) is ended first, in this
-        request, so a reconnect needs neither a DELETE round trip nor a free slot beside the dead call."""
+        request, so a reconnect needs neither a DELETE round trip nor a free slot beside the dead call.
+        `conversation` (GPT-Live only: the edge accepts it only there) seeds the new session."""
         if replaces is not None:
             self._end_replaced(replaces, visitor)
         now = int(self._clock())
         call = self._admit(visitor, now)
         annotate(call_id=call.call_id, call_slot=call.slot)
         try:
-            opened = self._open(offer_sdp, visitor, deadline)
+            opened = self._open(offer_sdp, visitor, deadline, conversation)
         except Exception:
             annotate(call_refunded=self._ledger.end(call, refund_seconds=call.charged_seconds))
             raise
@@ -243,18 +254,25 @@ class CallRelay:
             retry_after_seconds=max(1, (earliest_end or now + cap) - now),
         )
 
-    def _open(self, offer_sdp: str, visitor: str, deadline: float) -> OpenedCall:
-        session = relay_session(self._settings)
+    def _open(self, offer_sdp: str, visitor: str, deadline: float, conversation: Conversation) -> OpenedCall:
+        if self._settings.voice_api == "live":
+            session = live_session(self._settings, safety_identifier=visitor, conversation=conversation)
+            span = "openai.live.sessions"
+            annotate(conversation_carried=len(session.get("input", ())), conversation_sent=len(conversation))
+        else:
+            session, span = relay_session(self._settings), "openai.calls"
         key = self._api_key.current()
         try:
-            with upstream_span("openai.calls"):
+            with upstream_span(span):
                 return self._api.create(key, offer_sdp, session, deadline=deadline, safety_identifier=visitor)
         except UpstreamUnauthorized:
-            fresh = self._api_key.refreshed()  # a rotated key: re-read once, as for client secrets
+            # A rotated key: re-read once, as for client secrets. (A 401 opened no session, so for
+            # GPT-Live this second create is not a repeated, billed one.)
+            fresh = self._api_key.refreshed()
             annotate(key_refreshed=True)
             if fresh == key:
                 raise ServerMisconfigured("openai_rejected_key", upstream_status=401) from None
-            with upstream_span("openai.calls"):
+            with upstream_span(span):
                 return self._api.create(
                     fresh, offer_sdp, session, deadline=deadline, safety_identifier=visitor
                 )

@@ -5,6 +5,8 @@ connection, and `preconnect()` lets init open that connection before the first v
 Every attempt is bounded by explicit timeouts and by the invocation's remaining time; at most one
 retry, with jitter, on connect errors, 429 rate limits and 5xx. A 401 is not retried here: the
 caller re-reads the key first (rotation). Endpoint modules (`client_secrets.py`, …) parse bodies.
+A request that must never be repeated once OpenAI may have received it (a GPT-Live create bills at
+least 15 s each) passes `retry_after_send=False`: then only a failure to connect is retried.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from vend.secret_values import OpenAIApiKey
 USER_AGENT = "realtime-vend/0.1 (+https://github.com/realtime-vend)"
 MIN_ATTEMPT_SECONDS = 0.5  # not worth starting an attempt with less time than this left
 MAX_RETRY_AFTER_SECONDS = 60
+# Where OpenAI points at the browser's offer: Realtime's multipart `sdp`, GPT-Live's JSON `transport.sdp`.
+_OFFER_PARAMS = frozenset({"sdp", "transport.sdp"})
 _QUOTA_CODES = {
     "insufficient_quota": UpstreamQuotaExhausted,
     "project_spend_limit_exceeded": UpstreamSpendLimitReached,
@@ -51,10 +55,12 @@ class UpstreamReply:
 
 
 class _Retryable(Exception):
-    def __init__(self, error: VendError, delay_seconds: float) -> None:
+    def __init__(self, error: VendError, delay_seconds: float, *, sent: bool = True) -> None:
         super().__init__(error.reason)
         self.error = error
         self.delay_seconds = delay_seconds
+        # False only when the request cannot have left this process (no connection was made).
+        self.sent = sent
 
 
 class OpenAIHttp:
@@ -94,11 +100,14 @@ class OpenAIHttp:
         files: Mapping[str, tuple[str | None, bytes, str]] | None = None,
         safety_identifier: str | None = None,
         also_fine: frozenset[int] = frozenset(),
+        retry_after_send: bool = True,
     ) -> UpstreamReply:
         """POST with the key, or raise a VendError. `deadline` is a `clock()` instant.
 
         The body is JSON, or multipart `files` (httpx's form: name → (filename, bytes, content type)).
         Statuses in `also_fine` come back as replies instead of errors (a hangup's 404: already over).
+        `retry_after_send=False`: no retry once the request may have reached OpenAI (a 5xx, a 429, a
+        connection lost after connecting), only after a connect error or connect timeout.
 
         `safety_identifier` (a keyed hash of the visitor) lets OpenAI attribute abuse to one visitor
         rather than to the whole organisation; it is bound to the client secret minted with it.
@@ -116,7 +125,11 @@ class OpenAIHttp:
             except _Retryable as retryable:
                 remaining = deadline - self._clock()
                 delay = retryable.delay_seconds
-                if attempts >= 2 or remaining - delay < self._connect_timeout + MIN_ATTEMPT_SECONDS:
+                if (
+                    attempts >= 2
+                    or (retryable.sent and not retry_after_send)
+                    or remaining - delay < self._connect_timeout + MIN_ATTEMPT_SECONDS
+                ):
                     raise retryable.error from retryable.error.__cause__
                 self._sleep(delay)
 
@@ -157,13 +170,17 @@ class OpenAIHttp:
                 timeout=timeout,
             )
         except httpx.ConnectTimeout as exc:
-            raise _Retryable(self._chain(UpstreamTimeout("connect_timeout"), exc), self._backoff()) from exc
+            error = self._chain(UpstreamTimeout("connect_timeout"), exc)
+            raise _Retryable(error, self._backoff(), sent=False) from exc
+        except httpx.ConnectError as exc:  # refused, DNS, TLS handshake: nothing was sent
+            error = self._chain(UpstreamUnavailable(f"network_{type(exc).__name__}"), exc)
+            raise _Retryable(error, self._backoff(), sent=False) from exc
         except httpx.TimeoutException as exc:
             # The request may have reached OpenAI: don't double the wait, report the timeout.
             raise UpstreamTimeout(f"{type(exc).__name__}") from exc
         except httpx.TransportError as exc:
-            error = UpstreamUnavailable(f"network_{type(exc).__name__}")
-            raise _Retryable(self._chain(error, exc), self._backoff()) from exc
+            unavailable = UpstreamUnavailable(f"network_{type(exc).__name__}")
+            raise _Retryable(self._chain(unavailable, exc), self._backoff()) from exc
         if response.status_code not in also_fine:
             self._raise_for_status(response)
         return response
@@ -185,7 +202,7 @@ class OpenAIHttp:
         if status >= 500 or status == 408:
             unavailable = UpstreamUnavailable(f"openai_{status}_{code}", upstream_status=status)
             raise _Retryable(unavailable, self._backoff())
-        if status == 400 and _error_param(response) == "sdp":
+        if status == 400 and _error_param(response) in _OFFER_PARAMS:
             # The browser's offer, not our configuration: the caller can fix it.
             raise InvalidOffer(f"openai_400_{code}", upstream_status=status)
         # 400/403/404/422…: OpenAI refuses the session *we* configured (model, voice, bounds). An operator
