@@ -14,7 +14,7 @@ from contextlib import ExitStack
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import PageRecord, Stack
 from tests.browser.helpers import (
@@ -106,15 +106,15 @@ def test_a_spoken_question_runs_a_server_tool_through_the_backend(
     # Then the backend called the tool, the companion answered it, and the page shows it as a line
     expect(page.locator("#turns .turn--tool")).to_have_text(["Checked the time"], timeout=STATE_TIMEOUT_MS)
     expect(page.locator("#turns .turn--user .turn__text").first).to_have_text("What time is it?")
-    session = _session(standin)
-    # (only the companion answers tools: the page sent no function output)
-    page_sent = [event for event in session["client_events"] if event["type"] == "response.item.create"]
-    assert page_sent == []
-    eventually(
-        lambda: _session(standin)["function_calls"],
-        lambda calls: any(call.get("name") == "get_current_time" for call in calls),
+    # (answered once, by the companion on its sideband, never by the page)
+    calls = eventually(
+        lambda: list(_session(standin)["function_calls"].values()),
+        lambda calls: [call["output_sources"] for call in calls] == [["sideband"]],
         "the answered tool call",
     )
+    assert calls[0]["name"] == "get_current_time"
+    page.get_by_role("button", name="Disconnect").click()
+    expect(status(page)).to_have_text("Disconnected")
 
 
 def test_typed_text_goes_to_the_backend_and_is_answered(
@@ -143,8 +143,6 @@ def test_the_page_is_refused_session_update_and_told_so(
 ) -> None:
     # Given a connected page
     page = open_live_page()
-    logged: list[ConsoleMessage] = []
-    page.on("console", lambda message: logged.append(message))  # noqa: PLW0108 - Playwright tags handlers
     connect(page)
     before = _session(standin)["session"]["delegation"]
     # When something in the page sends a session.update changing the backend's prompt
@@ -156,13 +154,11 @@ def test_the_page_is_refused_session_update_and_told_so(
         },
     }
     client_event(update)
-    page.evaluate(SEND_ON_CHANNEL, update)
+    with page.expect_console_message(lambda m: "session.update" in m.text) as logged:
+        page.evaluate(SEND_ON_CHANNEL, update)
     # Then GPT-Live drops it and says why, which the page logs (and shows nothing)
-    eventually(
-        lambda: [m.text for m in logged if m.type == "info" and "session.update" in m.text],
-        lambda infos: len(infos) > 0,
-        "the info about the refused event",
-    )
+    assert logged.value.type == "info"
+    assert logged.value.text.startswith("GPT-Live: data_channel_permissions: ")
     session = _session(standin)
     assert "session.update" in session["refused_client_events"]
     assert session["session"]["delegation"] == before
