@@ -8,13 +8,14 @@ event the page's sessions exchanged is checked against `openai.types.live` after
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
 
 from tests.browser.conftest import PageRecord, Stack
 from tests.browser.helpers import (
@@ -233,3 +234,75 @@ def _paused_answer(stack: Stack) -> Callable[[], int]:
             return int(error.code)
 
     return read
+
+
+def _end_the_session_from_the_channel(page: Page) -> None:
+    """GPT-Live closes the session under the page, which did not hang up (it is told nothing)."""
+    close = {"type": "session.close", "event_id": "evt_test_close"}
+    client_event(close)
+    page.evaluate(SEND_ON_CHANNEL, close)
+
+
+@pytest.mark.parametrize(
+    ("reason", "label", "alert"),
+    [
+        ("content", "Disconnected", "OpenAI's safety system ended the call."),
+        ("assistant", "The assistant ended the call.", None),
+    ],
+)
+def test_a_session_ended_by_openai_or_the_assistant_ends_the_call_and_says_why(
+    open_live_page: Callable[[], Page], standin: LiveStandin, reason: str, label: str, alert: str | None
+) -> None:
+    # Given a call whose session our API will say ended for this reason
+    page = open_live_page()
+
+    def ended(route: Route) -> None:
+        if route.request.method != "GET":
+            route.continue_()
+            return
+        route.fulfill(
+            status=200,
+            content_type="application/json",
+            body=json.dumps({"status": "ended", "reason": reason}),
+        )
+
+    page.route("**/api/call/call_*", ended)
+    connect(page)
+    record_states(page)
+    # When the session ends under the page
+    _end_the_session_from_the_channel(page)
+    # Then the call is over, saying why, and no new session is opened
+    expect(status(page)).to_have_text(label, timeout=STATE_TIMEOUT_MS)
+    if alert:
+        expect(page.get_by_role("alert")).to_have_text(alert)
+    else:
+        expect(page.get_by_role("alert")).to_be_hidden()
+    page.wait_for_timeout(1000)
+    assert page.evaluate("() => window.__callStates") == ["closed"]
+    assert len(standin.sessions()) == 1
+
+
+def test_a_session_lost_without_a_reason_to_stop_reconnects_with_the_conversation(
+    open_live_page: Callable[[], Page], standin: LiveStandin
+) -> None:
+    # Given a call in which something was said
+    page = open_live_page()
+    connect(page)
+    expect(page.locator("#turns .turn--assistant .turn__text").first).to_have_text(
+        REPLY, timeout=STATE_TIMEOUT_MS
+    )
+    standin.patch(mic_turns=False)
+    said = page.evaluate("() => window.__realtimeVendDebug.conversation.turns()")
+    record_states(page)
+    # When the session is closed under the page (our API says close_requested: not the page's own)
+    _end_the_session_from_the_channel(page)
+    # Then the page reconnects as after a drop, and the new session starts from what was said
+    wait_for_states(page, "reconnecting", "connected", timeout=RECONNECT_TIMEOUT_MS)
+    first, second = eventually(standin.sessions, lambda s: len(s) == 2, "the new session")
+    assert first["close_reason"] == "close_requested"
+    carried = [
+        (item["role"], item["content"][0]["text"]) for item in second["created_body"]["session"]["input"]
+    ]
+    assert carried == [(turn["role"], turn["text"]) for turn in said]
+    page.get_by_role("button", name="Disconnect").click()
+    expect(status(page)).to_have_text("Disconnected")
