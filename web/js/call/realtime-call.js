@@ -1,5 +1,5 @@
 /**
- * One voice call to the Realtime API over WebRTC: the call's state machine.
+ * One voice call over WebRTC, to the Realtime API or to GPT-Live: the call's state machine.
  *
  * States and the only moves between them (TRANSITIONS): 'idle' → 'connecting' → 'connected' ⇄
  * 'reconnecting' → 'closed' → 'connecting' …; every change dispatches `statechange` (detail:
