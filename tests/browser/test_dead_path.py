@@ -97,7 +97,8 @@ def test_a_quiet_healthy_call_stays_connected(page: Page, stack: Stack) -> None:
 # The detector itself, fed a scripted remote: one that pauses its audio when idle (as some servers
 # do) but answers our ICE checks. Minutes of such a call are simulated in a few milliseconds.
 SIMULATE = """async ({ pauses, deadAfterMs, durationMs, speakingMs }) => {
-  const { DeadPathDetector, PATH_WATCH_DEFAULTS } = await import('./js/call/peer-session.js');
+  const { PATH_WATCH_DEFAULTS } = await import('./js/call/peer-session.js');
+  const { DeadPathDetector } = await import('./js/call/dead-path.js');
   const detector = new DeadPathDetector(PATH_WATCH_DEFAULTS, { streams: false, pauses: false });
   const poll = PATH_WATCH_DEFAULTS.pollMs;
   let lastReceivedAt = 0;

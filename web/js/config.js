@@ -18,6 +18,8 @@ import { ANONYMOUS } from './auth/credentials.js';
  * @property {string} callUrl           our own route that relays the SDP offer (same origin)
  * @property {string} warmUrl           our own route that wakes the function (`/api/warm`, beside the others)
  * @property {boolean} prepareOnIntent  prepare the call when the pointer or focus reaches Connect
+ * @property {'realtime' | 'live'} voiceApi  the voice API the stack serves (GPT-Live: relay only)
+ * @property {boolean} typedText  the stack lets a GPT-Live page send typed text
  * @property {import('./auth/sign-in-session.js').AuthConfig | null} auth  signed-in visitors only: whose
  *   tokens the API accepts (null: anyone may call, counted by address)
  * @property {import('./auth/credentials.js').ApiCredentials} credentials  what `/api/*` requests carry
@@ -59,6 +61,8 @@ export async function loadConfig(
     realtimeCallsUrl: resolved(raw.realtimeCallsUrl),
     callUrl: resolved(raw.callUrl),
     warmUrl: new URL('warm', apiRoute).href,
+    voiceApi: raw.voiceApi === 'live' ? 'live' : 'realtime',
+    typedText: raw.typedText !== false,
     prepareOnIntent: raw.prepareOnIntent !== false && !['0', 'off', 'false'].includes(params.get('prepare') ?? ''),
     auth: readAuth(raw.auth),
     credentials: ANONYMOUS,

@@ -39,26 +39,26 @@ export class Conversation extends EventTarget {
       // Reserve the user's place when speech starts: transcription completes asynchronously and
       // may arrive after the assistant has begun answering.
       case 'input_audio_buffer.speech_started':
-        this.#upsert(event.item_id, 'user', '', false);
+        this.put(event.item_id, 'user', '', false);
         break;
       case 'conversation.item.input_audio_transcription.delta':
         this.#append(event.item_id, 'user', event.delta ?? '');
         break;
       case 'conversation.item.input_audio_transcription.completed':
-        this.#upsert(event.item_id, 'user', event.transcript ?? '', true);
+        this.put(event.item_id, 'user', event.transcript ?? '', true);
         break;
       case 'conversation.item.input_audio_transcription.failed':
-        this.#upsert(event.item_id, 'user', this.#entries.get(event.item_id)?.text ?? '', true);
+        this.put(event.item_id, 'user', this.#entries.get(event.item_id)?.text ?? '', true);
         break;
       case 'response.output_audio_transcript.delta':
       case 'response.output_text.delta':
         this.#append(event.item_id, 'assistant', event.delta ?? '');
         break;
       case 'response.output_audio_transcript.done':
-        this.#upsert(event.item_id, 'assistant', event.transcript ?? '', true);
+        this.put(event.item_id, 'assistant', event.transcript ?? '', true);
         break;
       case 'response.output_text.done':
-        this.#upsert(event.item_id, 'assistant', event.text ?? '', true);
+        this.put(event.item_id, 'assistant', event.text ?? '', true);
         break;
       default:
         break;
@@ -72,7 +72,7 @@ export class Conversation extends EventTarget {
    */
   addUserText(text) {
     this.#localCounter += 1;
-    return this.#upsert(`local_${this.#localCounter}`, 'user', text, true);
+    return this.put(`local_${this.#localCounter}`, 'user', text, true);
   }
 
   /**
@@ -108,7 +108,7 @@ export class Conversation extends EventTarget {
   restore(turns) {
     for (const turn of turns) {
       this.#localCounter += 1;
-      this.#upsert(`restored_${this.#localCounter}`, turn.role, turn.text, true);
+      this.put(`restored_${this.#localCounter}`, turn.role, turn.text, true);
     }
   }
 
@@ -119,7 +119,7 @@ export class Conversation extends EventTarget {
    */
   settle() {
     for (const entry of this.#entries.values()) {
-      if (!entry.final) this.#upsert(entry.id, entry.role, entry.text, true);
+      if (!entry.final) this.put(entry.id, entry.role, entry.text, true);
     }
   }
 
@@ -136,11 +136,11 @@ export class Conversation extends EventTarget {
    */
   #addToolCall({ id, name }) {
     if (typeof id !== 'string' || typeof name !== 'string' || this.#entries.has(id)) return;
-    const entry = this.#upsert(id, 'tool', '', false);
+    const entry = this.put(id, 'tool', '', false);
     toolActivity ??= import('./tool-activity.js');
     void toolActivity.then(({ describeToolCall }) => {
       // Not after a clear(): the line belongs to the conversation it was in.
-      if (this.#entries.get(id) === entry) this.#upsert(id, 'tool', describeToolCall(name), true);
+      if (this.#entries.get(id) === entry) this.put(id, 'tool', describeToolCall(name), true);
     });
   }
 
@@ -151,17 +151,19 @@ export class Conversation extends EventTarget {
    */
   #append(id, role, delta) {
     const current = id ? this.#entries.get(id) : undefined;
-    this.#upsert(id, role, (current?.text ?? '') + delta, false);
+    this.put(id, role, (current?.text ?? '') + delta, false);
   }
 
   /**
+   * Adds an entry or sets its text (GPT-Live's turns arrive whole, grouped: live/live-protocol.js).
+   * A final entry stays final.
    * @param {string | undefined} id
    * @param {'user' | 'assistant' | 'tool'} role
    * @param {string} text
    * @param {boolean} final
    * @returns {Entry}
    */
-  #upsert(id, role, text, final) {
+  put(id, role, text, final) {
     const key = id ?? `anon_${this.#entries.size}`;
     let entry = this.#entries.get(key);
     if (entry?.final && !final) return entry;

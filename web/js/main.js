@@ -234,6 +234,8 @@ try {
     if (text && call.sendText(text)) ui.message.value = '';
   });
   window.addEventListener('pagehide', () => call.disconnect());
+  // GPT-Live's protocol and view, loaded only for a stack that serves it (the first load stays Realtime's).
+  if (config.voiceApi === 'live') (await import('./live/live-page.js')).wire({ call, status, audioOutput });
   renderControls(call.state);
   ui.connect.disabled = false;
 } catch (error) {

@@ -34,9 +34,11 @@ import { UserFacingError } from '../user-facing-error.js';
 /**
  * @typedef {object} PeerSessionOptions
  * @property {import('./client-secret-negotiator.js').Negotiator} negotiator  for this session only
+ * @property {string | null} readyEvent  the server event that says the session is ready (Realtime's
+ *   `session.created`); null: the data channel's `open` (GPT-Live tells the page nothing at start)
  * @property {import('../microphone.js').Microphone} microphone
  * @property {string} [deviceId]          the preferred input device
- * @property {number} sessionTimeoutMs    how long to wait for `session.created`
+ * @property {number} sessionTimeoutMs    how long to wait for the session to be ready
  * @property {number} disconnectGraceMs   how long `disconnected` may last: ICE often recovers by itself
  * @property {Partial<PathWatchOptions>} [pathWatch]  the dead-path detector's thresholds
  * @property {import('./prepare.js').PreparedPeer | null} [prepared]  a peer connection prepared before
@@ -66,16 +68,6 @@ export const PATH_WATCH_DEFAULTS = Object.freeze({
 });
 
 /**
- * @typedef {object} PairSample  one reading of the selected candidate pair
- * @property {number} at              the report's timestamp (ms)
- * @property {string} pairId
- * @property {number | undefined} lastReceivedAt  lastPacketReceivedTimestamp, where the browser has it
- * @property {number} received        packets (or bytes) received so far
- * @property {number | undefined} requestsSent  our ICE checks so far
- * @property {number | undefined} roundTripMs
- */
-
-/**
  * @typedef {object} RemoteCadence
  * @property {boolean} streams  seen sending without a gap while idle, for `proofMs`
  * @property {boolean} pauses   seen falling silent on a live path and coming back: silence proves nothing
@@ -87,110 +79,6 @@ const remoteCadence = { streams: false, pauses: false };
 /** @returns {RemoteCadence} a copy of what the page's sessions learned about the remote (diagnostics, tests) */
 export function learnedCadence() {
   return { ...remoteCadence };
-}
-
-/**
- * Decides from successive samples of the selected candidate pair whether the path is dead. Pure:
- * no timers, no statistics API; `PeerSession` feeds it.
- */
-export class DeadPathDetector {
-  /** @type {PathWatchOptions} */
-  #options;
-  /** @type {string | null} */
-  #pairId = null;
-  /** When the last packet arrived: the browser's timestamp, or the first sample that saw the count move. */
-  #lastReceivedAt = 0;
-  #received = -1;
-  /** Samples since shortly before the last packet: {at, requestsSent}. */
-  /** @type {{at: number, requests: number}[]} */
-  #history = [];
-  /** @type {number | null} since when the remote has streamed without a gap while idle */
-  #steadySince = null;
-  #gapOpen = false;
-  /** The longest silence seen in the open gap. */
-  #gapLongest = 0;
-  /** What this remote was seen to do; shared by a page's sessions, since it is the server's habit. */
-  /** @type {RemoteCadence} */
-  cadence;
-
-  /**
-   * @param {PathWatchOptions} options
-   * @param {RemoteCadence} [cadence]  what earlier sessions learned about the remote
-   */
-  constructor(options, cadence = { streams: false, pauses: false }) {
-    this.#options = options;
-    this.cadence = cadence;
-  }
-
-  /**
-   * @param {PairSample} sample
-   * @param {boolean} speaking  the assistant's audio is playing out (server events)
-   * @returns {'speaking' | 'streaming' | 'unanswered' | null} why the path is dead, or null
-   */
-  observe(sample, speaking) {
-    const { stallMs, steadyGapMs, proofMs, confirmMs } = this.#options;
-    if (sample.pairId !== this.#pairId) {
-      // A new path (first sample, or ICE moved): what we knew about the old one does not carry over.
-      this.#pairId = sample.pairId;
-      this.#lastReceivedAt = sample.lastReceivedAt ?? sample.at;
-      this.#received = sample.received;
-      this.#history = [];
-      this.#steadySince = null;
-      this.#gapOpen = false;
-    }
-    if (sample.lastReceivedAt !== undefined) {
-      this.#lastReceivedAt = Math.max(this.#lastReceivedAt, sample.lastReceivedAt);
-    } else if (sample.received !== this.#received) {
-      this.#lastReceivedAt = sample.at; // later than the packet itself: errs towards "alive"
-    }
-    this.#received = sample.received;
-    this.#history.push({ at: sample.at, requests: sample.requestsSent ?? 0 });
-    // Keep one sample from at or before the last packet: the baseline for "sent since".
-    while (this.#history.length > 1 && this.#history[1].at <= this.#lastReceivedAt) this.#history.shift();
-
-    const silence = sample.at - this.#lastReceivedAt;
-    if (silence < steadyGapMs) {
-      if (this.#gapOpen && this.#gapLongest >= this.#options.pauseGapMs) {
-        // Traffic came back by itself after a long silence: this remote pauses, silence proves nothing.
-        this.cadence.pauses = true;
-      }
-      this.#gapOpen = false;
-      this.#gapLongest = 0;
-      if (speaking) this.#steadySince = null;
-      else {
-        this.#steadySince ??= sample.at;
-        if (sample.at - this.#steadySince >= proofMs) this.cadence.streams = true;
-      }
-      return null;
-    }
-    this.#gapOpen = true;
-    this.#gapLongest = Math.max(this.#gapLongest, silence);
-    this.#steadySince = null;
-    if (silence < stallMs) return null;
-    if (speaking) return 'speaking';
-    if (this.cadence.streams && !this.cadence.pauses) return 'streaming';
-    return this.#unansweredChecks(sample, Math.max(confirmMs, 4 * (sample.roundTripMs ?? 0))) ? 'unanswered' : null;
-  }
-
-  /**
-   * Whether two or more ICE checks were sent after the last packet arrived, the oldest `waitMs` ago.
-   * @param {PairSample} sample
-   * @param {number} waitMs
-   */
-  #unansweredChecks(sample, waitMs) {
-    if (sample.requestsSent === undefined) return false;
-    let sent = 0;
-    let oldest = Infinity;
-    for (let i = 1; i < this.#history.length; i += 1) {
-      const before = this.#history[i - 1];
-      const after = this.#history[i];
-      // Checks counted between two samples that both follow the last packet were sent after it.
-      if (before.at < this.#lastReceivedAt || after.requests <= before.requests) continue;
-      sent += after.requests - before.requests;
-      oldest = Math.min(oldest, after.at);
-    }
-    return sent >= 2 && sample.at - oldest >= waitMs;
-  }
 }
 
 export class PeerSession extends EventTarget {
@@ -208,7 +96,7 @@ export class PeerSession extends EventTarget {
   #lost = false;
   /** The assistant's audio is being streamed to us (output_audio_buffer.started until stopped/cleared). */
   #speaking = false;
-  /** @type {DeadPathDetector | null} */
+  /** @type {import('./dead-path.js').DeadPathDetector | null} */
   #detector = null;
   /** Reports a dropped connection (set up by #watch). @type {(code: string) => void} */
   #dropped = () => {};
@@ -229,7 +117,7 @@ export class PeerSession extends EventTarget {
     return this.#pc;
   }
 
-  /** @returns {DeadPathDetector | null} the dead-path detector, once the session is open (for tests) */
+  /** @returns {import('./dead-path.js').DeadPathDetector | null} the dead-path detector, once the session is open (for tests) */
   get pathWatch() {
     return this.#detector;
   }
@@ -245,7 +133,7 @@ export class PeerSession extends EventTarget {
    * gathering: the answer carries the server's candidates, and the server learns ours from our
    * connectivity checks (waiting for gathering costs ~100 ms and buys nothing here). A prepared peer
    * connection is adopted: its offer is already set (its candidates gathered, too).
-   * Resolves on `session.created`. On failure it rejects and the caller must `close()`.
+   * Resolves when the session is ready (`readyEvent`). On failure it rejects and the caller must `close()`.
    * @returns {Promise<void>}
    */
   async open() {
@@ -277,7 +165,7 @@ export class PeerSession extends EventTarget {
     await created;
     this.#throwIfClosed();
     this.#established = true;
-    this.#watchPath(pc);
+    void this.#watchPath(pc);
   }
 
   /**
@@ -307,7 +195,7 @@ export class PeerSession extends EventTarget {
   }
 
   /**
-   * Wires the session's listeners. Resolves on `session.created`; rejects if the connection fails
+   * Wires the session's listeners. Resolves when the session is ready; rejects if the connection fails
    * first or the server stays silent.
    * @param {RTCPeerConnection} pc
    * @param {EventChannel} channel
@@ -317,6 +205,11 @@ export class PeerSession extends EventTarget {
     const signal = this.#abort.signal;
     return new Promise((resolve, reject) => {
       let settled = false;
+      const ready = () => {
+        if (settled) return;
+        settled = true;
+        resolve();
+      };
       /** @param {UserFacingError} error */
       const lose = (error) => {
         if (!settled) {
@@ -390,15 +283,19 @@ export class PeerSession extends EventTarget {
           if (event.type === 'output_audio_buffer.stopped' || event.type === 'output_audio_buffer.cleared') {
             this.#speaking = false;
           }
-          if (event.type === 'session.created' && !settled) {
-            settled = true;
-            resolve();
-          }
+          if (event.type === this.#options.readyEvent) ready();
           this.dispatchEvent(new CustomEvent('serverevent', { detail: event }));
         },
         { signal },
       );
-      channel.addEventListener('open', () => performance.mark(MARKS.channelOpen), { once: true, signal });
+      channel.addEventListener(
+        'open',
+        () => {
+          performance.mark(MARKS.channelOpen);
+          if (!this.#options.readyEvent) ready();
+        },
+        { once: true, signal },
+      );
       // Only a close we did not ask for: EventChannel.close() detaches before closing.
       channel.addEventListener('close', () => dropped('channel_closed'), { signal });
     });
@@ -409,8 +306,11 @@ export class PeerSession extends EventTarget {
    * reports a dead path as a dropped connection (`connection_stalled`).
    * @param {RTCPeerConnection} pc
    */
-  #watchPath(pc) {
+  async #watchPath(pc) {
     const options = { ...PATH_WATCH_DEFAULTS, ...this.#options.pathWatch };
+    // Loaded once a session is open (most pages never watch a path): not part of the first load.
+    const { DeadPathDetector, selectedPair } = await import('./dead-path.js');
+    if (this.#abort.signal.aborted) return;
     const detector = new DeadPathDetector(options, remoteCadence);
     this.#detector = detector;
     const poll = async () => {
@@ -458,32 +358,4 @@ function freshPeer() {
   const transceiver = pc.addTransceiver('audio', { direction: 'sendrecv' });
   const channel = pc.createDataChannel(EVENT_CHANNEL_LABEL);
   return { pc, transceiver, channel, offered: Promise.resolve() };
-}
-
-/**
- * The selected candidate pair of a stats report, as the detector reads it.
- * @param {RTCStatsReport} report
- * @returns {PairSample | null} null before a pair is selected
- */
-function selectedPair(report) {
-  /** @type {string | undefined} */
-  let pairId;
-  for (const stats of report.values()) {
-    if (stats.type === 'transport' && stats.selectedCandidatePairId) pairId = stats.selectedCandidatePairId;
-  }
-  /** @type {any} */
-  let pair = pairId ? report.get(pairId) : undefined;
-  if (!pair) {
-    // Browsers without transport stats mark the pair instead.
-    for (const stats of report.values()) if (stats.type === 'candidate-pair' && stats.selected) pair = stats;
-  }
-  if (!pair) return null;
-  return {
-    at: pair.timestamp,
-    pairId: pair.id,
-    lastReceivedAt: pair.lastPacketReceivedTimestamp,
-    received: pair.packetsReceived ?? pair.bytesReceived ?? 0,
-    requestsSent: pair.requestsSent,
-    roundTripMs: pair.currentRoundTripTime === undefined ? undefined : pair.currentRoundTripTime * 1000,
-  };
 }

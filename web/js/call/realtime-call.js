@@ -23,6 +23,11 @@
  * server after the goodbye: the call closes (reason 'assistant') without reconnecting. The page only
  * watches for that call; the server's companion runs it (the page never answers a tool).
  *
+ * What differs between the voice APIs (which events say what) is the call's `protocol`: the Realtime
+ * API's (realtime-protocol.js) unless the page sets GPT-Live's (live/live-protocol.js) before connecting.
+ * A protocol that can ask the server why a session ended (`lostReason`) is asked before the call decides
+ * between a rollover, a reconnect and an end.
+ *
  * Ownership: the call owns its sessions and timers; everything one call sets up hangs off one
  * AbortController, aborted when the call closes. It sends the Microphone's track but stops it only
  * when the call closes, since a reconnect reuses it.
@@ -38,6 +43,7 @@ import { ReconnectBudget, retryDelayMs, sleep } from './backoff.js';
 import { clientSecretNegotiator } from './client-secret-negotiator.js';
 import { MARKS } from './marks.js';
 import { PeerSession } from './peer-session.js';
+import { realtimeProtocol } from './realtime-protocol.js';
 import { hangUpCall, relayNegotiator } from './relay-negotiator.js';
 import { UserFacingError } from '../user-facing-error.js';
 
@@ -62,6 +68,26 @@ const TRANSITIONS = Object.freeze({
  * @property {number} [retryMaxMs]
  * @property {number} [stableSessionMs]    a session lost sooner than this counts as a failed attempt; one
  *   lost later is replaced at once
+ */
+
+/**
+ * @typedef {object} CallProtocol  one voice API's events, for one call
+ * @property {string | null} readyEvent  the server event that says a new session is ready; null: the
+ *   data channel's `open`
+ * @property {(text: string) => Array<{type: string} & Record<string, unknown>>} textEvents  what sends typed
+ *   text (none: typing is off)
+ * @property {(session: PeerSession, conversation: import('../conversation.js').Conversation, replay: boolean) => void} opened
+ *   a session is ready; `replay`: it continues the conversation on screen
+ * @property {(event: {type: string} & Record<string, any>, conversation: import('../conversation.js').Conversation) => boolean} read
+ *   reads one server event into the conversation; true if it is the assistant's `end_call`
+ * @property {(session: PeerSession | null, hangUp: () => Promise<boolean>) => void} end  ends the call's
+ *   session, then the relayed call (`hangUp`)
+ * @property {(conversation: import('../conversation.js').Conversation) => Array<{role: string, text: string}>} [carried]
+ *   what a new relayed call carries of the conversation, in its request, when it continues one
+ * @property {(session: PeerSession | null, muted: boolean) => void} [muted]  tells the session about a mute
+ * @property {(call: import('./relay-negotiator.js').RelayedCall) => Promise<string | null>} [lostReason]  why the
+ *   server says a relayed call ended: 'cap' or 'expired' roll over, 'assistant' and 'content' end the call,
+ *   anything else is a dropped connection
  */
 
 /** After a call ended with these, "Connect" continues the same conversation. */
@@ -129,6 +155,8 @@ export class RealtimeCall extends EventTarget {
    */
   constructor({ config, microphone, conversation, preparation = null, options = {} }) {
     super();
+    /** @type {CallProtocol} */
+    this.protocol = realtimeProtocol;
     this.config = config;
     this.microphone = microphone;
     this.conversation = conversation;
@@ -201,13 +229,10 @@ export class RealtimeCall extends EventTarget {
    */
   sendText(text) {
     const session = this.#session;
-    if (this.#state !== 'connected' || !session?.isOpen) return false;
+    const events = this.protocol.textEvents(text);
+    if (this.#state !== 'connected' || !session?.isOpen || !events.length) return false;
     this.conversation.addUserText(text);
-    session.send({
-      type: 'conversation.item.create',
-      item: { type: 'message', role: 'user', content: [{ type: 'input_text', text }] },
-    });
-    session.send({ type: 'response.create' });
+    for (const event of events) session.send(event);
     return true;
   }
 
@@ -217,6 +242,7 @@ export class RealtimeCall extends EventTarget {
    */
   setMuted(muted) {
     this.microphone.setMuted(muted);
+    this.protocol.muted?.(this.#session, muted);
   }
 
   /**
@@ -278,11 +304,13 @@ export class RealtimeCall extends EventTarget {
             callUrl: String(this.config.callUrl),
             replaces: this.#replacing?.call?.url,
             credentials: this.config.credentials,
+            conversation: replay ? this.protocol.carried?.(this.conversation) : undefined,
           })
         : clientSecretNegotiator(this.config);
     this.#negotiator = negotiator;
     const session = new PeerSession({
       negotiator,
+      readyEvent: this.protocol.readyEvent,
       microphone: this.microphone,
       deviceId: this.#preferredDeviceId,
       sessionTimeoutMs: this.options.sessionTimeoutMs,
@@ -310,9 +338,7 @@ export class RealtimeCall extends EventTarget {
       throw error;
     }
     if (negotiator.call) this.#replacing = null;
-    if (replay) {
-      for (const event of this.conversation.replayEvents()) session.send(event);
-    }
+    this.protocol.opened(session, this.conversation, replay);
     this.#connectedAt = performance.now();
     this.#setState('connected');
     this.#announceDeadline();
@@ -346,10 +372,7 @@ export class RealtimeCall extends EventTarget {
   /** @param {{type: string} & Record<string, any>} event */
   #onServerEvent(event) {
     if (event.type === 'error') this.dispatchEvent(new CustomEvent('servererror', { detail: event.error ?? {} }));
-    // The tool the assistant calls to hang up (functions/vend/tools/), which the server's companion
-    // runs. Of the items the server announces, only function calls have a name.
-    this.#endCallSeen ||= event.item?.name === 'end_call';
-    this.conversation.applyServerEvent(event);
+    this.#endCallSeen ||= this.protocol.read(event, this.conversation);
     this.dispatchEvent(new CustomEvent('serverevent', { detail: event }));
   }
 
@@ -368,8 +391,29 @@ export class RealtimeCall extends EventTarget {
     session.close();
     this.#session = null;
     const lost = this.#negotiator;
+    const asking = lost?.call && this.protocol.lostReason?.(lost.call);
+    if (asking) {
+      // Connected still, with no session, until the server says why: a hang-up meanwhile ends it all.
+      void asking.then((why) => {
+        if (this.#session || this.#state !== 'connected') return;
+        if (why === 'assistant') this.#end(null, 'assistant');
+        else if (why === 'content') this.#end(new UserFacingError("OpenAI's safety system ended the call.", { code: 'content' }));
+        else this.#replace(lost, error, why === 'cap' || why === 'expired' || undefined);
+      });
+      return;
+    }
+    this.#replace(lost, error);
+  }
+
+  /**
+   * Replaces a lost session: at once at the cap (a rollover), else as a reconnect.
+   * @param {{call?: import('./relay-negotiator.js').RelayedCall | null} | null} lost  its negotiator
+   * @param {UserFacingError} error
+   * @param {boolean} [atCap]  the server said it ended at the cap; by default, judged by the deadline
+   */
+  #replace(lost, error, atCap) {
     const deadline = lost?.call?.deadline;
-    const rollover = deadline !== undefined && Date.now() >= deadline - CAP_SLACK_MS;
+    const rollover = atCap ?? (deadline !== undefined && Date.now() >= deadline - CAP_SLACK_MS);
     // Not ended here: the next call's request names it, and the server ends it on the way.
     if (lost?.call) this.#replacing = lost;
     this.#negotiator = null;
@@ -471,10 +515,9 @@ export class RealtimeCall extends EventTarget {
     if (this.#state === 'idle' || this.#state === 'closed') return;
     this.#error = error;
     this.#lifetime.abort();
-    this.#session?.close();
+    const negotiator = this.#negotiator;
+    this.protocol.end(this.#session, () => this.#hangUp(negotiator));
     this.#session = null;
-    // Now, not after the session's own cleanup: the tab may be closing (the DELETE is keepalive).
-    void this.#hangUp(this.#negotiator);
     this.#negotiator = null;
     this.#hangUpReplaced();
     this.#announceDeadline();

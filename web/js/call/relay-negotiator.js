@@ -26,9 +26,11 @@ import { UserFacingError } from '../user-facing-error.js';
  * After a successful exchange `call` names the call the server opened; from then on ending it is the
  * caller's job (the session may still fail to open). If the session is closed while the offer is on
  * its way, the negotiator ends the call itself as soon as the answer names it.
- * @param {{callUrl: string, replaces?: string | null, credentials?: import('../auth/credentials.js').ApiCredentials}} config
+ * @param {{callUrl: string, replaces?: string | null, credentials?: import('../auth/credentials.js').ApiCredentials, conversation?: Array<{role: string, text: string}>}} config
  *   `replaces`: the URL of the visitor's call that just dropped; the server ends it in the same request
- *   (`Replaces-Call`), so the new call needs neither a DELETE round trip first nor a second free slot
+ *   (`Replaces-Call`), so the new call needs neither a DELETE round trip first nor a second free slot.
+ *   `conversation`: what a GPT-Live call continues from (it is sent with the offer as JSON: GPT-Live
+ *   takes a session's history only at its start)
  * @returns {RelayNegotiator} for exactly one session
  */
 export function relayNegotiator(config) {
@@ -42,7 +44,8 @@ export function relayNegotiator(config) {
     prepare: () => Promise.resolve(),
     async exchange(offerSdp, signal) {
       const credentials = config.credentials ?? ANONYMOUS;
-      const { sdp, relayed } = await postOffer(config.callUrl, offerSdp, config.replaces ?? null, credentials, signal);
+      const body = config.conversation ? JSON.stringify({ sdp: offerSdp, conversation: config.conversation }) : offerSdp;
+      const { sdp, relayed } = await postOffer(config.callUrl, body, config.replaces ?? null, credentials, signal);
       call = relayed;
       return sdp;
     },
@@ -51,16 +54,17 @@ export function relayNegotiator(config) {
 
 /**
  * @param {string} callUrl
- * @param {string} offerSdp
+ * @param {string} offer  the SDP, or JSON holding it
  * @param {string | null} replaces
  * @param {import('../auth/credentials.js').ApiCredentials} credentials
  * @param {AbortSignal} signal
  * @returns {Promise<{sdp: string, relayed: RelayedCall}>}
  */
-async function postOffer(callUrl, offerSdp, replaces, credentials, signal) {
+async function postOffer(callUrl, offer, replaces, credentials, signal) {
   signal.throwIfAborted();
+  const type = offer.startsWith('{') ? 'application/json' : 'application/sdp';
   /** @type {Record<string, string>} */
-  const headers = { ...(await credentials.headers()), 'Content-Type': 'application/sdp' };
+  const headers = { ...(await credentials.headers()), 'Content-Type': type };
   signal.throwIfAborted();
   if (replaces) headers['Replaces-Call'] = new URL(replaces).pathname;
   let response;
@@ -69,7 +73,7 @@ async function postOffer(callUrl, offerSdp, replaces, credentials, signal) {
     // and charge for it, and only its answer says which call to end.
     response = await fetch(callUrl, {
       method: 'POST',
-      body: offerSdp,
+      body: offer,
       headers,
       cache: 'no-store',
       credentials: 'same-origin',
