@@ -1,6 +1,6 @@
 """Measures how fast a call gets going, in Chromium against the local stack, with network latency.
 
-    .venv/bin/python -m bench.connect [--runs 8] [--drop-runs 4] [--init-ms MS]
+    .venv/bin/python -m bench.connect [--runs 8] [--drop-runs 4] [--init-ms MS] [--no-live]
 
 In one run (the stack serves both call modes), over N fresh browser contexts each, it compares:
   * relay: our page posts its offer to /api/call, which posts it to OpenAI (?mode=relay);
@@ -10,6 +10,8 @@ In one run (the stack serves both call modes), over N fresh browser contexts eac
   * the tutorials' sequential flow (bench/connect/reference/);
   * the floor (bench/connect/floor/): a page that holds its client secret before the click and
     posts its offer at once;
+  * GPT-Live relay (bench/connect/live.py): our page against a third stack started with
+    --voice-api live, with the same injected latencies, against Realtime relay and the floor;
   * in both modes, the function cold against warm, the pointer resting on Connect --cold-intent-ms
     before the click (the page wakes the function with GET /api/warm when the pointer arrives). The
     cold start is Lambda's init under the CPU model of bench/coldstart (a fresh process importing
