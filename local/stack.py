@@ -201,9 +201,16 @@ def _add_live_arguments(parser: argparse.ArgumentParser) -> None:
         choices=VOICE_APIS,
         help="realtime (the Realtime API) or live (GPT-Live: relayed calls only, CALL_MODE relay) (VoiceApi)",
     )
-    live.add_argument("--live-model", choices=parameters["LiveModel"]["AllowedValues"], help="(LiveModel)")
     live.add_argument(
-        "--live-voice", choices=parameters["LiveVoice"]["AllowedValues"], metavar="VOICE", help="(LiveVoice)"
+        "--live-model",
+        choices=parameters["LiveModel"]["AllowedValues"],
+        help="the GPT-Live model (LiveModel)",
+    )
+    live.add_argument(
+        "--live-voice",
+        choices=parameters["LiveVoice"]["AllowedValues"],
+        metavar="VOICE",
+        help="one of the template's GPT-Live voices (LiveVoice)",
     )
     live.add_argument(
         "--live-idle-timeout-seconds",
@@ -215,7 +222,9 @@ def _add_live_arguments(parser: argparse.ArgumentParser) -> None:
         "--live-typed-text", choices=ON_OFF, help="whether the page may send typed text (LiveTypedText)"
     )
     live.add_argument(
-        "--live-hosted-tools", metavar="TOOLS", help="web_search or none: the backend's hosted tools"
+        "--live-hosted-tools",
+        metavar="TOOLS",
+        help="the backend's hosted tools: web_search or none (LiveHostedTools)",
     )
     standin = parser.add_argument_group("the stand-in's GPT-Live (default: the stand-in's)")
     standin.add_argument(

@@ -46,6 +46,7 @@ from vend.openai_api.client_secrets import PATH as CLIENT_SECRETS_PATH
 from vend.openai_api.client_secrets import ClientSecretsApi
 from vend.openai_api.http import OpenAIHttp
 from vend.openai_api.live_sessions import LiveCloser, LiveSessionsApi
+from vend.secret_values import OpenAIApiKey
 from vend.settings import Settings, SettingsError, load_settings, serves_visitors
 from vend.tools.registry import enabled
 
@@ -134,16 +135,16 @@ def build(settings: Settings) -> Providers:
 def _calls_api(settings: Settings, openai: OpenAIHttp) -> RelayCallsApi:
     """What relayed calls open and end: Realtime calls, or GPT-Live sessions."""
     if settings.voice_api == "live":
-        return LiveSessionsApi(openai, settings.openai_base_url, _live_closer())
+        return LiveSessionsApi(openai, settings.openai_base_url, _close_live_session)
     return CallsApi(openai)
 
 
-def _live_closer() -> LiveCloser:
-    """The companion's sideband close (openai_api/live_close.py), imported only by GPT-Live stacks: a
-    Realtime stack never loads the WebSocket client it brings."""
+def _close_live_session(base_url: str, api_key: OpenAIApiKey, session_id: str, *, deadline: float) -> bool:
+    """The companion's sideband close (openai_api/live_close.py), imported at the first hangup, not at
+    init: starting a call never needs the WebSocket client it brings, so no cold start pays for it."""
     module = importlib.import_module("vend.openai_api.live_close")
-    closer: LiveCloser = module.close_live_session
-    return closer
+    close: LiveCloser = module.close_live_session
+    return close(base_url, api_key, session_id, deadline=deadline)
 
 
 class Prefetch:
@@ -240,10 +241,15 @@ def _check_relay_configuration(settings: Settings) -> None:
         prices = price_table(settings.spend.model_prices_json)
     except ValueError as exc:
         raise SettingsError("MODEL_PRICES", str(exc)) from None
-    for variable, model in (
-        ("REALTIME_MODEL", settings.model),
-        ("REALTIME_TRANSCRIPTION_MODEL", settings.transcription_model),
-    ):
+    metered = (
+        (("LIVE_MODEL", settings.live.model), ("LIVE_BACKEND_MODEL", settings.live.backend_model))
+        if settings.voice_api == "live"
+        else (
+            ("REALTIME_MODEL", settings.model),
+            ("REALTIME_TRANSCRIPTION_MODEL", settings.transcription_model),
+        )
+    )
+    for variable, model in metered:
         if model is not None:
             try:
                 prices.price(model)

@@ -95,6 +95,10 @@ class Sidebands:
         self._history.append(sideband)
         return True
 
+    @property
+    def attached_count(self) -> int:
+        return len(self._attached)
+
     def detach(self, sideband: Sideband) -> None:
         if sideband in self._attached:
             self._attached.remove(sideband)

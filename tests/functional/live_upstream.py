@@ -1,8 +1,9 @@
 """A strict fake of GPT-Live's `POST /v1/live/sessions` and `…/hangup` (respx), and of the companion's
 `close_live_session` (attach + `session.close`), for the vend function's functional tests.
 
-The create is checked as GPT-Live checks it: the bearer key, the body against openai-python's
-`LiveCreateParams`, and no key that type would silently drop (GPT-Live rejects unknown fields). The
+The create is checked as GPT-Live checks it: the bearer key, the body by the local stand-in's
+`validate_create` (openai-python's `LiveCreateParams` and the limits the SDK leaves to the server), and
+no key that type would silently drop (GPT-Live rejects unknown fields). The
 hangup answers as the stand-in's default (`--live-webrtc-hangup ignored`): 200, and nothing happens,
 so a test passes only if the session was ended by `session.close`.
 """
@@ -21,6 +22,8 @@ import respx
 from openai.types.live import LiveCreateParams, LiveCreateResponse
 from pydantic import TypeAdapter, ValidationError
 
+from local.openai_standin.live.create_request import validate_create
+from local.openai_standin.strict import StrictValidationError
 from tests.fakes.openai_upstream import ANSWER_SDP, openai_error, unknown_keys
 from vend.secret_values import OpenAIApiKey
 
@@ -69,13 +72,18 @@ class FakeLiveSessions:
     @staticmethod
     def _refusal(body: dict[str, Any]) -> httpx.Response | None:
         try:
+            # The local stand-in's checks (model, voice, input limits, tools, data-channel selectors)…
+            validate_create(body)
+            # …and the SDK type itself, again, with nothing it would silently drop.
             extra = unknown_keys(_CREATE.validate_python(body), body)
+        except StrictValidationError as exc:
+            return openai_error(400, exc.code, exc.message)
         except ValidationError as exc:
             return openai_error(400, "invalid_value", str(exc.errors()[0]["loc"]))
         if extra:
             return openai_error(400, "unknown_parameter", f"Unknown parameter: '{extra[0]}'.")
         if not body["transport"]["sdp"].startswith("v=0"):
-            return openai_error(400, "invalid_offer", "Invalid SDP.", headers=None)
+            return openai_error(400, "invalid_offer", "Invalid SDP.")
         return None
 
     def hangup(self, request: httpx.Request, session_id: str) -> httpx.Response:

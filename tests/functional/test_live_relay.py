@@ -162,6 +162,19 @@ def test_the_create_carries_the_conversation_and_the_servers_session(
         "response.item.create",
         "response.create",
     ]
+    # What the page shows, and never the session itself (session.started/updated/closed)
+    assert session["client"]["data_channel"]["allowed_server_events"] == [
+        {"type": "session.input_transcript.delta"},
+        {"type": "session.output_transcript.delta"},
+        {"type": "session.input_audio.muted"},
+        {"type": "session.input_audio.unmuted"},
+        {"type": "session.paused"},
+        {"type": "session.resumed"},
+        {"type": "session.delegation.created"},
+        {"type": "error"},
+        {"type": "info"},
+        {"type": "response.event", "response_event": "response.output_item.done"},
+    ]
 
 
 def test_an_sdp_offer_still_starts_a_live_call_with_no_history(
@@ -186,7 +199,7 @@ def test_function_tools_only_with_a_companion(
     start_live_call(alone)
     with_companion, _ = live(COMPANION_FUNCTION_NAME=COMPANION, LIVE_HOSTED_TOOLS="web_search")
     importlib.import_module("vend.providers").INSTANCE.companions._built = _AcceptingLambda()
-    start_live_call(with_companion, delete_free(with_companion))
+    start_live_call(with_companion, from_another_viewer())
 
     first, second = (session["delegation"]["responses"] for session in live_upstream.sessions)
     assert first["tools"] == [{"type": "web_search"}]
@@ -207,7 +220,7 @@ class _AcceptingLambda:
         return {"StatusCode": 202}
 
 
-def delete_free(module: ModuleType) -> dict[str, Any]:
+def from_another_viewer() -> dict[str, Any]:
     """The conversation event from a second viewer (the first one's slot is still taken)."""
     event = load_event("call-live-conversation")
     event["headers"]["cloudfront-viewer-address"] = "203.0.113.11:40000"
@@ -333,7 +346,7 @@ def test_the_kill_switch_and_the_schedule_end_live_sessions(
 ) -> None:
     module, _ = live()
     start_live_call(module)
-    call_id = start_live_call(module, delete_free(module)).headers["location"].rsplit("/", 1)[1]
+    call_id = start_live_call(module, from_another_viewer()).headers["location"].rsplit("/", 1)[1]
     relay = importlib.import_module("vend.providers").call_relay()
 
     assert relay.end_scheduled(call_id) is True
@@ -410,3 +423,17 @@ def seconds_charged() -> int:
     """Every call-seconds counter in the table, summed (0: nothing charged, or all given back)."""
     items = boto3.client("dynamodb").scan(TableName=QUOTA_TABLE)["Items"]
     return sum(int(item["count"]["N"]) for item in items if item["pk"]["S"].startswith("callsec"))
+
+
+def test_starting_a_call_never_loads_the_sideband_close(
+    live: Callable[..., tuple[ModuleType, Logs]],
+    live_upstream: FakeLiveSessions,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # None in sys.modules makes any import of it fail: init and a create must not need it.
+    monkeypatch.setitem(sys.modules, CLOSE_MODULE, None)
+    module, _ = live()
+
+    reply = start_live_call(module)
+
+    assert reply.status == 201

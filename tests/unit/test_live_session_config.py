@@ -14,7 +14,7 @@ from tests.conftest import REQUIRED_ENV
 from tests.fakes.openai_upstream import unknown_keys
 from vend.conversation import Message
 from vend.logic.live_session_config import live_session
-from vend.settings import Settings, load_settings
+from vend.settings import LIVE_BUILT_IN_VOICES, LIVE_MODELS, Settings, load_settings
 from vend.tools import enabled
 
 SESSION: TypeAdapter[Any] = TypeAdapter(MediaSessionConfigParam)
@@ -175,3 +175,11 @@ def test_no_developer_message_can_be_carried() -> None:
 
     with pytest.raises(ValueError, match="user and assistant"):
         live_session(settings(), safety_identifier=VISITOR, conversation=(forged,))
+
+
+@pytest.mark.parametrize("model", sorted(LIVE_MODELS))
+@pytest.mark.parametrize("voice", sorted(LIVE_BUILT_IN_VOICES))
+def test_every_model_and_voice(model: str, voice: str) -> None:
+    session = validated(live_session(settings(LIVE_MODEL=model, LIVE_VOICE=voice), safety_identifier=VISITOR))
+
+    assert (session["model"], session["audio"]["output"]["voice"]) == (model, voice)

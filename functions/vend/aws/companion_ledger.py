@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 RECORD_SLACK_SECONDS = 86_400  # as the call record: a day past the cap
 CALL_OVER = "call_over"  # the weakest reason: the call was found over, not ended by this companion
+# GPT-Live's `session.closed` reasons, recorded when the companion saw the session end without causing it.
+OBSERVED = ("close_requested", "expired", "content", "remote_hangup", "connection_lost")
 
 
 class CompanionLedger:
@@ -75,8 +77,10 @@ class CompanionLedger:
     def mark_finalised(self, call_id: str, reason: str, *, now: int, ends_at: int) -> bool:
         """Record why the call ended; True only for the first finaliser (the one that logs it).
 
-        "call_over" (the call was found over) yields to the companion that ended it for a reason: its
-        hangup closes every generation's sideband, and an overlapping one may finalise first.
+        Three ranks, a stronger reason replacing a weaker one: "call_over" (the call was found over)
+        < GPT-Live's own `session.closed` reasons (`expired`, `close_requested`, …: seen, not caused)
+        < the companion's reasons (`cap`, `assistant`, `spend_cap`). The companion that ended the call
+        closes every generation's sideband, and an overlapping one may see that end and finalise first.
         """
         values = {
             ":r": {"S": reason},
@@ -84,9 +88,11 @@ class CompanionLedger:
             ":exp": {"N": str(ends_at + RECORD_SLACK_SECONDS)},
         }
         condition = "attribute_not_exists(finalised_reason)"
-        if reason != CALL_OVER:
-            condition += " OR finalised_reason = :over"
-            values[":over"] = {"S": CALL_OVER}
+        weaker = () if reason == CALL_OVER else (CALL_OVER,) if reason in OBSERVED else (CALL_OVER, *OBSERVED)
+        if weaker:
+            names = [f":w{index}" for index in range(len(weaker))]
+            condition += f" OR finalised_reason IN ({', '.join(names)})"
+            values.update({name: {"S": weak} for name, weak in zip(names, weaker, strict=True)})
         return self._conditional_update(
             _companion_key(call_id),
             "SET finalised_reason = :r, finalised_at = :now, expires_at = if_not_exists(expires_at, :exp)",

@@ -14,8 +14,13 @@ an item (`TransactionConflict`). So it is split into SHARDS items, and each atte
 drawn at random: two of 500 calls metering at once meet on a shard rarely, and a conflict is retried
 on another draw. Reading the stack's day sums the shards (one BatchGetItem, which never conflicts).
 
+A cumulative meter (GPT-Live reports its voice seconds as running totals, never per event) is the
+same transaction with the meter item instead of the marker: its total is set, conditional on the total
+read before it, and the increase is what the other three items get (`record_total`).
+
 Items (partition key `pk`, TTL `expires_at`, a day past the UTC day):
     spend#event#<call id>#<event key>   model, micro_usd
+    spend#meter#<call id>#<meter>       model, micro_usd (the call's total on that meter so far)
     spend#call#<call id>                micro_usd, visitor, day
     spend#visitor#<visitor>#<day>       micro_usd
     spend#day#<day>#<shard>             micro_usd
@@ -34,7 +39,7 @@ import boto3
 from vend.aws.failures import translated
 from vend.aws.usage_table import _CLIENT_CONFIG, cancellation_reasons
 from vend.errors import QuotaUnavailable
-from vend.metering.totals import SpendTotals
+from vend.metering.totals import Increase, SpendTotals
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -110,6 +115,73 @@ class SpendLedger:
                 self._sleep((0.005 + 0.02 * random.random()) * (attempt + 1))  # noqa: S311 - jitter
         return self.totals(visitor=visitor, day=day, call_id=call_id)
 
+    def record_total(
+        self, *, call_id: str, visitor: str, day: str, model: str, meter: str, total_micro_usd: int
+    ) -> Increase | None:
+        """Raise a call's cumulative `meter` (GPT-Live's voice seconds, priced) to `total_micro_usd`,
+        adding only the increase over what the call recorded before; None if it had that much already.
+
+        The meter item holds the total recorded so far; each write is conditional on the total it
+        read, so two companions that see the same snapshot add its increase once, and a companion that
+        missed snapshots adds what the others had not. A total below the recorded one adds nothing.
+        """
+        if total_micro_usd < 0:
+            raise ValueError("a cost is never negative")
+        expires = {"N": str(_day_end(day) + EXPIRY_SLACK_SECONDS)}
+        key = _meter_key(call_id, meter)
+        for attempt in range(CONFLICT_RETRIES + 1):
+            recorded = self._batch_get([key]).get(key)
+            increase = total_micro_usd - (recorded or 0)
+            if increase <= 0:
+                return None
+            if recorded is None:
+                condition, values = "attribute_not_exists(pk)", {}
+            else:
+                condition, values = "micro_usd = :recorded", {":recorded": {"N": str(recorded)}}
+            items = [
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": {"pk": {"S": key}},
+                        "UpdateExpression": "SET micro_usd = :total, #model = :model, "
+                        "expires_at = if_not_exists(expires_at, :expires)",
+                        "ConditionExpression": condition,
+                        "ExpressionAttributeNames": {"#model": "model"},
+                        "ExpressionAttributeValues": {
+                            ":total": {"N": str(total_micro_usd)},
+                            ":model": {"S": model},
+                            ":expires": expires,
+                            **values,
+                        },
+                    }
+                },
+                self._add(
+                    _call_key(call_id),
+                    increase,
+                    expires,
+                    also="#visitor = :visitor, #day = :day",
+                    values={":visitor": {"S": visitor}, ":day": {"S": day}},
+                ),
+                self._add(_visitor_key(visitor, day), increase, expires),
+                self._add(_shard_key(day, self._draw(self._shards)), increase, expires),
+            ]
+            try:
+                self._client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+                break
+            except Exception as exc:
+                cancelled = cancellation_reasons(exc)
+                if cancelled is None:
+                    raise translated(exc, "dynamodb", QuotaUnavailable) from exc
+                reasons = [code for code, _ in cancelled]
+                retryable = (
+                    reasons and reasons[0] == "ConditionalCheckFailed"
+                ) or "TransactionConflict" in reasons
+                if not retryable or attempt == CONFLICT_RETRIES:
+                    raise QuotaUnavailable(f"dynamodb_spend_{'_'.join(sorted(set(reasons)))}") from None
+                # Another companion moved the total (read it again) or a conflict: back off, retry.
+                self._sleep((0.005 + 0.02 * random.random()) * (attempt + 1))  # noqa: S311 - jitter
+        return Increase(increase, self.totals(visitor=visitor, day=day, call_id=call_id))
+
     def totals(self, *, visitor: str, day: str, call_id: str | None = None) -> SpendTotals:
         """The visitor's and the stack's metered spend for `day` (and the call's), read consistently."""
         keys = [_visitor_key(visitor, day), *(_shard_key(day, shard) for shard in range(self._shards))]
@@ -172,6 +244,10 @@ class SpendLedger:
 
 def _event_key(call_id: str, event_key: str) -> str:
     return f"spend#event#{call_id}#{event_key}"
+
+
+def _meter_key(call_id: str, meter: str) -> str:
+    return f"spend#meter#{call_id}#{meter}"
 
 
 def _call_key(call_id: str) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from vend.companion.ports import Budget, Pricing, SpendRecorder, ToolOutcome, ToolRunner
+from vend.companion.ports import Budget, LivePricing, Pricing, ToolOutcome, ToolRunner, TotalSpendRecorder
 from vend.settings import Settings
 
 if TYPE_CHECKING:
@@ -43,6 +43,29 @@ class _PriceTable:
 
 
 @dataclass(frozen=True, slots=True)
+class _LivePriceTable:
+    voice_model: str
+    backend_model: str
+    prices: PriceTable
+
+    def voice_total(self, usage: Mapping[str, Any]) -> int:
+        from vend.metering.live_cost import voice_total_cost  # noqa: PLC0415
+
+        return voice_total_cost(self.voice_model, usage, self.prices)
+
+    def backend(self, model: str, usage: Mapping[str, Any]) -> tuple[str, int]:
+        """The model the turn is priced for (the configured backend if `model` has no price), and its
+        cost: the configured one is checked at init, a name OpenAI reports may be a newer snapshot."""
+        from vend.metering.live_cost import backend_cost  # noqa: PLC0415
+        from vend.metering.prices import UnpricedModel  # noqa: PLC0415
+
+        try:
+            return model, backend_cost(model, usage, self.prices)
+        except UnpricedModel:
+            return self.backend_model, backend_cost(self.backend_model, usage, self.prices)
+
+
+@dataclass(frozen=True, slots=True)
 class _Tools:
     by_name: Mapping[str, Tool[Any]]
     timeout: float
@@ -63,7 +86,15 @@ def pricing(settings: Settings) -> Pricing:
 
 
 @functools.cache
-def spend_ledger(settings: Settings, client: DynamoDBClient) -> SpendRecorder:
+def live_pricing(settings: Settings) -> LivePricing:
+    from vend.metering.prices import price_table  # noqa: PLC0415
+
+    live = settings.live
+    return _LivePriceTable(live.model, live.backend_model, price_table(settings.spend.model_prices_json))
+
+
+@functools.cache
+def spend_ledger(settings: Settings, client: DynamoDBClient) -> TotalSpendRecorder:
     from vend.aws.spend_ledger import SpendLedger  # noqa: PLC0415
 
     return SpendLedger(settings.usage_table_name, client)

@@ -48,21 +48,30 @@ class Dispatch:
             logger.warning("sideband error event", extra={"call_id": self._call_id, "code": code})
         return None
 
+    def due(self) -> Reason | None:
+        """A reason to end the call that comes from waiting, not from an event (none for Realtime:
+        the goodbye is a `response.done`)."""
+        return None
+
     def _metered(
         self, meter: Callable[[Mapping[str, Any]], str | None], event: Mapping[str, Any]
     ) -> str | None:
-        """A metering write that failed (DynamoDB throttled) loses that event's exact cost, not the
-        call's cap: it is counted and logged, and the call-minutes charged at the start still stand."""
-        try:
-            return meter(event)
-        except Exception as error:
-            record_companion_failure()
-            logger.error(
-                "metering failed",
-                extra={
-                    "call_id": self._call_id,
-                    "error_type": type(error).__name__,
-                    "reason": getattr(error, "reason", None),
-                },
-            )
-            return None
+        return metered(self._call_id, meter, event)
+
+
+def metered(call_id: str, meter: Callable[[Any], str | None], value: Any) -> str | None:
+    """A metering write that failed (DynamoDB throttled) loses that event's exact cost, not the
+    call's cap: it is counted and logged, and the call-minutes charged at the start still stand."""
+    try:
+        return meter(value)
+    except Exception as error:
+        record_companion_failure()
+        logger.error(
+            "metering failed",
+            extra={
+                "call_id": call_id,
+                "error_type": type(error).__name__,
+                "reason": getattr(error, "reason", None),
+            },
+        )
+        return None

@@ -19,8 +19,22 @@ from vend.observability import annotate, logger
 from vend.usage import CallRecord
 
 HANGUP_SECONDS = 5.0
-# Why a call ended, as the companion saw it (the log line's `reason` and the finalise marker).
-Reason = Literal["cap", "spend_cap", "assistant", "call_over"]
+# Why a call ended, as the companion saw it (the log line's `reason` and the finalise marker): its
+# own reasons, "call_over" (found over), or GPT-Live's `session.closed.reason` for an end it did not cause.
+Reason = Literal[
+    "cap",
+    "spend_cap",
+    "assistant",
+    "call_over",
+    "close_requested",
+    "expired",
+    "content",
+    "remote_hangup",
+    "connection_lost",
+]
+OBSERVED: frozenset[Reason] = frozenset(
+    {"call_over", "close_requested", "expired", "content", "remote_hangup", "connection_lost"}
+)
 _ALREADY_OVER = frozenset({400, 404})
 
 

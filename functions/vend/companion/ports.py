@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from vend.metering.totals import Increase
 from vend.secret_values import OpenAIApiKey
 from vend.usage import CallRecord
 
@@ -62,6 +63,15 @@ class SpendRecorder(Protocol):
     ) -> object | None: ...
 
 
+class TotalSpendRecorder(SpendRecorder, Protocol):
+    """aws/spend_ledger.py, for GPT-Live's cumulative usage: raises a call's meter to a total, adding
+    only the increase over what the call recorded before; None if nothing was added."""
+
+    def record_total(
+        self, *, call_id: str, visitor: str, day: str, model: str, meter: str, total_micro_usd: int
+    ) -> Increase | None: ...
+
+
 class Budget(Protocol):
     """logic/spend_budget.py: which budget the totals reached, if any ("visitor" or "stack")."""
 
@@ -73,6 +83,13 @@ class Pricing(Protocol):
 
     def response(self, usage: Mapping[str, Any]) -> int: ...
     def transcription(self, usage: Mapping[str, Any]) -> int: ...
+
+
+class LivePricing(Protocol):
+    """metering/live_cost.py with the price table bound: integer micro-dollars."""
+
+    def voice_total(self, usage: Mapping[str, Any]) -> int: ...
+    def backend(self, model: str, usage: Mapping[str, Any]) -> tuple[str, int]: ...
 
 
 class ToolOutcome(Protocol):

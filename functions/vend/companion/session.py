@@ -4,13 +4,15 @@ Leaving the right way is the whole point:
     the cap          hang up at the call's Call-Ends-At, finalise ("cap")
     the budget       a metered event reached a spend budget: hang up, finalise ("spend_cap")
     the goodbye      end_call answered: hang up after the next response.done, finalise ("assistant")
-    the call is over a 404 at attach, or a 1000 close and then a 404: finalise ("call_over")
+    the call is over a 404 at attach, or a 1000 close and then a 404: finalise ("call_over");
+                     GPT-Live's session.closed: finalise with its reason ("expired", …)
     the hand-over    near Lambda's deadline: start generation + 1, serve until it has attached, leave
                      without finalising
     stale            a newer generation already holds the call (a late retry): leave it alone
 
 A drop (any other close, a failed attach) re-attaches by call id with jittered exponential backoff,
-and the timers keep running while detached: the cap is an HTTP hangup, not a sideband message.
+and the timers keep running while detached: the cap is an HTTP hangup, not a sideband message (for
+GPT-Live, `session.close` on a brief sideband of its own when the companion's is down: live_ending.py).
 Client events sent while detached (a tool's answer) wait in an outbox and go out on re-attach.
 """
 
@@ -19,12 +21,12 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from vend.companion.dispatch import Dispatch
-from vend.companion.finalise import Finaliser, Reason
+from vend.companion.finalise import OBSERVED, Finaliser, Reason
 from vend.companion.handover import HandOver
 from vend.companion.metering import Meter
 from vend.companion.ports import CompanionItems, KeySource
@@ -51,6 +53,19 @@ POLL_SECONDS = 0.25  # how often the loop looks at the hand-over while it waits 
 MIN_OPEN_SECONDS = 0.25  # an attach shorter than this could not even finish a TLS handshake
 
 
+class Dispatcher(Protocol):
+    """dispatch.py (Realtime) or live_dispatch.py (GPT-Live): what an event, or waiting, means."""
+
+    def handle(self, event: Mapping[str, Any]) -> Reason | None: ...
+    def due(self) -> Reason | None: ...
+
+
+class Ending(Protocol):
+    """live_ending.py: end the session over the sideband (GPT-Live), instead of an HTTP hangup."""
+
+    def end(self, sideband: Sideband | None, on_event: Callable[[Mapping[str, Any]], object]) -> None: ...
+
+
 class Attach(Protocol):
     """Sideband.attach: open the WebSocket within `open_timeout` seconds, or raise."""
 
@@ -69,6 +84,8 @@ class Collaborators:
     attach: Attach = Sideband.attach
     # Run in a thread once attached: imports and clients that the attach need not wait for.
     after_first_attach: Callable[[], None] = lambda: None
+    # GPT-Live: how the companion ends the session itself (None: the finaliser's HTTP hangup).
+    ending: Ending | None = None
 
 
 class Companion:
@@ -81,6 +98,7 @@ class Companion:
         *,
         meter: Meter,
         tools: Callable[[Callable[[dict[str, Any]], None]], ToolAnswers],
+        dispatch: Callable[[ToolAnswers], Dispatcher] | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
@@ -96,7 +114,9 @@ class Companion:
         self._sideband: Sideband | None = None
         self._outbox: list[dict[str, Any]] = []
         self.tools = tools(self.send)
-        self._dispatch = Dispatch(record.call_id, meter, self.tools)
+        self._dispatch: Dispatcher = (
+            Dispatch(record.call_id, meter, self.tools) if dispatch is None else dispatch(self.tools)
+        )
         self._attaching = _Attaching()
         self.attaches = 0
         self.attached_at: float | None = None  # clock() of the first attach (the bench reads it)
@@ -139,6 +159,9 @@ class Companion:
         goodbye = self.tools.goodbye_requested_at
         if goodbye is not None and time.monotonic() - goodbye >= GOODBYE_GRACE_SECONDS:
             return self._finalise("assistant", hang_up=True)
+        due = self._dispatch.due()
+        if due is not None:
+            return self._finalise(due, hang_up=True)
         if now >= timer.handover_at:
             handover.start()
             if not handover.failed and handover.successor_attached():
@@ -204,7 +227,8 @@ class Companion:
             return None
         self._attaching.failures = 0  # the connection works: the next drop starts the backoff afresh
         reason = self._dispatch.handle(event)
-        return self._finalise(reason, hang_up=True) if reason is not None else None
+        # A reason GPT-Live gave (session.closed) means the session is over: nothing to end.
+        return self._finalise(reason, hang_up=reason not in OBSERVED) if reason is not None else None
 
     def _dropped(self, now: float, reason: str) -> None:
         state = self._attaching
@@ -237,6 +261,11 @@ class Companion:
         return backoff_seconds(failures, self._jitter())
 
     def _finalise(self, reason: Reason, *, hang_up: bool) -> str:
+        ending = self._parts.ending
+        if hang_up and ending is not None:
+            # GPT-Live: session.close, on the own sideband if attached; the final usage is metered.
+            ending.end(self._sideband, self._dispatch.handle)
+            hang_up = False
         self._parts.finaliser.finalise(self._record, reason, hang_up=hang_up)
         return f"finalised_{reason}"
 
@@ -256,8 +285,9 @@ class Companion:
             except (SidebandClosed, SidebandDropped):
                 break
             reason = self._dispatch.handle(event) if event is not None else None
+            reason = reason if reason is not None else self._dispatch.due()
             if reason is not None:
-                return self._finalise(reason, hang_up=True)
+                return self._finalise(reason, hang_up=reason not in OBSERVED)
         return outcome
 
 

@@ -1,11 +1,12 @@
-"""The sideband: one WebSocket to `…/v1/realtime?call_id=rtc_…` with the API key, and its errors as ours.
+"""The sideband: one WebSocket to `…/v1/realtime?call_id=rtc_…` (Realtime) or
+`…/v1/live/sessions/live_…/attach` (GPT-Live) with the API key, and its errors as ours.
 
 websockets' sync client: no event loop to start at init, and its keepalive thread sends a ping every
 PING_INTERVAL_SECONDS (field reports: idle sidebands drop at about 5 minutes). Server events arrive as
 JSON text; `receive` hands them over one at a time, bounded by a timeout so the caller's timers run.
 
 What can happen, as exceptions the session tells apart:
-    CallOver        the handshake got 404 (unknown or ended call): finalise, never retry
+    CallOver        the handshake got 404 (unknown or ended call or session): finalise, never retry
     KeyRejected     401: the caller re-reads the key once
     SidebandDropped anything else (a refused or broken connection, a close other than 1000)
     SidebandClosed  the server closed with 1000: the call ended (hangup, browser gone, expiry)
@@ -14,12 +15,14 @@ What can happen, as exceptions the session tells apart:
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
+from vend.openai_api.live_close import is_reflected_audio
 from vend.secret_values import OpenAIApiKey
 
 PATH = "/v1/realtime"
@@ -90,13 +93,20 @@ class Sideband:
         return cls(connection)
 
     def receive(self, timeout: float) -> dict[str, Any] | None:
-        """The next server event, or None if none came within `timeout` seconds (or it was not JSON)."""
-        try:
-            message = self._connection.recv(timeout=max(0.0, timeout))
-        except TimeoutError:
-            return None
-        except ConnectionClosed as exc:
-            raise _closed(exc) from None
+        """The next server event, or None if none came within `timeout` seconds (or it was not JSON).
+
+        GPT-Live's reflected audio (about 20 messages a second, none of them the companion's business)
+        is skipped by a look at the message's ends, unparsed, and the wait goes on for the rest."""
+        end = time.monotonic() + max(0.0, timeout)
+        while True:
+            try:
+                message = self._connection.recv(timeout=max(0.0, end - time.monotonic()))
+            except TimeoutError:
+                return None
+            except ConnectionClosed as exc:
+                raise _closed(exc) from None
+            if isinstance(message, bytes) or not is_reflected_audio(message):
+                break
         if isinstance(message, bytes):
             return None
         try:

@@ -27,6 +27,24 @@ from vend.observability import logger, record_companion_failure
 from vend.usage import CallRecord
 
 Send = Callable[[dict[str, Any]], None]
+LIVE_CLAIM_ATTEMPTS = 3
+LIVE_CLAIM_BACKOFF_SECONDS = 0.1
+Answer = Callable[[str, str], dict[str, Any]]  # (function call id, output) → the client event
+
+
+def realtime_answer(call_id: str, output: str) -> dict[str, Any]:
+    return {
+        "type": "conversation.item.create",
+        "item": {"type": "function_call_output", "call_id": call_id, "output": output},
+    }
+
+
+def live_answer(call_id: str, output: str) -> dict[str, Any]:
+    """GPT-Live: the output goes to the Responses backend that asked (then `response.create`)."""
+    return {
+        "type": "response.item.create",
+        "item": {"type": "function_call_output", "call_id": call_id, "output": output},
+    }
 
 
 @dataclass(slots=True)
@@ -49,16 +67,21 @@ class ToolAnswers:
         items: CompanionItems,
         run_tool: ToolRunner,
         send: Send,
+        answer: Answer = realtime_answer,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._record = record
         self._generation = generation
         self._items = items
         self._run_tool = run_tool
         self._send = send
+        self._answer = answer
         self._clock = clock
+        self._sleep = sleep
         self._lock = threading.Lock()
         self._rounds: dict[str, _Round] = {}
+        self._open: dict[str, str] = {}  # GPT-Live: a delegation's round that has not responded yet
         self._seen: set[str] = set()  # function call ids this companion already decided about
         self._threads: list[threading.Thread] = []
         # The response (id) whose response.create followed an end_call output: the goodbye.
@@ -83,6 +106,30 @@ class ToolAnswers:
             if round_ is not None:
                 round_.done = True
         self._respond_if_ready(response_id)
+
+    def item_done(self, delegation: str, item: Mapping[str, Any]) -> None:
+        """GPT-Live: a backend's `response.output_item.done`. Its function call is answered at once,
+        then `response.create`: the backend waits for the output before it completes its response, so
+        there is no "response done" to wait for (a second call of the same turn that arrives after the
+        first was answered gets a round, and a response.create, of its own)."""
+        if item.get("type") != "function_call":
+            return
+        with self._lock:
+            round_id = self._open.get(delegation)
+            if round_id is None or self._rounds[round_id].responded:
+                round_id = f"{delegation}#{len(self._rounds)}"
+                self._open[delegation] = round_id
+                self._rounds[round_id] = _Round(done=True)
+        call_id = item.get("call_id")
+        # No later event lists the call again (Realtime's response.done sweep has no GPT-Live
+        # counterpart), so a claim that failed (DynamoDB throttled) is tried again here, briefly.
+        for attempt in range(LIVE_CLAIM_ATTEMPTS):
+            self._consider(round_id, call_id, item.get("name"), item.get("arguments"))
+            with self._lock:
+                if not isinstance(call_id, str) or call_id in self._seen:
+                    return
+            if attempt + 1 < LIVE_CLAIM_ATTEMPTS:
+                self._sleep(LIVE_CLAIM_BACKOFF_SECONDS * (attempt + 1))
 
     def busy(self) -> bool:
         """A claimed call not answered yet, or an answered round still waiting for its response.create."""
@@ -129,12 +176,7 @@ class ToolAnswers:
 
     def _run(self, response_id: str, call_id: str, name: str, arguments: str, started: float) -> None:
         outcome = self._outcome(name, arguments)
-        self._send(
-            {
-                "type": "conversation.item.create",
-                "item": {"type": "function_call_output", "call_id": call_id, "output": outcome.output},
-            }
-        )
+        self._send(self._answer(call_id, outcome.output))
         self.round_trips_ms.append((self._clock() - started) * 1000)
         # The tool's name and whether it worked; never its arguments or output (they may be personal).
         logger.info("tool answered", extra={"call_id": self._record.call_id, "tool": name, "ok": outcome.ok})

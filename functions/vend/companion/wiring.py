@@ -15,6 +15,7 @@ from vend.companion import collaborators
 from vend.companion.event import CompanionEvent
 from vend.companion.finalise import Finaliser
 from vend.companion.handover import HandOver
+from vend.companion.live_wiring import live_parts, realtime_parts
 from vend.companion.metering import Meter
 from vend.companion.ports import (
     Budget,
@@ -23,14 +24,16 @@ from vend.companion.ports import (
     Companions,
     Hangups,
     KeySource,
+    LivePricing,
     Pricing,
     Schedules,
     SpendRecorder,
     ToolOutcome,
     ToolRunner,
+    TotalSpendRecorder,
 )
 from vend.companion.session import Attach, Collaborators, Companion
-from vend.companion.sideband import Sideband, sideband_url
+from vend.companion.sideband import Sideband
 from vend.companion.timer import Timer
 from vend.companion.tool_answers import ToolAnswers
 from vend.errors import ServerMisconfigured
@@ -58,6 +61,10 @@ class Parts:
     spend: Callable[[], SpendRecorder]
     budget: Callable[[], Budget]
     tools: Callable[[], ToolRunner]
+    # GPT-Live (VOICE_API=live): its price arithmetic (default: the settings' table) and the spend
+    # ledger's cumulative meter.
+    live_pricing: Callable[[], LivePricing] | None = None
+    live_spend: Callable[[], TotalSpendRecorder] | None = None
     attach: Attach = Sideband.attach
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
@@ -83,6 +90,8 @@ def parts_from(providers: Providers) -> Parts:
         spend=lambda: collaborators.spend_ledger(settings, client),
         budget=lambda: collaborators.spend_budget(settings, client),
         tools=lambda: collaborators.tool_runner(settings),
+        live_pricing=lambda: collaborators.live_pricing(settings),
+        live_spend=lambda: collaborators.spend_ledger(settings, client),
     )
 
 
@@ -119,12 +128,18 @@ def serve(parts: Parts, event: CompanionEvent, *, remaining_seconds: float) -> s
     def run_tool(name: str, arguments_json: str) -> ToolOutcome:
         return parts.tools()(name, arguments_json)
 
+    api = (live_parts if settings.voice_api == "live" else realtime_parts)(
+        parts, record, record.openai_call_id
+    )
+
     def tools(send: Callable[[dict[str, Any]], None]) -> ToolAnswers:
-        return ToolAnswers(record, event.generation, items=parts.items, run_tool=run_tool, send=send)
+        return ToolAnswers(
+            record, event.generation, items=parts.items, run_tool=run_tool, send=send, answer=api.answer
+        )
 
     def warm_up() -> None:
         """After the attach, build what the first events need, off the loop's thread."""
-        for build in (parts.pricing, parts.spend, parts.budget, parts.tools):
+        for build in (*api.warm_up, parts.budget, parts.tools):
             try:
                 build()
             except Exception as error:  # the first event that needs it raises it again, and says so
@@ -141,12 +156,14 @@ def serve(parts: Parts, event: CompanionEvent, *, remaining_seconds: float) -> s
             handover=HandOver(
                 record.call_id, event.generation, companions=parts.companions, items=parts.items
             ),
-            sideband_url=sideband_url(settings.openai_base_url, record.openai_call_id),
+            sideband_url=api.sideband_url,
             attach=parts.attach,
             after_first_attach=warm_up,
+            ending=api.ending,
         ),
         meter=meter,
         tools=tools,
+        dispatch=api.dispatch,
         clock=parts.clock,
         sleep=parts.sleep,
     )

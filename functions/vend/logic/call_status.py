@@ -53,8 +53,8 @@ class CallStatusReader:
         if record is None or record.visitor != visitor:
             raise CallNotFound("call_unknown_or_not_yours")
         reason = self._reasons.finalised_reason(call_id) if self._reasons is not None else None
-        if reason is not None and reason not in REASONS:
-            reason = None  # a reason this API does not document is not one the page can show
         # A recorded reason means the session is over, whatever the record says yet.
         ended = record.state == "ended" or reason is not None
+        if reason not in REASONS:
+            reason = None  # a reason this API does not document is not one the page can show
         return CallStatus("ended" if ended else "live", reason)

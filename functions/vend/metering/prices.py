@@ -9,7 +9,8 @@ JSON, so a price change needs no release:
      "my-model": {"text_input": 1, "text_output": 2, "audio_input": 3, "audio_output": 4}}
 
 Values are dollars per 1M tokens as the model pages print them (`per_minute`: dollars per minute of
-audio, for transcription billed by duration). A known model's entry is merged field by field; a new
+audio, for transcription billed by duration; `active_per_minute` / `paused_per_minute`: dollars per
+minute of a GPT-Live session, active and in standby). A known model's entry is merged field by field; a new
 model's fields are only those it gives, and a usage that needs a price the table lacks is refused
 (UnpricedModel), never counted as free.
 """
@@ -37,6 +38,7 @@ class ModelPrice:
 
     text_input: int | None = None
     text_cached_input: int | None = None
+    text_cache_write: int | None = None  # Responses: input tokens written to the prompt cache
     text_output: int | None = None
     audio_input: int | None = None
     audio_cached_input: int | None = None
@@ -44,6 +46,10 @@ class ModelPrice:
     image_input: int | None = None
     image_cached_input: int | None = None
     per_minute: int | None = None
+    # GPT-Live voice, billed per second of session time: micro-dollars per minute of active
+    # inference, and per minute paused in standby (None: unpublished, billed at the active rate).
+    active_per_minute: int | None = None
+    paused_per_minute: int | None = None
 
 
 PRICE_FIELDS = tuple(field.name for field in fields(ModelPrice))
@@ -92,6 +98,31 @@ BUILT_IN: dict[str, ModelPrice] = {
     "gpt-4o-transcribe": _transcription("2.50", "6", "10", "0.006"),
     # whisper-1 is billed by the minute only: $0.006 (OpenAI's pricing page, "Transcription").
     "whisper-1": ModelPrice(per_minute=_usd("0.006")),
+    # GPT-Live voice, per minute of session time, counted per second: $0.05 active and $0.02 paused
+    # in standby (developers.openai.com/api/docs/models/gpt-live-1.1). gpt-live-1's page shows the
+    # active price only: its paused seconds are metered at the active rate (metering/live_cost.py),
+    # which can only over-count, until MODEL_PRICES sets `paused_per_minute`.
+    "gpt-live-1.1": ModelPrice(active_per_minute=_usd("0.05"), paused_per_minute=_usd("0.02")),
+    "gpt-live-1": ModelPrice(active_per_minute=_usd("0.05")),
+    # GPT-Live's Responses backends, text per 1M tokens: input / cached input / output.
+    # gpt-6-luna, the default (developers.openai.com/api/docs/models/gpt-6-luna): $0.10 / $0.01 / $0.50,
+    # and $0.125 for input tokens written to the cache.
+    "gpt-6-luna": ModelPrice(
+        text_input=_usd("0.10"),
+        text_cached_input=_usd("0.01"),
+        text_cache_write=_usd("0.125"),
+        text_output=_usd("0.50"),
+    ),
+    # gpt-6-sol, the delegation guide's alternative (developers.openai.com/api/docs/models/gpt-6-sol):
+    # $2 / $0.20 / $10, cache writes $2.50. Both pages double input and raise output by half above
+    # 272K input tokens in one request; a Live backend's context is far below that (GPT-Live's own
+    # context is 128K tokens).
+    "gpt-6-sol": ModelPrice(
+        text_input=_usd("2"),
+        text_cached_input=_usd("0.20"),
+        text_cache_write=_usd("2.50"),
+        text_output=_usd("10"),
+    ),
 }
 
 

@@ -12,3 +12,11 @@ class SpendTotals:
     call: int
     visitor_day: int
     stack_day: int
+
+
+@dataclass(frozen=True, slots=True)
+class Increase:
+    """What raising a cumulative meter added (micro-dollars), and the totals after it."""
+
+    micro_usd: int
+    totals: SpendTotals

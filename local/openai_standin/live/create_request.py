@@ -114,21 +114,30 @@ def _check_instructions(session: dict[str, Any]) -> None:
         )
 
 
+def unsupported_tool(tools: Any) -> tuple[int, str] | None:
+    """The first tool (index, type) the delegation guide does not support, if any."""
+    for index, tool in enumerate(tools if isinstance(tools, list) else []):
+        kind = tool.get("type") if isinstance(tool, dict) else None
+        if isinstance(kind, str) and kind not in SUPPORTED_TOOLS:
+            return index, kind
+    return None
+
+
+def unsupported_tool_message(kind: str) -> str:
+    supported = ", ".join(SUPPORTED_TOOLS)
+    return f"Invalid value: '{kind}'. Supported tool types for Responses delegation are: {supported}."
+
+
 def _check_tool_types(body: dict[str, Any]) -> None:
     """Before the schema: the SDK types the other hosted tools loosely, so their own fields would
     otherwise be reported as unknown rather than the tool as unsupported."""
     session = body.get("session")
     delegation = session.get("delegation") if isinstance(session, dict) else None
     responses = delegation.get("responses") if isinstance(delegation, dict) else None
-    tools = responses.get("tools") if isinstance(responses, dict) else None
-    for index, tool in enumerate(tools if isinstance(tools, list) else []):
-        kind = tool.get("type") if isinstance(tool, dict) else None
-        if isinstance(kind, str) and kind not in SUPPORTED_TOOLS:
-            raise _fail(
-                f"Invalid value: '{kind}'. Supported tool types for Responses delegation are: "
-                f"{', '.join(SUPPORTED_TOOLS)}.",
-                f"session.delegation.responses.tools[{index}].type",
-            )
+    found = unsupported_tool(responses.get("tools") if isinstance(responses, dict) else None)
+    if found is not None:
+        index, kind = found
+        raise _fail(unsupported_tool_message(kind), f"session.delegation.responses.tools[{index}].type")
 
 
 def _check_standby(session: dict[str, Any]) -> None:

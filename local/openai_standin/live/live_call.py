@@ -23,13 +23,16 @@ from ..options import StandinOptions
 from ..peer_answer import answer_offer
 from ..relay import UdpRelay
 from ..sidebands import Sideband, Sidebands
-from ..voice import VoiceTrack
 from .client_events import event_identity
+from .delegation import ResponsesBackend
 from .live_session import LiveSession
 from .permissions import DataChannelPermissions, refused_message
+from .reflection import InputReflector, OutputReflector, ReflectingVoiceTrack
 from .server_events import validate_live_server_event
 from .session_resource import build_session_resource
+from .standby import Standby
 from .usage_meter import UsageMeter
+from .usage_reports import report_usage
 
 logger = logging.getLogger(__name__)
 EVENTS_CHANNEL = "oai-events"
@@ -78,7 +81,7 @@ class LiveCall:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._timers: list[asyncio.TimerHandle] = []
         self.usage = UsageMeter(self._loop.time)
-        self.voice = VoiceTrack()
+        self.voice = ReflectingVoiceTrack()
         self.sidebands = Sidebands()
         resource = build_session_resource(self.id, self.expires_at, self.config)
         self.session = LiveSession(
@@ -93,6 +96,42 @@ class LiveCall:
             self.session.may_start_speech, self.session.speech_started, self.session.speech_stopped
         )
         self.session.attach_microphone(self.meter.discard_speech)
+        self._wire_standby()
+        self._wire_delegation()
+        self._wire_reflection()
+
+    def _wire_standby(self) -> None:
+        session = self.session
+        self.standby = Standby(
+            self.config, self.emit, self.usage, lambda: session.speaking or session.user_speaking
+        )
+        session.speech_listeners.append(self.standby.wake)
+        session.speaking_listeners.append(self.standby.wake)
+        session.heard_listeners.append(self.standby.activity)
+        session.spoke_listeners.append(self.standby.activity)
+
+    def _wire_delegation(self) -> None:
+        session = self.session
+        self.backend = ResponsesBackend(
+            lambda: session.resource["delegation"], self.emit, session.say, self.timeline_ms
+        )
+        session.register("response.item.create", self.backend.item_create)
+        session.register("response.create", self.backend.response_create)
+        if session.resource["delegation"]["type"] == "responses":
+            session.delegate = self.backend.spoken_turn
+
+    def _wire_reflection(self) -> None:
+        self._input_reflector = InputReflector(self.reflect)
+        self._output_reflector = OutputReflector(self.reflect, self.timeline_ms)
+        self.voice.on_speech = self._reflect_output
+        self.session.spoke_listeners.append(self._output_reflector.utterance_ended)
+
+    def _reflecting(self) -> bool:
+        return self._options.live_reflect_audio and self.sidebands.attached_count > 0 and not self.ended
+
+    def _reflect_output(self, samples: Any) -> None:
+        if self._reflecting():
+            self._output_reflector.feed(samples)
 
     def timeline_ms(self) -> int:
         """Milliseconds since the session started (its create), the timeline of every `*_ms` field."""
@@ -140,6 +179,8 @@ class LiveCall:
                     self.on_microphone(frame)
 
     def on_microphone(self, frame: av.AudioFrame) -> None:
+        if self._reflecting():  # before muting, as OpenAI reflects it
+            self._input_reflector.feed(frame)
         self.meter.feed(frame)
 
     def _on_datachannel(self, channel: RTCDataChannel) -> None:
@@ -164,10 +205,8 @@ class LiveCall:
             self.emit(
                 {"type": "info", "code": "data_channel_permissions", "message": self.permissions.describe()}
             )
-        self.on_started()
-
-    def on_started(self) -> None:
-        """After `session.started`: standby, usage reports and the like hook in here."""
+        self.standby.started()
+        self.spawn(report_usage(self._options, self.usage, lambda: self.session.text_chars, self.emit))
 
     async def _on_connection_state(self) -> None:
         state = self._pc.connectionState
@@ -232,8 +271,8 @@ class LiveCall:
 
     def emit(self, event: dict[str, Any]) -> None:
         """One server event: to the data channel if its filter allows it, and to every sideband,
-        with the same event_id."""
-        if self.state == "closed":
+        with the same event_id. Nothing follows `session.closed`."""
+        if self.state == "closed" or (self.state == "closing" and event["type"] != "session.closed"):
             return
         full = self._full(event)
         if len(self.server_events) < MAX_LOGGED_EVENTS:
@@ -246,7 +285,7 @@ class LiveCall:
 
     def reflect(self, event: dict[str, Any]) -> None:
         """Sideband-only reflected audio (no event_id, as OpenAI sends it)."""
-        if self.state != "closed":
+        if not self.ended:
             validate_live_server_event(event)
             self.sidebands.broadcast(json.dumps(event))
 
@@ -272,6 +311,8 @@ class LiveCall:
         for timer in self._timers:
             timer.cancel()
         self.session.stop()
+        self.standby.stop()
+        self.backend.close()
         self.usage.stop()
         closed: dict[str, Any] = {
             "type": "session.closed",
@@ -322,6 +363,13 @@ class LiveCall:
             "created_body": self.created_body,
             "session": self.session.resource,
             "muted": self.session.muted,
+            "function_calls": self.backend.function_calls.snapshot(),
+            "standby": {
+                "enabled": self.standby.enabled,
+                "awake": self.standby.awake,
+                "paused_count": self.standby.paused_count,
+                "resumed_count": self.standby.resumed_count,
+            },
             "usage": self.usage.snapshot(),
             "sidebands": self.sidebands.snapshot(),
             "refused_client_events": self.refused_client_events,

@@ -18,6 +18,7 @@ from ..mic import Speech
 from ..options import StandinOptions, take_mic_transcript
 from ..voice import VoiceTrack
 from .client_events import LiveClientEventError, parse_live_client_event
+from .create_request import unsupported_tool, unsupported_tool_message
 from .session_resource import apply_update
 from .speaker import speak
 from .transcripts import timed_fragments
@@ -67,7 +68,10 @@ class LiveSession:
         self.resource = resource
         self.muted = False
         self.speaking = False
+        self.user_speaking = False
         self.closed = False
+        # Characters of transcript so far (the context window's estimate).
+        self.text_chars = 0
         self._options = options
         self._emit = emit
         self._voice = voice
@@ -79,9 +83,14 @@ class LiveSession:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._discard_speech: Callable[[], bool] = lambda: False
         self._speech_lock = asyncio.Lock()  # one utterance at a time
-        # Standby and usage listen here: user speech began; an utterance of the assistant ended.
+        # Standby and reflection listen here: user speech began / ended; the assistant is about to
+        # speak / has spoken.
         self.speech_listeners: list[Callable[[], None]] = []
+        self.heard_listeners: list[Callable[[], None]] = []
+        self.speaking_listeners: list[Callable[[], None]] = []
         self.spoke_listeners: list[Callable[[], None]] = []
+        # Delegation takes a user turn when it asks for a tool: True if it did.
+        self.delegate: Callable[[str], bool] = lambda text: False
         self._handlers: dict[str, Callable[[dict[str, Any], Emit, str], None]] = {
             "session.update": self._session_update,
             "session.input_audio.mute": self._mute,
@@ -157,6 +166,19 @@ class LiveSession:
                 )
             )
             return
+        responses = (delegation or {}).get("responses") or {}
+        found = unsupported_tool(responses.get("tools"))
+        if found is not None:
+            index, kind = found
+            reply(
+                error_event(
+                    unsupported_tool_message(kind),
+                    "invalid_value",
+                    f"session.delegation.responses.tools[{index}].type",
+                    event.get("event_id"),
+                )
+            )
+            return
         self.resource = apply_update(self.resource, update)
         self._emit(self._acked({"type": "session.updated", "session": copy.deepcopy(self.resource)}, event))
 
@@ -169,6 +191,7 @@ class LiveSession:
     def _mute(self, event: dict[str, Any], reply: Emit, source: str) -> None:
         self.muted = True
         self._discard_speech()  # muted input is silence: speech in progress ends unheard
+        self.user_speaking = False
         self._emit(self._acked({"type": "session.input_audio.muted"}, event))
 
     def _unmute(self, event: dict[str, Any], reply: Emit, source: str) -> None:
@@ -205,13 +228,18 @@ class LiveSession:
         )
 
     def speech_started(self, audio_start_ms: int) -> None:
+        self.user_speaking = True
         for listener in self.speech_listeners:
             listener()
 
     def speech_stopped(self, speech: Speech) -> None:
+        self.user_speaking = False
+        for listener in self.heard_listeners:
+            listener()
         end_ms = self._timeline_ms()
         start_ms = max(0, end_ms - (speech.end_ms - speech.start_ms))
         transcript = take_mic_transcript(self._options) or next(self._transcripts)
+        self.text_chars += len(transcript)
         for delta, start, end in timed_fragments(transcript, start_ms, end_ms):
             self._emit(
                 {"type": "session.input_transcript.delta", "delta": delta, "start_ms": start, "end_ms": end}
@@ -220,7 +248,8 @@ class LiveSession:
 
     def user_said(self, text: str) -> None:
         """What the voice model does with a user turn (delegation may take it over)."""
-        self.say(reply_to(text))
+        if not self.delegate(text):
+            self.say(reply_to(text))
 
     # -- speaking -----------------------------------------------------------------------------------
 
@@ -229,7 +258,12 @@ class LiveSession:
 
     async def _say(self, text: str) -> None:
         async with self._speech_lock:
+            if self.closed:
+                return
             self.speaking = True
+            self.text_chars += len(text)
+            for listener in self.speaking_listeners:
+                listener()
             try:
                 await speak(text, self._voice, self._emit, self._timeline_ms)
             finally:
