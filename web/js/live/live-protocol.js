@@ -34,9 +34,9 @@ const REASON_POLL_MS = 250;
 
 /** @typedef {{type: string} & Record<string, any>} ServerEvent */
 
-/**
- * @implements {import('../call/realtime-call.js').CallProtocol}
- */
+/** @typedef {import('../call/realtime-call.js').CallProtocol} CallProtocol */
+
+/** @implements {CallProtocol} */
 export class LiveProtocol extends EventTarget {
   readyEvent = null;
   #typedText;

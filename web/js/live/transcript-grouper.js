@@ -53,7 +53,8 @@ export class TranscriptGrouper extends EventTarget {
     super();
     const resolved = { ...GROUPER_DEFAULTS, ...options };
     for (const [name, value] of Object.entries(resolved)) {
-      if (name !== 'additionalAcknowledgments' && !(Number.isFinite(value) && value >= 0 && value <= MAX_TIMEOUT_MS)) {
+      if (name === 'additionalAcknowledgments') continue;
+      if (!(typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= MAX_TIMEOUT_MS)) {
         throw new RangeError(`${name} must be a finite number between 0 and ${MAX_TIMEOUT_MS}`);
       }
     }
