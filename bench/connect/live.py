@@ -175,9 +175,9 @@ def _print_ratios(live: Variant, relay: Variant, floor: Variant) -> None:
         print(f"{goal}; explained by GPT-Live's own steps: {listed}")
         return
     print(
-        f"{goal}; of it, the relay's own steps, which Realtime relay pays as well ({r50 / f50:.2f} x the "
-        f"floor in this run): {relays:.0f} ms; GPT-Live's own (where live is slower than Realtime relay), "
-        f"{sum(own.values()):.0f} ms: {listed}"
+        f"{goal}; the relay's own steps, which Realtime relay pays as well, put it {relays:.0f} ms over "
+        f"the goal in this run ({r50 / f50:.2f} x the floor); GPT-Live's own (where live is slower than "
+        f"Realtime relay) add {sum(own.values()):.0f} ms: {listed}"
     )
 
 
