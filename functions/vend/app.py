@@ -131,9 +131,13 @@ def call_status(
 
 
 @app.delete("/api/call/<call_id>", middlewares=[serving("calls")])
-def end_call(call_id: str, relay: Annotated[CallRelay, Depends(providers.call_relay)]) -> Response[str]:
+def end_call(
+    call_id: str,
+    relay: Annotated[CallRelay, Depends(providers.call_relay)],
+    until: Annotated[float, Depends(deadline)],
+) -> Response[str]:
     visitor = current_visitor()  # first: a caller who is not signed in learns nothing about ids
-    relay.end(parse_call_id(call_id), visitor=visitor)
+    relay.end(parse_call_id(call_id), visitor=visitor, deadline=until)
     observability.record_call_ended()
     return empty_response(204)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 import types
 from collections import deque
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ class FakeLiveSessions:
     live: set[str] = field(default_factory=set)
     closes: list[str] = field(default_factory=list)  # session.close, as the sideband sent it
     hangups: list[str] = field(default_factory=list)
+    close_budgets: list[float] = field(default_factory=list)  # seconds each close was given
     scripted: deque[httpx.Response | Exception] = field(default_factory=deque)
 
     def then(self, *outcomes: httpx.Response | Exception) -> FakeLiveSessions:
@@ -96,6 +98,7 @@ class FakeLiveSessions:
         """The companion's close: attach (404 session_not_found once over), session.close, closed."""
         assert base_url == "https://api.openai.com"
         assert api_key.reveal() in self.valid_keys
+        self.close_budgets.append(deadline - time.monotonic())
         if session_id not in self.live:
             return False
         self.closes.append(session_id)

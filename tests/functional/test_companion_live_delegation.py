@@ -2,9 +2,8 @@
 milestone 2): a spoken turn makes the backend call a server tool, the companion answers it once on
 its sideband, the backend completes and the voice speaks the result; the usage snapshots, the final
 usage and the backend's tokens are metered into the spend ledger exactly; the cap ends the session.
+A spoken goodbye makes the backend call end_call, and the session closes once the assistant said it.
 The stand-in reflects the session's audio to the sideband meanwhile (its default).
-
-Needs the stand-in's milestone 2 (branch standin-live: `mic_transcript`, delegation, usage reports).
 """
 
 from __future__ import annotations
@@ -85,3 +84,74 @@ def test_a_delegated_tool_is_answered_once_and_every_usage_is_metered_exactly(aw
     assert (
         stack.metered(record) == voice_micro_usd(usage["active_seconds"], usage["paused_seconds"]) + backend
     )
+
+
+END_CALL = {
+    "type": "function",
+    "name": "end_call",
+    "description": "End the call after saying goodbye.",
+    "parameters": {"type": "object", "properties": {}},
+}
+
+
+def test_end_call_through_delegation_closes_the_session_after_the_spoken_goodbye(aws: None) -> None:
+    outcome: dict[str, Any] = {}
+    options = {"mic_transcript": "Thanks, goodbye!"}
+    delegation = {"type": "responses", "responses": {"model": "gpt-6-luna", "tools": [TIME_TOOL, END_CALL]}}
+
+    async def scenario() -> None:
+        async with live_session(options, delegation=delegation) as (standin, client):
+            stack = LiveStack(Standin(standin), api_key=API_KEY)
+            record, _ = stack.live_call(seconds=60, session_id=client.session_id)
+            stack.invocations.start(record.call_id, 0)
+            await eventually(lambda: attached(standin, client) == 1)
+            client.microphone.level = 0.3
+            await asyncio.sleep(0.6)
+            client.microphone.level = 0.0
+            await client.wait_for(
+                lambda e: e["type"] == "session.output_transcript.delta" and "goodbye." in e["delta"],
+                timeout=8,
+            )
+            said = time.time()
+            closed = await client.wait_for_type("session.closed", timeout=8)
+            outcome.update(said=said, closed_at=time.time(), closed=closed)
+            await asyncio.to_thread(stack.invocations.wait, 8)
+            outcome.update(stack=stack, record=record)
+
+    run(scenario)
+    stack, record = outcome["stack"], outcome["record"]
+    assert stack.invocations.errors == []
+    assert stack.invocations.outcomes == {0: "finalised_assistant"}
+    assert stack.tools.runs == ["end_call"]
+    assert outcome["closed"]["reason"] == "close_requested"
+    # Closed once the assistant had been quiet for 2 s after its goodbye, long before the cap.
+    assert outcome["said"] + 1.5 <= outcome["closed_at"] < outcome["said"] + 4
+    assert stack.items.finalised_reason(record.call_id) == "assistant"
+
+
+def test_standby_seconds_are_metered_at_the_standby_rate(aws: None) -> None:
+    outcome: dict[str, Any] = {}
+    options = {"live_usage_interval_seconds": 0.5}
+
+    async def scenario() -> None:
+        async with live_session(options, wake_policy={"type": "speech"}, idle_timeout_s=1) as (
+            standin,
+            client,
+        ):
+            stack = LiveStack(Standin(standin), api_key=API_KEY)
+            record, _ = stack.live_call(seconds=9, session_id=client.session_id)
+            stack.invocations.start(record.call_id, 0)
+            client.microphone.level = 0.3  # wakes inference; after the answer, 1 s of quiet: standby
+            await asyncio.sleep(0.6)
+            client.microphone.level = 0.0
+            closed = await client.wait_for_type("session.closed", timeout=10)
+            await asyncio.to_thread(stack.invocations.wait, 8)
+            outcome.update(stack=stack, record=record, closed=closed, events=list(client.events))
+
+    run(scenario)
+    stack, record, usage = outcome["stack"], outcome["record"], outcome["closed"]["usage"]
+    assert stack.invocations.outcomes == {0: "finalised_cap"}
+    assert "session.paused" in [e["type"] for e in outcome["events"]]
+    assert usage["paused_seconds"] > 0
+    assert stack.metered(record) == voice_micro_usd(usage["active_seconds"], usage["paused_seconds"])
+    assert stack.metered(record) < voice_micro_usd(int(usage["seconds"]), 0)  # cheaper than all active

@@ -1,11 +1,10 @@
 """The companion against the local GPT-Live stand-in (local/openai_standin/live): a page (an aiortc
-peer, as tests/standin connects it) creates a real session, and the companion holds its sideband.
-
-What the stand-in emulates so far: the strict create, the data channel, `session.close` and
-`session.closed` with usage, the attach sideband (404 when over), dropped sidebands and the page
-leaving; the scripted tests in test_companion_live.py cover what it does not emulate yet (usage
-snapshots, backend function calls and token usage). Every event the page gets is checked against
-openai.types.live by the stand-in tests' client.
+peer, as tests/standin connects it) creates a real session, and the companion holds its sideband: the
+cap's close, hand-overs, a dropped sideband, the page leaving or closing, expiry, and
+close_live_session with the stand-in's WebRTC hangup ignored. Delegation and usage reports:
+test_companion_live_delegation.py; what the stand-in cannot be made to do on cue (a throttled claim,
+a content close, an outage at the cap): the scripted sideband of test_companion_live.py. Every event
+the page gets is checked against openai.types.live by the stand-in tests' client.
 """
 
 from __future__ import annotations
@@ -132,3 +131,81 @@ def test_close_live_session_ends_a_stand_in_session_whose_webrtc_hangup_is_ignor
     assert outcome["first"] is True
     assert outcome["closed"]["reason"] == "close_requested"
     assert outcome["again"] is False  # over: 404 session_not_found at attach
+
+
+def test_generations_hand_over_a_stand_in_session_and_the_last_closes_it_at_the_cap(aws: None) -> None:
+    outcome: dict[str, Any] = {}
+
+    async def scenario() -> None:
+        async with live_session() as (standin, client):
+            stack = LiveStack(Standin(standin), api_key=API_KEY, deadline_seconds=3.6)
+            record, _ = stack.live_call(seconds=9, session_id=client.session_id)
+            stack.invocations.start(record.call_id, 0)
+            closed = await client.wait_for_type("session.closed", timeout=14)
+            outcome.update(
+                closed=closed, at=time.time(), attaches=session_of(standin, client).sidebands.snapshot()
+            )
+            await asyncio.to_thread(stack.invocations.wait, 8)
+            outcome.update(stack=stack, record=record)
+
+    run(scenario)
+    stack, record, closed = outcome["stack"], outcome["record"], outcome["closed"]
+    assert stack.invocations.errors == []
+    generations = sorted(stack.invocations.outcomes)
+    assert len(generations) >= 3, stack.invocations.outcomes  # at least two hand-overs
+    assert all(stack.invocations.outcomes[g] == "handed_over" for g in generations[:-1])
+    assert stack.invocations.outcomes[generations[-1]] == "finalised_cap"
+    assert outcome["attaches"]["attached_total"] == len(generations)  # one sideband per generation
+    assert record.ends_at <= outcome["at"] < record.ends_at + 1
+    usage = closed["usage"]  # seen by every generation still attached: counted once
+    assert stack.metered(record) == voice_micro_usd(usage["active_seconds"], usage["paused_seconds"])
+    assert stack.items.finalised_reason(record.call_id) == "cap"
+
+
+def test_a_stand_in_session_that_expires_is_finalised_as_expired_without_a_close(aws: None) -> None:
+    outcome: dict[str, Any] = {}
+
+    async def scenario() -> None:
+        async with live_session({"live_max_session_seconds": 2}) as (standin, client):
+            stack = LiveStack(Standin(standin), api_key=API_KEY)
+            record, _ = stack.live_call(seconds=60, session_id=client.session_id)
+            stack.invocations.start(record.call_id, 0)
+            closed = await client.wait_for_type("session.closed", timeout=8)
+            await asyncio.to_thread(stack.invocations.wait, 8)
+            state = session_of(standin, client).sidebands.snapshot()
+            outcome.update(stack=stack, record=record, closed=closed, state=state)
+
+    run(scenario)
+    stack, record, closed = outcome["stack"], outcome["record"], outcome["closed"]
+    assert closed["reason"] == "expired"
+    assert stack.invocations.errors == []
+    assert stack.invocations.outcomes == {0: "finalised_expired"}
+    assert stack.items.finalised_reason(record.call_id) == "expired"
+    client_events = [e["type"] for c in outcome["state"]["connections"] for e in c["client_events"]]
+    assert "session.close" not in client_events  # over already: nothing to close
+    usage = closed["usage"]
+    assert stack.metered(record) == voice_micro_usd(usage["active_seconds"], usage["paused_seconds"])
+
+
+def test_the_pages_own_close_is_recorded_as_close_requested(aws: None) -> None:
+    outcome: dict[str, Any] = {}
+
+    async def scenario() -> None:
+        async with live_session() as (standin, client):
+            stack = LiveStack(Standin(standin), api_key=API_KEY)
+            record, _ = stack.live_call(seconds=60, session_id=client.session_id)
+            stack.invocations.start(record.call_id, 0)
+            await eventually(lambda: attached(standin, client) == 1)
+            client.send({"type": "session.close", "event_id": "page_close"})
+            closed = await client.wait_for_type("session.closed", timeout=8)
+            await asyncio.to_thread(stack.invocations.wait, 8)
+            outcome.update(stack=stack, record=record, closed=closed)
+
+    run(scenario)
+    stack, record = outcome["stack"], outcome["record"]
+    assert outcome["closed"]["client_event_id"] == "page_close"
+    assert stack.invocations.outcomes == {0: "finalised_close_requested"}
+    assert stack.items.finalised_reason(record.call_id) == "close_requested"
+    ended = stack.ledger.get(record.call_id)
+    assert ended is not None
+    assert ended.state == "ended"

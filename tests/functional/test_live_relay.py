@@ -341,6 +341,20 @@ def test_delete_ends_the_session_by_session_close(
     assert_nothing_leaks(ended, logs, live_upstream)
 
 
+def test_delete_gives_the_close_no_more_than_the_invocation_has_left(
+    live: Callable[..., tuple[ModuleType, Logs]], live_upstream: FakeLiveSessions
+) -> None:
+    module, _ = live()
+    location = start_live_call(module).headers["location"]
+
+    # 3 s left in the invocation: a close that waited its usual 10 s would outlive it
+    ended = invoke(module, delete_event(location, VIEWER), timeout_ms=3_000)
+
+    assert ended.status == 204
+    [budget] = live_upstream.close_budgets
+    assert 0 < budget <= 3.0
+
+
 def test_the_kill_switch_and_the_schedule_end_live_sessions(
     live: Callable[..., tuple[ModuleType, Logs]], live_upstream: FakeLiveSessions
 ) -> None:

@@ -101,9 +101,15 @@ def test_our_reasons_beat_gpt_lives_and_gpt_lives_beat_call_over(client: Any) ->
     assert ledger.finalised_reason(CALL) == "cap"
 
 
-def raise_to(ledger: SpendLedger, total: int, *, call: str = CALL) -> Increase | None:
+def raise_to(ledger: SpendLedger, total: int, *, call: str = CALL, final: bool = False) -> Increase | None:
     return ledger.record_total(
-        call_id=call, visitor="v1", day=DAY, model="gpt-live-1.1", meter="voice", total_micro_usd=total
+        call_id=call,
+        visitor="v1",
+        day=DAY,
+        model="gpt-live-1.1",
+        meter="voice",
+        total_micro_usd=total,
+        final=final,
     )
 
 
@@ -133,9 +139,9 @@ def test_a_total_moved_by_another_companion_between_read_and_write_is_read_again
 
         raced = False
 
-        def _batch_get(self, keys: list[str]) -> dict[str, int]:
-            found = super()._batch_get(keys)
-            if not self.raced and any(key.startswith("spend#meter#") for key in keys):
+        def _meter(self, key: str) -> tuple[int | None, bool]:
+            found = super()._meter(key)
+            if not self.raced:
                 self.raced = True
                 assert raise_to(other, 30_000) is not None
             return found
@@ -162,3 +168,21 @@ def test_the_live_price_collaborator_prices_the_configured_models_and_falls_back
     assert pricing.backend("gpt-6-luna", usage) == ("gpt-6-luna", 100_000)  # the model the turn names
     # A name without a price (a new snapshot): priced as the configured backend, never as free.
     assert pricing.backend("gpt-6-sol-next", usage) == ("gpt-6-sol", 2_000_000)
+
+
+def test_the_final_total_is_recorded_as_it_is_and_closes_the_meter(client: Any) -> None:
+    first, second = SpendLedger(TABLE, client, shards=4), SpendLedger(TABLE, client, shards=4)
+    assert raise_to(first, 12_500) is not None  # 15 s counted active while the session ran
+
+    # The session was billed 13 s active and 2 s paused: the final usage corrects the running total.
+    assert raise_to(first, 11_500, final=True) == Increase(-1_000, SpendTotals(11_500, 11_500, 11_500))
+    assert raise_to(second, 11_500, final=True) is None  # the other generation's session.closed
+    assert raise_to(second, 12_500) is None  # a running snapshot processed late moves nothing
+    assert raise_to(second, 20_000, final=True) is None
+    assert first.totals(visitor="v1", day=DAY, call_id=CALL) == SpendTotals(11_500, 11_500, 11_500)
+
+
+def test_a_final_total_without_running_ones_is_recorded_once(client: Any) -> None:
+    ledger = SpendLedger(TABLE, client, shards=4)
+    assert raise_to(ledger, 12_500, final=True) == Increase(12_500, SpendTotals(12_500, 12_500, 12_500))
+    assert raise_to(ledger, 12_500, final=True) is None

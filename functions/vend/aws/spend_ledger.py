@@ -16,11 +16,12 @@ on another draw. Reading the stack's day sums the shards (one BatchGetItem, whic
 
 A cumulative meter (GPT-Live reports its voice seconds as running totals, never per event) is the
 same transaction with the meter item instead of the marker: its total is set, conditional on the total
-read before it, and the increase is what the other three items get (`record_total`).
+read before it, and the difference is what the other three items get (`record_total`); the final
+total closes the meter.
 
 Items (partition key `pk`, TTL `expires_at`, a day past the UTC day):
     spend#event#<call id>#<event key>   model, micro_usd
-    spend#meter#<call id>#<meter>       model, micro_usd (the call's total on that meter so far)
+    spend#meter#<call id>#<meter>       model, micro_usd (the call's total on that meter so far), final
     spend#call#<call id>                micro_usd, visitor, day
     spend#visitor#<visitor>#<day>       micro_usd
     spend#day#<day>#<shard>             micro_usd
@@ -116,37 +117,55 @@ class SpendLedger:
         return self.totals(visitor=visitor, day=day, call_id=call_id)
 
     def record_total(
-        self, *, call_id: str, visitor: str, day: str, model: str, meter: str, total_micro_usd: int
+        self,
+        *,
+        call_id: str,
+        visitor: str,
+        day: str,
+        model: str,
+        meter: str,
+        total_micro_usd: int,
+        final: bool = False,
     ) -> Increase | None:
-        """Raise a call's cumulative `meter` (GPT-Live's voice seconds, priced) to `total_micro_usd`,
-        adding only the increase over what the call recorded before; None if it had that much already.
+        """Move a call's cumulative `meter` (GPT-Live's voice seconds, priced) to `total_micro_usd`,
+        adding only the difference to what the call recorded before; None if nothing changed.
 
         The meter item holds the total recorded so far; each write is conditional on the total it
         read, so two companions that see the same snapshot add its increase once, and a companion that
-        missed snapshots adds what the others had not. A total below the recorded one adds nothing.
+        missed snapshots adds what the others had not. A running total below the recorded one adds
+        nothing (so a call errs towards counting more); the `final` total (the session's last usage)
+        is recorded as it is, even below, and closes the meter: nothing moves it afterwards.
         """
         if total_micro_usd < 0:
             raise ValueError("a cost is never negative")
         expires = {"N": str(_day_end(day) + EXPIRY_SLACK_SECONDS)}
         key = _meter_key(call_id, meter)
         for attempt in range(CONFLICT_RETRIES + 1):
-            recorded = self._batch_get([key]).get(key)
+            recorded, closed = self._meter(key)
             increase = total_micro_usd - (recorded or 0)
-            if increase <= 0:
+            if closed or (increase <= 0 and not final):
                 return None
+            values: dict[str, dict[str, Any]] = {}
             if recorded is None:
-                condition, values = "attribute_not_exists(pk)", {}
+                condition = "attribute_not_exists(pk)"
             else:
-                condition, values = "micro_usd = :recorded", {":recorded": {"N": str(recorded)}}
+                condition = "micro_usd = :recorded AND attribute_not_exists(#final)"
+                values[":recorded"] = {"N": str(recorded)}
+            if final:
+                values[":final"] = {"BOOL": True}
             items = [
                 {
                     "Update": {
                         "TableName": self._table,
                         "Key": {"pk": {"S": key}},
                         "UpdateExpression": "SET micro_usd = :total, #model = :model, "
-                        "expires_at = if_not_exists(expires_at, :expires)",
+                        "expires_at = if_not_exists(expires_at, :expires)"
+                        + (", #final = :final" if final else ""),
                         "ConditionExpression": condition,
-                        "ExpressionAttributeNames": {"#model": "model"},
+                        "ExpressionAttributeNames": {
+                            "#model": "model",
+                            **({"#final": "final"} if final or recorded is not None else {}),
+                        },
                         "ExpressionAttributeValues": {
                             ":total": {"N": str(total_micro_usd)},
                             ":model": {"S": model},
@@ -181,6 +200,22 @@ class SpendLedger:
                 # Another companion moved the total (read it again) or a conflict: back off, retry.
                 self._sleep((0.005 + 0.02 * random.random()) * (attempt + 1))  # noqa: S311 - jitter
         return Increase(increase, self.totals(visitor=visitor, day=day, call_id=call_id))
+
+    def _meter(self, key: str) -> tuple[int | None, bool]:
+        """A cumulative meter's recorded total (None: nothing yet), and whether it is final."""
+        try:
+            item = self._client.get_item(
+                TableName=self._table,
+                Key={"pk": {"S": key}},
+                ConsistentRead=True,
+                ProjectionExpression="micro_usd, #final",
+                ExpressionAttributeNames={"#final": "final"},
+            ).get("Item")
+        except Exception as exc:
+            raise translated(exc, "dynamodb", QuotaUnavailable) from exc
+        if item is None:
+            return None, False
+        return int(item["micro_usd"]["N"]), bool(item.get("final", {}).get("BOOL", False))
 
     def totals(self, *, visitor: str, day: str, call_id: str | None = None) -> SpendTotals:
         """The visitor's and the stack's metered spend for `day` (and the call's), read consistently."""

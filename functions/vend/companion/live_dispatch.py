@@ -58,7 +58,7 @@ class LiveDispatch:
             if self._tools.goodbye_requested_at is not None:
                 self._spoken_at = self._clock()
         elif kind == "session.closed":
-            metered(self._call_id, self._meter.usage, event.get("usage"))  # the final usage
+            metered(self._call_id, self._meter.final_usage, event.get("usage"))
             reason = event.get("reason")
             # The session is over whatever the budgets say: its reason is what the page is told.
             return _CLOSED.get(reason, "call_over") if isinstance(reason, str) else "call_over"

@@ -4,8 +4,10 @@ integer micro-dollars, into the same spend items and budgets as Realtime's.
 - Voice: `session.usage.updated` and `session.closed` carry cumulative usage. Each snapshot is priced
   as the session's cost so far, and the spend ledger raises the call's "voice" meter to it, adding only
   the increase over what is recorded (`record_total`): two overlapping generations, a re-attach that
-  sees a snapshot again, or a companion that missed some, add each second once. A snapshot that prices
-  lower than what is recorded adds nothing, so the call errs towards counting more.
+  sees a snapshot again, or a companion that missed some, add each second once. A running snapshot
+  that prices lower than what is recorded adds nothing (while the session runs, the call errs towards
+  counting more: GPT-Live counts the 15 prepaid seconds as active until standby seconds replace them);
+  `session.closed`'s usage is what the session is billed, so it sets the total as it is and closes it.
 - Backend: each delegated Responses turn's `response.completed` usage, priced for the model it names
   (the configured backend model if that name has no price), once per response id ("resp#<id>").
 
@@ -48,10 +50,17 @@ class LiveMeter:
 
     def usage(self, usage: object) -> str | None:
         """Meter one cumulative voice usage snapshot; the budget it reached, if any."""
+        return self._voice(usage, final=False)
+
+    def final_usage(self, usage: object) -> str | None:
+        """Meter `session.closed`'s usage: what the session is billed, even below a running total."""
+        return self._voice(usage, final=True)
+
+    def _voice(self, usage: object, *, final: bool) -> str | None:
         if not isinstance(usage, dict):
             return None
         total = self._pricing().voice_total(usage)
-        if total <= 0:
+        if total <= 0 and not final:
             return None
         increase = self._spend().record_total(
             call_id=self._record.call_id,
@@ -60,8 +69,12 @@ class LiveMeter:
             model=self._voice_model,
             meter=VOICE_METER,
             total_micro_usd=total,
+            final=final,
         )
         if increase is None:
+            return None
+        if increase.micro_usd <= 0:  # the final usage came in below a running total: corrected
+            self.metered_micro_usd += increase.micro_usd
             return None
         return self._added(self._voice_model, increase.totals, increase.micro_usd)
 

@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from vend.companion import collaborators
+from vend.companion.dispatch import Dispatch
 from vend.companion.live_dispatch import LiveDispatch
 from vend.companion.live_ending import LiveEnding
 from vend.companion.live_metering import LiveMeter
+from vend.companion.metering import Meter
 from vend.companion.session import Dispatcher, Ending
 from vend.companion.sideband import sideband_url
 from vend.companion.tool_answers import Answer, ToolAnswers, live_answer, realtime_answer
@@ -31,16 +33,30 @@ if TYPE_CHECKING:
 class ApiParts:
     sideband_url: str
     answer: Answer
-    dispatch: Callable[[ToolAnswers], Dispatcher] | None  # None: Realtime's, built on its Meter
+    dispatch: Callable[[ToolAnswers], Dispatcher]
     ending: Ending | None  # None: the finaliser's HTTP hangup
     warm_up: tuple[Callable[[], object], ...]  # built after the first attach, off the loop's thread
 
 
 def realtime_parts(parts: Parts, record: CallRecord, openai_call_id: str) -> ApiParts:
+    settings = parts.settings
+    meter = Meter(
+        record,
+        pricing=parts.pricing,
+        spend=parts.spend,
+        budget=parts.budget,
+        model=settings.model,
+        transcription_model=settings.transcription_model,
+        clock=parts.clock,
+    )
+
+    def dispatch(tools: ToolAnswers) -> Dispatcher:
+        return Dispatch(record.call_id, meter, tools)
+
     return ApiParts(
-        sideband_url=sideband_url(parts.settings.openai_base_url, openai_call_id),
+        sideband_url=sideband_url(settings.openai_base_url, openai_call_id),
         answer=realtime_answer,
-        dispatch=None,
+        dispatch=dispatch,
         ending=None,
         warm_up=(parts.pricing, parts.spend),
     )

@@ -64,11 +64,20 @@ class SpendRecorder(Protocol):
 
 
 class TotalSpendRecorder(SpendRecorder, Protocol):
-    """aws/spend_ledger.py, for GPT-Live's cumulative usage: raises a call's meter to a total, adding
-    only the increase over what the call recorded before; None if nothing was added."""
+    """aws/spend_ledger.py, for GPT-Live's cumulative usage: moves a call's meter to a total, adding
+    only the difference to what the call recorded before (a running total never lowers it, the final
+    one does); None if nothing changed."""
 
     def record_total(
-        self, *, call_id: str, visitor: str, day: str, model: str, meter: str, total_micro_usd: int
+        self,
+        *,
+        call_id: str,
+        visitor: str,
+        day: str,
+        model: str,
+        meter: str,
+        total_micro_usd: int,
+        final: bool = False,
     ) -> Increase | None: ...
 
 

@@ -25,10 +25,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from vend.companion.dispatch import Dispatch
 from vend.companion.finalise import OBSERVED, Finaliser, Reason
 from vend.companion.handover import HandOver
-from vend.companion.metering import Meter
 from vend.companion.ports import CompanionItems, KeySource
 from vend.companion.sideband import (
     OPEN_TIMEOUT_SECONDS,
@@ -96,9 +94,8 @@ class Companion:
         timer: Timer,
         parts: Collaborators,
         *,
-        meter: Meter,
         tools: Callable[[Callable[[dict[str, Any]], None]], ToolAnswers],
-        dispatch: Callable[[ToolAnswers], Dispatcher] | None = None,
+        dispatch: Callable[[ToolAnswers], Dispatcher],
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
@@ -114,9 +111,7 @@ class Companion:
         self._sideband: Sideband | None = None
         self._outbox: list[dict[str, Any]] = []
         self.tools = tools(self.send)
-        self._dispatch: Dispatcher = (
-            Dispatch(record.call_id, meter, self.tools) if dispatch is None else dispatch(self.tools)
-        )
+        self._dispatch = dispatch(self.tools)
         self._attaching = _Attaching()
         self.attaches = 0
         self.attached_at: float | None = None  # clock() of the first attach (the bench reads it)

@@ -16,7 +16,6 @@ from vend.companion.event import CompanionEvent
 from vend.companion.finalise import Finaliser
 from vend.companion.handover import HandOver
 from vend.companion.live_wiring import live_parts, realtime_parts
-from vend.companion.metering import Meter
 from vend.companion.ports import (
     Budget,
     Calls,
@@ -115,15 +114,6 @@ def serve(parts: Parts, event: CompanionEvent, *, remaining_seconds: float) -> s
     if record.openai_call_id is None:
         return "not_live"  # the start failed before OpenAI answered: nothing runs, nothing to end
     settings = parts.settings
-    meter = Meter(
-        record,
-        pricing=parts.pricing,
-        spend=parts.spend,
-        budget=parts.budget,
-        model=settings.model,
-        transcription_model=settings.transcription_model,
-        clock=parts.clock,
-    )
 
     def run_tool(name: str, arguments_json: str) -> ToolOutcome:
         return parts.tools()(name, arguments_json)
@@ -161,7 +151,6 @@ def serve(parts: Parts, event: CompanionEvent, *, remaining_seconds: float) -> s
             after_first_attach=warm_up,
             ending=api.ending,
         ),
-        meter=meter,
         tools=tools,
         dispatch=api.dispatch,
         clock=parts.clock,

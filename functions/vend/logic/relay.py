@@ -125,7 +125,7 @@ class CallRelay:
         request, so a reconnect needs neither a DELETE round trip nor a free slot beside the dead call.
         `conversation` (GPT-Live only: the edge accepts it only there) seeds the new session."""
         if replaces is not None:
-            self._end_replaced(replaces, visitor)
+            self._end_replaced(replaces, visitor, deadline)
         now = int(self._clock())
         call = self._admit(visitor, now)
         annotate(call_id=call.call_id, call_slot=call.slot)
@@ -173,22 +173,26 @@ class CallRelay:
             return
         annotate(companion="started")
 
-    def end(self, call_id: str, *, visitor: str) -> None:
-        """The page ends its own call (idempotent); another visitor's call is simply not found."""
+    def end(self, call_id: str, *, visitor: str, deadline: float | None = None) -> None:
+        """The page ends its own call (idempotent); another visitor's call is simply not found.
+
+        `deadline` (the request's): the hangup must answer before the invocation's own timeout. A
+        GPT-Live close waits for `session.closed`, which can take longer than a Realtime hangup; one
+        cut short leaves the call to its schedule, as any failed hangup does."""
         record = self._ledger.get(call_id)
         if record is None or record.visitor != visitor:
             raise CallNotFound("call_unknown_or_not_yours")
         if record.state == "ended":
             annotate(call_already_ended=True)
             return
-        self._finish(record, refund=True, drop_schedule=True)
+        self._finish(record, refund=True, drop_schedule=True, deadline=deadline)
 
-    def _end_replaced(self, call_id: str, visitor: str) -> None:
+    def _end_replaced(self, call_id: str, visitor: str, deadline: float) -> None:
         record = self._ledger.get(call_id)
         # Another visitor's or an unknown call is ignored: the answer must not say which ids exist.
         if record is None or record.visitor != visitor or record.state == "ended":
             return
-        self._finish(record, refund=True, drop_schedule=True)
+        self._finish(record, refund=True, drop_schedule=True, deadline=deadline)
         annotate(replaced_call=call_id)
 
     def end_scheduled(self, call_id: str) -> bool:
@@ -277,17 +281,21 @@ class CallRelay:
                     fresh, offer_sdp, session, deadline=deadline, safety_identifier=visitor
                 )
 
-    def _finish(self, record: CallRecord, *, refund: bool, drop_schedule: bool) -> None:
+    def _finish(
+        self, record: CallRecord, *, refund: bool, drop_schedule: bool, deadline: float | None = None
+    ) -> None:
         if record.openai_call_id:
-            self._hang_up(record.openai_call_id)
+            self._hang_up(record.openai_call_id, deadline)
         if drop_schedule:
             self._schedules.delete(record.call_id)
         unused = max(0, record.ends_at - int(self._clock())) if refund else 0
         self._ledger.end(record, refund_seconds=unused)
         annotate(call_id=record.call_id, refunded_seconds=unused)
 
-    def _hang_up(self, openai_call_id: str) -> None:
+    def _hang_up(self, openai_call_id: str, within: float | None = None) -> None:
         deadline = time.monotonic() + HANGUP_SECONDS
+        if within is not None:
+            deadline = min(deadline, within)
         with upstream_span("openai.calls.hangup"):
             live = self._api.hangup(self._api_key.current(), openai_call_id, deadline=deadline)
         annotate(upstream_hangup="ended" if live else "already_over")
