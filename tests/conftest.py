@@ -88,6 +88,9 @@ _SPREAD_SUITES = {"browser"}
 _MODULE_FIXTURES = {
     "tests/browser/test_agents_example.py",
     "tests/browser/test_sign_in.py",
+    "tests/browser/test_live_call.py",
+    "tests/browser/test_live_cap.py",
+    "tests/browser/test_live_standby.py",
 }
 _LONGEST_FIRST = ("samlocal", "browser", "quota", "localstack", "deploy", "security", "docs")
 

@@ -247,15 +247,37 @@ def test_why_a_session_ended_is_asked_of_our_api_until_it_knows(page: Page) -> N
 
     page.route("**/api/call/call_0123", answer)
     _set_up(page)
-    # When the page asks why the session ended
+    # When GPT-Live closed the channel, and the page asks why the session ended
     reason = page.evaluate(
         """() => window.__live.protocol.lostReason(
-          { url: new URL('api/call/call_0123', location.href).href, deadline: 0 })"""
+          { url: new URL('api/call/call_0123', location.href).href, deadline: 0 },
+          { code: 'channel_closed' })"""
     )
     # Then it has the reason, and told the view
     assert reason == "expired"
     assert asked == ["GET", "GET"]
     assert _seen(page)["ended"] == ["expired"]
+
+
+def test_after_a_dead_path_the_page_asks_once_and_does_not_wait(page: Page) -> None:
+    # Given our API that has the call live still (GPT-Live has not noticed the path died)
+    asked: list[str] = []
+
+    def answer(route: Route) -> None:
+        asked.append(route.request.method)
+        route.fulfill(status=200, content_type="application/json", body='{"status": "live", "reason": null}')
+
+    page.route("**/api/call/call_0123", answer)
+    _set_up(page)
+    # When the page lost the session to a dead path
+    reason = page.evaluate(
+        """() => window.__live.protocol.lostReason(
+          { url: new URL('api/call/call_0123', location.href).href, deadline: 0 },
+          { code: 'connection_stalled' })"""
+    )
+    # Then it asked once and reconnects as after a drop (no reason)
+    assert reason is None
+    assert asked == ["GET"]
 
 
 RELAY = """async ({ conversation }) => {

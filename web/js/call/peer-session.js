@@ -1,6 +1,10 @@
 /**
- * One session with the Realtime API: one RTCPeerConnection, its `oai-events` data channel, its
- * timers and its listeners, set up together and undone together by one `close()`.
+ * One session with the voice service (the Realtime API, or GPT-Live): one RTCPeerConnection, its
+ * `oai-events` data channel (created before the offer, as both require), its timers and its
+ * listeners, set up together and undone together by one `close()`. The session is ready on its
+ * protocol's `readyEvent`, or when the channel opens (GPT-Live sends the page nothing at start).
+ * `session_expired` and the `output_audio_buffer.*` events below are the Realtime API's; GPT-Live
+ * sends neither, so for its sessions those two watches stay idle.
  *
  * Every listener and timer is tied to one AbortController, so `close()` (or a failed `open()`
  * followed by `close()`) leaves nothing behind and no event of this session reaches the call

@@ -1,5 +1,5 @@
 /**
- * One voice call to the Realtime API over WebRTC: the call's state machine.
+ * One voice call over WebRTC, to the Realtime API or to GPT-Live: the call's state machine.
  *
  * States and the only moves between them (TRANSITIONS): 'idle' → 'connecting' → 'connected' ⇄
  * 'reconnecting' → 'closed' → 'connecting' …; every change dispatches `statechange` (detail:
@@ -85,8 +85,8 @@ const TRANSITIONS = Object.freeze({
  * @property {(conversation: import('../conversation.js').Conversation) => Array<{role: string, text: string}>} [carried]
  *   what a new relayed call carries of the conversation, in its request, when it continues one
  * @property {(session: PeerSession | null, muted: boolean) => void} [muted]  tells the session about a mute
- * @property {(call: import('./relay-negotiator.js').RelayedCall) => Promise<string | null>} [lostReason]  why the
- *   server says a relayed call ended: 'cap' or 'expired' roll over, 'assistant' and 'content' end the call,
+ * @property {(call: import('./relay-negotiator.js').RelayedCall, error: UserFacingError) => Promise<string | null>} [lostReason]
+ *   why the server says a relayed call ended (`error`: how the page lost its session): 'cap' or 'expired' roll over, 'assistant' and 'content' end the call,
  *   anything else is a dropped connection
  */
 
@@ -391,7 +391,7 @@ export class RealtimeCall extends EventTarget {
     session.close();
     this.#session = null;
     const lost = this.#negotiator;
-    const asking = lost?.call && this.protocol.lostReason?.(lost.call);
+    const asking = lost?.call && this.protocol.lostReason?.(lost.call, error);
     if (asking) {
       // Connected still, with no session, until the server says why: a hang-up meanwhile ends it all.
       void asking.then((why) => {

@@ -26,10 +26,12 @@ import { TranscriptGrouper } from './transcript-grouper.js';
 /** How long a hang-up waits for GPT-Live to close the channel after `session.close`. */
 export const HANG_UP_WAIT_MS = 2000;
 /**
- * How long the page keeps asking why a session ended while our API still has it live: the server's
- * companion records the reason when GPT-Live tells it, about when the channel closes here.
+ * How long the page keeps asking why a session ended while our API still has it live, when GPT-Live
+ * closed the channel: the server's companion records the reason when GPT-Live tells it, about when the
+ * channel closes here (later on a loaded server). A path that died is not waited for: GPT-Live
+ * notices it only after its own timeouts, and the page reconnects at once.
  */
-const REASON_WAIT_MS = 3000;
+const REASON_WAIT_MS = 5000;
 const REASON_POLL_MS = 250;
 
 /** @typedef {{type: string} & Record<string, any>} ServerEvent */
@@ -138,12 +140,14 @@ export class LiveProtocol extends EventTarget {
   }
 
   /**
-   * Asks our API why a relayed call ended, waiting a little while it still says `live`.
+   * Asks our API why a relayed call ended, waiting a little while it still says `live` if GPT-Live
+   * closed the channel.
    * @param {import('../call/relay-negotiator.js').RelayedCall} call
+   * @param {{code?: string}} [lost]  how the page lost the session (PeerSession's error)
    * @returns {Promise<string | null>} null if it could not be learned
    */
-  async lostReason(call) {
-    const until = performance.now() + REASON_WAIT_MS;
+  async lostReason(call, lost) {
+    const until = performance.now() + (lost?.code === 'channel_closed' ? REASON_WAIT_MS : 0);
     let reason = null;
     for (;;) {
       reason = await fetchReason(call.url, this.#credentials());
