@@ -872,7 +872,14 @@ def main(argv: list[str] | None = None) -> None:
     print(f"(measured in {time.perf_counter() - started:.0f} s)")
     if args.json:
         samples = {
-            v.name: {**v.phases_ms, "first_audio_ms": v.first_audio_ms, "attach_ms": v.attach_ms}
+            v.name: {
+                **v.phases_ms,
+                "first_audio_ms": v.first_audio_ms,
+                "attach_ms": v.attach_ms,
+                "before_create_ms": v.before_create_ms,
+                "create_ms": v.create_ms,
+                "answer_leg_ms": v.answer_leg_ms,
+            }
             for v in variants + cold + with_companion + live
         }
         print(json.dumps(samples | {"drop_ms": drops}))
