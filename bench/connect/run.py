@@ -1,6 +1,6 @@
 """Measures how fast a call gets going, in Chromium against the local stack, with network latency.
 
-    .venv/bin/python -m bench.connect [--runs 8] [--drop-runs 4] [--init-ms MS]
+    .venv/bin/python -m bench.connect [--runs 8] [--drop-runs 4] [--init-ms MS] [--no-live]
 
 In one run (the stack serves both call modes), over N fresh browser contexts each, it compares:
   * relay: our page posts its offer to /api/call, which posts it to OpenAI (?mode=relay);
@@ -10,6 +10,8 @@ In one run (the stack serves both call modes), over N fresh browser contexts eac
   * the tutorials' sequential flow (bench/connect/reference/);
   * the floor (bench/connect/floor/): a page that holds its client secret before the click and
     posts its offer at once;
+  * GPT-Live relay (bench/connect/live.py): our page against a third stack started with
+    --voice-api live, with the same injected latencies, against Realtime relay and the floor;
   * in both modes, the function cold against warm, the pointer resting on Connect --cold-intent-ms
     before the click (the page wakes the function with GET /api/warm when the pointer arrives). The
     cold start is Lambda's init under the CPU model of bench/coldstart (a fresh process importing
@@ -52,20 +54,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import shutil
 import statistics
 import threading
 import time
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import ClientSession, web
 from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from bench.connect.legs import record_legs, session_ids, sessions
+from bench.connect.live import LIVE_STACK, add_arguments, live_rounds, live_stack, live_variants, print_live
+from bench.connect.samples import PHASE_LABELS, PHASES, Variant
+from bench.connect.samples import median as _median
+from bench.connect.samples import p90 as _p90
 from local.stack import StackProcess
 
 CHROMIUM_ARGS = [
@@ -149,39 +155,6 @@ MIC_DELAY_SCRIPT = """(() => {
 ASYNC_QUEUE_MS = 125.0
 # A new sideband connection's round trips before it is attached: TCP, TLS 1.3, HTTP upgrade.
 SIDEBAND_ROUND_TRIPS = 3
-PHASES = ("secret-ready", "answer", "channel-open")
-PHASE_LABELS = ("client secret in hand", "SDP answer in hand", "data channel open")
-
-
-@dataclass
-class Variant:
-    name: str
-    path: str
-    kind: str  # 'ours' or 'reference' (the reference and floor pages)
-    mark_prefix: str  # performance marks '<prefix>:secret-ready' etc.
-    cold: bool | None = None  # None: as the runs before left it (warm); else cold or warm, on a longer rest
-    # The companion's attach is measured ("warm": as the runs before left its environments; "cold": none
-    # idle, so it pays its init); None: not measured. `stack`: "main" or "no companion".
-    companion: str | None = None
-    stack: str = "main"
-    phases_ms: dict[str, list[float]] = field(default_factory=lambda: {phase: [] for phase in PHASES})
-    first_audio_ms: list[float] = field(default_factory=list)
-    failures: int = 0  # runs that never got audio (left out of the medians, counted in the table)
-    # SDP answer sent → companion's sideband attached, in ms, by whether its attempt found an idle
-    # environment; and the steps: answer → Invoke accepted, → handler called, → attached.
-    attach_ms: dict[str, list[float]] = field(default_factory=lambda: {"warm": [], "cold": []})
-    attach_steps_ms: list[tuple[float, float, float]] = field(default_factory=list)
-    never_attached: int = 0
-    # The stand-in's answer leaving → the page holding it (the vend function's work after the answer:
-    # mark_live, the schedule and, with a companion, its Invoke; then the API's way back), in ms.
-    answer_leg_ms: list[float] = field(default_factory=list)
-
-    def fresh(self) -> Variant:
-        return Variant(
-            self.name, self.path, self.kind, self.mark_prefix, self.cold, self.companion, self.stack
-        )
-
-
 VARIANTS = (
     Variant("relay", "?debug&mode=relay", "ours", "realtime-vend", companion="warm"),
     Variant("relay, no prep", "?debug&mode=relay&prepare=off", "ours", "realtime-vend"),
@@ -338,8 +311,9 @@ def measure_connect(
             return
         page.evaluate(PROBE, variant.kind)
         watch = companion.before_click(variant) if companion and variant.companion else None
-        legged = variant.companion is not None or variant.stack == "no companion"
-        calls_before = _call_ids(standin_url) if standin_url and legged else None
+        # The relays' (and the floor's) steps to the answer, timed at the stand-in (bench/connect/legs.py).
+        legged = variant.companion is not None or variant.stack == "no companion" or variant.name == "floor"
+        calls_before = session_ids(standin_url) if standin_url and legged else None
         if variant.cold:
             # No execution environment is warm: the next invocation pays Lambda's init first.
             _http("POST", f"{url}__local/faults", {"cold_start_ms": init_ms})
@@ -370,7 +344,7 @@ def measure_connect(
             if at is not None:
                 variant.phases_ms[phase].append(at - t0)
         if calls_before is not None and standin_url:
-            _record_answer_leg(page, variant, standin_url, calls_before)
+            record_legs(page, variant, standin_url, calls_before)
         if watch is not None and companion is not None:
             # Before the hangup (after first audio, so not in its time): a call ended first has no
             # sideband to attach to.
@@ -379,23 +353,6 @@ def measure_connect(
             _hang_up(page)
     finally:
         context.close()
-
-
-def _call_ids(standin_url: str) -> set[str]:
-    return {call["id"] for call in _http_get(f"{standin_url}/__standin/state")["calls"]}
-
-
-def _record_answer_leg(page: Page, variant: Variant, standin_url: str, before: set[str]) -> None:
-    """The page's answer mark as epoch ms (the browser and the stand-in share this machine's clock)
-    less the stand-in's answered_at."""
-    held = page.evaluate(
-        "(name) => performance.timeOrigin + (performance.getEntriesByName(name).at(-1)?.startTime ?? NaN)",
-        f"{variant.mark_prefix}:answer",
-    )
-    calls = _http_get(f"{standin_url}/__standin/state")["calls"]
-    answered = [call["answered_at"] for call in calls if call["id"] not in before and call.get("answered_at")]
-    if len(answered) == 1 and isinstance(held, int | float) and math.isfinite(held):  # NaN: no mark
-        variant.answer_leg_ms.append(float(held) - answered[0] * 1000)
 
 
 @dataclass
@@ -421,8 +378,7 @@ class Companion:
         self.settle()
         if variant.companion == "cold":
             _http("POST", f"{self.lambda_endpoint}/__local/faults", {"init_ms": self.init_ms})
-        calls = {call["id"] for call in _http_get(f"{self.standin_url}/__standin/state")["calls"]}
-        return calls, len(_http_get(f"{self.lambda_endpoint}/__local/invocations"))
+        return session_ids(self.standin_url), len(_http_get(f"{self.lambda_endpoint}/__local/invocations"))
 
     def record_attach(self, variant: Variant, watch: tuple[set[str], int]) -> None:
         before, invoked = watch
@@ -430,7 +386,7 @@ class Companion:
         while time.monotonic() < bound:
             new = [
                 call
-                for call in _http_get(f"{self.standin_url}/__standin/state")["calls"]
+                for call in sessions(self.standin_url)
                 if call["id"] not in before and call.get("answered_at")
             ]
             attached = [c for call in new for c in call["sidebands"]["connections"]]
@@ -542,16 +498,6 @@ def measure_drops(
             flush=True,
         )
     return results
-
-
-def _median(values: list[float]) -> float:
-    return statistics.median(values) if values else float("nan")
-
-
-def _p90(values: list[float]) -> float:
-    if len(values) < 2:
-        return _median(values)
-    return statistics.quantiles(values, n=10)[-1]
 
 
 def _print_table(
@@ -775,6 +721,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="Lambda's internal queue before an async invocation's first attempt",
     )
     parser.add_argument("--json", action="store_true", help="also print the raw samples as JSON")
+    add_arguments(parser)
     parser.add_argument("stack_args", nargs="*", help="extra arguments for local.stack (after --)")
     return parser.parse_args(argv)
 
@@ -802,58 +749,72 @@ def _inits(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
     return init, companion_init
 
 
+def _limits(args: argparse.Namespace) -> list[str]:
+    """Every stack's limits and API latency (and the arguments given after --)."""
+    # Every run mints or opens a call: the limits that guard a public stack would refuse the bench's own.
+    limits = ["--quota-per-visitor", "10000", "--daily-cap", "1000000"]
+    limits += ["--concurrent-calls", "10", "--call-minutes-per-visitor", "1440", "--max-call-seconds", "3600"]
+    return [*limits, "--api-latency-ms", f"{args.api_rtt_ms:g}", *args.stack_args]
+
+
+def _inject_latency(
+    stacks: dict[str, StackProcess], args: argparse.Namespace, companion_init_ms: float
+) -> dict[str, Companion]:
+    """The same latencies on every stack's stand-in and companion; the companions, by stack."""
+    companions = {}
+    for name, each in stacks.items():
+        _http(
+            "PATCH",
+            f"{each.standin_url}/__standin/options",
+            {
+                "calls_delay_ms": args.function_rtt_ms,
+                "client_secrets_delay_ms": args.function_rtt_ms,
+                "media_delay_ms": args.realtime_rtt_ms // 2,
+                # A new connection's TCP, TLS 1.3 and HTTP upgrade: three round trips.
+                "sideband_delay_ms": SIDEBAND_ROUND_TRIPS * args.function_rtt_ms,
+            },
+        )
+        if each.ready.get("companion"):
+            endpoint = each.ready["lambda_endpoint"]
+            _http("POST", f"{endpoint}/__local/faults", {"queue_ms": args.async_queue_ms})
+            companions[name] = Companion(endpoint, str(each.standin_url), companion_init_ms)
+    return companions
+
+
 def main(argv: list[str] | None = None) -> None:
     args = _parse_args(argv)
     variants = [variant.fresh() for variant in VARIANTS]
     init, companion_init = _inits(args)
     cold = [variant.fresh() for variant in COLD_VARIANTS] if init else []
     with_companion = [variant.fresh() for variant in COMPANION_VARIANTS]
+    live = live_variants(args)
     chromium = shutil.which("chromium")
     if chromium is None:
         raise SystemExit("Debian's chromium is needed: scripts/bootstrap --browser")
+    limits = _limits(args)
     stack_args = ["--port", "0", "--mode", "both"]
     stack_args += [
         "--static",
         "/reference/=bench/connect/reference",
         "--static",
         "/floor/=bench/connect/floor",
+        *limits,
     ]
-    # Every run mints or opens a call: the limits that guard a public stack would refuse the bench's own.
-    stack_args += ["--quota-per-visitor", "10000", "--daily-cap", "1000000"]
-    stack_args += [
-        "--concurrent-calls",
-        "10",
-        "--call-minutes-per-visitor",
-        "1440",
-        "--max-call-seconds",
-        "3600",
-    ]
-    stack_args += ["--api-latency-ms", f"{args.api_rtt_ms:g}", *args.stack_args]
     started = time.perf_counter()
     with (
         StackProcess(*stack_args) as stack,
         StackProcess(*stack_args, "--no-companion") as bare,
+        live_stack(args, limits) as live_one,
         sync_playwright() as playwright,
     ):
-        if stack.standin_url is None or bare.standin_url is None:
+        stacks = {"main": stack, "no companion": bare} | ({LIVE_STACK: live_one} if live_one else {})
+        if any(each.standin_url is None for each in stacks.values()):
             raise SystemExit("the benchmark runs against the local stand-in; unset OPENAI_API_KEY")
         if not stack.ready.get("companion") or bare.ready.get("companion"):
             raise SystemExit("the main stack must invoke a companion, the other none")
-        for each in (stack, bare):
-            _http(
-                "PATCH",
-                f"{each.standin_url}/__standin/options",
-                {
-                    "calls_delay_ms": args.function_rtt_ms,
-                    "client_secrets_delay_ms": args.function_rtt_ms,
-                    "media_delay_ms": args.realtime_rtt_ms // 2,
-                    # A new connection's TCP, TLS 1.3 and HTTP upgrade: three round trips.
-                    "sideband_delay_ms": SIDEBAND_ROUND_TRIPS * args.function_rtt_ms,
-                },
-            )
-        lambda_endpoint = stack.ready["lambda_endpoint"]
-        _http("POST", f"{lambda_endpoint}/__local/faults", {"queue_ms": args.async_queue_ms})
-        companion = Companion(lambda_endpoint, stack.standin_url, float(companion_init["init_ms"]))
+        if live_one and not live_one.ready.get("companion"):
+            raise SystemExit("the GPT-Live stack must invoke a companion")
+        companions = _inject_latency(stacks, args, float(companion_init["init_ms"]))
 
         def launch() -> Browser:
             return playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
@@ -867,29 +828,34 @@ def main(argv: list[str] | None = None) -> None:
             # One warm-up each (first-use costs in the browser and the handler are not what we compare),
             # then interleaved runs so drift in machine load hits every variant alike.
             init_ms = float(init.get("init_ms", 0.0))
+            # The browser posts to OpenAI only with a client secret: the GPT-Live page never does.
+            proxies = {"main": proxy, "no companion": bare_proxy}
 
             def run(variant: Variant) -> None:
-                on = bare if variant.stack == "no companion" else stack
+                on = stacks[variant.stack]
                 measure_connect(
                     browser,
                     on.url,
                     variant,
                     args,
-                    bare_proxy if on is bare else proxy,
+                    proxies.get(variant.stack),
                     init_ms=init_ms,
-                    companion=companion if on is stack else None,
+                    companion=companions.get(variant.stack),
                     standin_url=on.standin_url,
                 )
 
-            for variant in variants + cold + with_companion:
+            for variant in variants + cold + with_companion + live:
                 run(variant.fresh())
-            for _ in range(args.runs):
-                for variant in variants + cold + with_companion:
-                    companion.settle()  # no companion of an earlier run still running beside this one
-                    _http("POST", f"{stack.standin_url}/__standin/reset")
-                    _http("POST", f"{bare.standin_url}/__standin/reset")
+            for round_ in range(args.runs):
+                live_now = live if round_ < live_rounds(args) else []  # --live-runs: the first rounds
+                for variant in variants + cold + with_companion + live_now:
+                    for each in companions.values():
+                        each.settle()  # no companion of an earlier run still running beside this one
+                    for each in stacks.values():
+                        _http("POST", f"{each.standin_url}/__standin/reset")
                     run(variant)
-            companion.settle()
+            for each in companions.values():
+                each.settle()
             _http("POST", f"{stack.standin_url}/__standin/reset")
             drops = {
                 mode: measure_drops(
@@ -901,11 +867,20 @@ def main(argv: list[str] | None = None) -> None:
         browser.close()
     _print_table(variants, cold, drops, args, init)
     _print_companion(variants[0], with_companion, args, companion_init)
+    by_name = {v.name: v for v in variants + with_companion}
+    print_live(live, by_name["relay"], by_name["floor"], by_name["relay, cold companion"], args)
     print(f"(measured in {time.perf_counter() - started:.0f} s)")
     if args.json:
         samples = {
-            v.name: {**v.phases_ms, "first_audio_ms": v.first_audio_ms, "attach_ms": v.attach_ms}
-            for v in variants + cold + with_companion
+            v.name: {
+                **v.phases_ms,
+                "first_audio_ms": v.first_audio_ms,
+                "attach_ms": v.attach_ms,
+                "before_create_ms": v.before_create_ms,
+                "create_ms": v.create_ms,
+                "answer_leg_ms": v.answer_leg_ms,
+            }
+            for v in variants + cold + with_companion + live
         }
         print(json.dumps(samples | {"drop_ms": drops}))
 
