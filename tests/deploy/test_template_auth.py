@@ -28,7 +28,7 @@ PSEUDO = {
     "AWS::StackName": "realtime-vend",
     "AWS::StackId": f"arn:aws:cloudformation:eu-west-1:{ACCOUNT}:stack/realtime-vend/{STACK_UUID}",
 }
-PROTECTED = {"ANY /api/session", "POST /api/call", "DELETE /api/call/{id}"}
+PROTECTED = {"ANY /api/session", "POST /api/call", "DELETE /api/call/{id}", "GET /api/call/{id}"}
 AUTH0 = {"JwtIssuer": "https://example.eu.auth0.com/", "JwtAudience": "https://realtime-vend,second"}
 POOL = {"CreateUserPool": "true"}
 # Entra ID with v2 tokens: aud is the API app's id; its scope is requested by the App ID URI.
@@ -46,6 +46,7 @@ SIGNED_IN_RESOURCES = {
     "SignedInSessionRoute": "SignedIn",
     "SignedInStartCallRoute": "SignedIn",
     "SignedInEndCallRoute": "SignedIn",
+    "SignedInCallStatusRoute": "SignedIn",
     "SignedInWarmRoute": "SignedIn",
     "SignedInOtherApiPathsRoute": "SignedIn",
     "SignedInApiInvokePermission": "SignedIn",
@@ -259,7 +260,7 @@ def test_anonymous_visitors_get_the_anonymous_api_an_empty_issuer_and_no_auth_co
     assert "Auth" not in RESOURCES["HttpApi"]["Properties"]
 
 
-# The signed-in API: the same routes, the three that spend behind the JWT authorizer
+# The signed-in API: the same routes, the ones that spend or name a call behind the JWT authorizer
 
 
 def test_the_signed_in_api_has_exactly_the_anonymous_apis_routes() -> None:
