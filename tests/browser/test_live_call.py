@@ -73,7 +73,8 @@ def open_live_page(
 
 
 def _wait_for_the_reply(page: Page) -> None:
-    page.wait_for_function(WAIT_FOR_THE_REPLY, polling=100, timeout=STATE_TIMEOUT_MS)
+    # A whole reply takes seconds of audio, and more on a loaded machine.
+    page.wait_for_function(WAIT_FOR_THE_REPLY, polling=100, timeout=RECONNECT_TIMEOUT_MS)
 
 
 def _session(standin: LiveStandin, index: int = 0) -> dict[str, Any]:
