@@ -44,6 +44,7 @@ from vend.observability import logger
 from vend.openai_api.calls import CallsApi
 from vend.openai_api.client_secrets import PATH as CLIENT_SECRETS_PATH
 from vend.openai_api.client_secrets import ClientSecretsApi
+from vend.openai_api.either_api import CallsOfEitherApi
 from vend.openai_api.http import OpenAIHttp
 from vend.openai_api.live_sessions import LiveCloser, LiveSessionsApi
 from vend.secret_values import OpenAIApiKey
@@ -133,10 +134,11 @@ def build(settings: Settings) -> Providers:
 
 
 def _calls_api(settings: Settings, openai: OpenAIHttp) -> RelayCallsApi:
-    """What relayed calls open and end: Realtime calls, or GPT-Live sessions."""
-    if settings.voice_api == "live":
-        return LiveSessionsApi(openai, settings.openai_base_url, _close_live_session)
-    return CallsApi(openai)
+    """What relayed calls open (Realtime calls, or GPT-Live sessions, by VOICE_API) and how each is
+    ended: by the API that opened it, which a deploy switching VOICE_API may have changed since."""
+    realtime = CallsApi(openai)
+    live = LiveSessionsApi(openai, settings.openai_base_url, _close_live_session)
+    return CallsOfEitherApi(live if settings.voice_api == "live" else realtime, realtime=realtime, live=live)
 
 
 def _close_live_session(base_url: str, api_key: OpenAIApiKey, session_id: str, *, deadline: float) -> bool:

@@ -180,6 +180,7 @@ class Stack:
         deadline_seconds: float = 600.0,
         budget: int = 10**9,
         base_url: str | None = None,  # where the companion attaches, if not the fake sideband
+        voice_api: str = "realtime",  # the stack's VOICE_API (its calls may predate a switch)
     ) -> None:
         client = boto3.client("dynamodb")
         create_quota_table(client)
@@ -199,6 +200,7 @@ class Stack:
                 "OPENAI_BASE_URL": base_url or sideband.base_url,
                 "CALL_MODE": "relay",
                 "COMPANION_FUNCTION_NAME": "realtime-vend-CompanionFunction",
+                "VOICE_API": voice_api,
             }
         )
         pricing, budget_ = Pricing(), Budget(budget)

@@ -250,3 +250,23 @@ def test_an_attach_that_hangs_does_not_hold_up_the_cap(aws: None, sideband: Fake
     hung_up_at = sideband.hung_up_at(rtc)
     assert hung_up_at is not None
     assert record.ends_at <= hung_up_at < record.ends_at + 1
+
+
+def test_a_realtime_call_is_still_served_after_a_deploy_switched_the_stack_to_gpt_live(
+    aws: None, sideband: FakeSideband
+) -> None:
+    # A deploy may switch VoiceApi under a live call: its companion's next generation (and its retries)
+    # then run with VOICE_API=live, and must still attach, meter and end it as the Realtime call it is.
+    stack = Stack(sideband, voice_api="live")
+    record, rtc = stack.live_call(seconds=3)
+    stack.invocations.start(record.call_id, 0)
+    sideband.wait_for(lambda: sideband.attached(rtc) == 1)
+    sideband.emit(rtc, response_done("resp_1", 120))
+    stack.invocations.wait(timeout=6)
+
+    assert stack.invocations.errors == []
+    assert stack.invocations.outcomes == {0: "finalised_cap"}
+    assert stack.spend.recorded == {"resp_1": 120}
+    hung_up_at = sideband.hung_up_at(rtc)
+    assert hung_up_at is not None
+    assert record.ends_at <= hung_up_at < record.ends_at + 1

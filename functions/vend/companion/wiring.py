@@ -37,6 +37,7 @@ from vend.companion.timer import Timer
 from vend.companion.tool_answers import ToolAnswers
 from vend.errors import ServerMisconfigured
 from vend.observability import logger
+from vend.openai_api.either_api import opened_by_realtime
 from vend.settings import Settings
 from vend.usage import CallRecord
 
@@ -113,12 +114,12 @@ def serve(parts: Parts, event: CompanionEvent, *, remaining_seconds: float) -> s
         return "already_ended"
     if record.openai_call_id is None:
         return "not_live"  # the start failed before OpenAI answered: nothing runs, nothing to end
-    settings = parts.settings
 
     def run_tool(name: str, arguments_json: str) -> ToolOutcome:
         return parts.tools()(name, arguments_json)
 
-    api = (live_parts if settings.voice_api == "live" else realtime_parts)(
+    # The call's own API, not the stack's: a deploy may have switched VOICE_API under a live call.
+    api = (realtime_parts if opened_by_realtime(record.openai_call_id) else live_parts)(
         parts, record, record.openai_call_id
     )
 
