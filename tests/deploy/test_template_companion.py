@@ -285,6 +285,8 @@ def test_the_nested_stack_is_told_what_the_companions_alarms_need() -> None:
         "RealtimeModel": {"Ref": "RealtimeModel"},
     }
     assert passed["TranscriptionModel"] == {"Ref": "TranscriptionModel"}
+    assert passed["LiveModel"] == {"Ref": "LiveModel"}
+    assert passed["LiveBackendModel"] == {"Ref": "LiveBackendModel"}
     assert {n for n, p in declared.items() if "Default" not in p} <= set(passed) <= set(declared)
     for mode, relayed in (("client_secret", False), ("relay", True), ("both", True)):
         assert condition("ServesRelay", {"CallMode": mode}, MONITORING_TEMPLATE) is relayed
@@ -358,6 +360,11 @@ def test_the_spend_alarm_fires_at_80_percent_of_call_dollars_per_day(dollars_per
         {"realtime": at_80 * 0.75, "transcription": at_80 * 0.25}, CallDollarsPerDay=dollars_per_day
     )
     assert _spend_alarm_fires({"realtime": at_80}, CallDollarsPerDay=dollars_per_day)  # no transcription
+    # GPT-Live's seconds and its backend's tokens add up too
+    assert _spend_alarm_fires(
+        {"live": at_80 * 0.9, "backend": at_80 * 0.1}, CallDollarsPerDay=dollars_per_day
+    )
+    assert not _spend_alarm_fires({"live": at_80 * 0.9, "backend": 0}, CallDollarsPerDay=dollars_per_day)
     assert not _spend_alarm_fires({"realtime": at_80 - 1}, CallDollarsPerDay=dollars_per_day)
     assert not _spend_alarm_fires({}, CallDollarsPerDay=dollars_per_day)
 
@@ -367,8 +374,13 @@ def test_the_spend_alarm_sums_the_stacks_models_over_a_day_and_says_which_day() 
     watched = _watched(alarm)
     description = alarm["AlarmDescription"]["Fn::Sub"]
 
-    assert set(watched) == {"realtime", "transcription"}
-    for query, parameter in (("realtime", "RealtimeModel"), ("transcription", "TranscriptionModel")):
+    assert set(watched) == {"realtime", "transcription", "live", "backend"}
+    for query, parameter in (
+        ("realtime", "RealtimeModel"),
+        ("transcription", "TranscriptionModel"),
+        ("live", "LiveModel"),
+        ("backend", "LiveBackendModel"),
+    ):
         metric = watched[query]["Metric"]
         assert (metric["Namespace"], metric["MetricName"]) == ("RealtimeVend", "SpendMicroUSD")
         assert metric["Dimensions"] == [
