@@ -88,15 +88,16 @@ def test_a_call_plays_the_assistant_and_shows_what_was_said_as_whole_turns(
     # When they connect and speak (the fake microphone's beeps are speech to the stand-in)
     connect(page)
     wait_for_inbound_audio(page)
-    # Then what they said is a turn, and the assistant's reply, sent as two-word fragments, is grouped
-    # into one (two if its fragments came more than the assistant's silence apart: a loaded machine)
+    # Then what they said is a turn, and the assistant's reply, sent as two-word fragments, reads whole
+    # in turns that group them (more than one turn only if fragments came more than the assistant's
+    # silence apart, as on a loaded machine: the SDK's rule, tests/browser/test_live_transcript_grouping.py)
     expect(page.locator("#turns .turn--user .turn__text").first).not_to_be_empty(timeout=STATE_TIMEOUT_MS)
     _wait_for_the_reply(page)
     turns = page.locator("#turns .turn--assistant").count()
     fragments = [
         e for e in _session(standin)["server_events"] if e["type"] == "session.output_transcript.delta"
     ]
-    assert 1 <= turns <= 2 < len(fragments)
+    assert 1 <= turns < len(fragments)
     # And while the assistant's audio plays, the page says it is speaking
     expect(page.locator(".level__name").nth(1)).to_have_text("Assistant (speaking)", timeout=STATE_TIMEOUT_MS)
     # And the session was restricted to what the page needs
@@ -304,7 +305,6 @@ def test_a_session_lost_without_a_reason_to_stop_reconnects_with_the_conversatio
     connect(page)
     _wait_for_the_reply(page)
     standin.patch(mic_turns=False)
-    said = page.evaluate("() => window.__realtimeVendDebug.conversation.turns()")
     record_states(page)
     # When the session is closed under the page (our API says close_requested: not the page's own)
     _end_the_session_from_the_channel(page)
@@ -315,6 +315,9 @@ def test_a_session_lost_without_a_reason_to_stop_reconnects_with_the_conversatio
     carried = [
         (item["role"], item["content"][0]["text"]) for item in second["created_body"]["session"]["input"]
     ]
-    assert carried == [(turn["role"], turn["text"]) for turn in said]
+    # (what the page showed when its session was lost, the oldest first; new turns follow on screen)
+    said = page.evaluate("() => window.__realtimeVendDebug.conversation.turns()")
+    assert len(carried) >= 2
+    assert carried == [(turn["role"], turn["text"]) for turn in said][: len(carried)]
     page.get_by_role("button", name="Disconnect").click()
     expect(status(page)).to_have_text("Disconnected")

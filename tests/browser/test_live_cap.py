@@ -89,23 +89,23 @@ def test_at_openais_session_limit_the_page_rolls_over_and_says_whose_limit(
     page: Page, live: tuple[Stack, LiveStandin]
 ) -> None:
     _, standin = live
-    # Given GPT-Live sessions that expire after 4 seconds (before our 10-second cap)
-    standin.patch(live_max_session_seconds=4)
+    # Given a GPT-Live session that expires after 6 seconds (before our 10-second cap)
+    standin.patch(live_max_session_seconds=6)
     try:
         connect(page)
-        page.evaluate(RECORD_RECONNECTS)
-        # When the first one expires
-        eventually(standin.sessions, lambda s: len(s) >= 2, "the next session", timeout=30)
-        # Then the page says it was OpenAI's limit, and continues
-        reconnects = page.evaluate("() => window.__reconnects")
-        assert reconnects[0]["reason"] == "rollover"
-        assert reconnects[0]["hint"] == (
-            "The voice session reached OpenAI's session limit. Continuing in a new call; "
-            "the conversation so far is kept."
-        )
-        assert standin.sessions()[0]["close_reason"] == "expired"
-        expect(status(page)).to_have_text("Connected", timeout=RECONNECT_TIMEOUT_MS)
     finally:
-        standin.patch(live_max_session_seconds=3600)
+        standin.patch(live_max_session_seconds=3600)  # the next sessions: OpenAI's limit is far
+    page.evaluate(RECORD_RECONNECTS)
+    # When it expires
+    eventually(standin.sessions, lambda s: len(s) >= 2, "the next session", timeout=30)
+    # Then the page says it was OpenAI's limit, and continues
+    reconnects = page.evaluate("() => window.__reconnects")
+    assert reconnects[0]["reason"] == "rollover"
+    assert reconnects[0]["hint"] == (
+        "The voice session reached OpenAI's session limit. Continuing in a new call; "
+        "the conversation so far is kept."
+    )
+    assert standin.sessions()[0]["close_reason"] == "expired"
+    expect(status(page)).to_have_text("Connected", timeout=RECONNECT_TIMEOUT_MS)
     page.get_by_role("button", name="Disconnect").click()
     expect(status(page)).to_have_text("Disconnected")

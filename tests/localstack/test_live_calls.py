@@ -159,7 +159,7 @@ async def test_a_relayed_call_gets_a_gpt_live_session_decided_by_the_server(live
         assert ended.status == 204, ended.text
         await eventually(lambda: client.channel.readyState == "closed", timeout=20)
         [after] = [s for s in await live_sessions(live_stack) if s["id"] == created["id"]]
-        assert after["close_reason"] == "close_requested"
+        assert (after["close_reason"], after["ended_by"]) == ("close_requested", "sideband")
         status = await send(live_stack, visitor, "GET", f"/api/call/{call_id}")
         assert (status.status, status.json["status"]) == (200, "ended")
     finally:
@@ -211,5 +211,34 @@ async def test_a_rollover_carries_the_conversation_and_never_a_developer_message
             },
         ]
         assert (await send(live_stack, visitor, "DELETE", f"/api/call/{call_id}")).status == 204
+    finally:
+        await client.close()
+
+
+async def test_the_kill_switch_ends_a_gpt_live_session_that_ignores_hangup(live_stack: StackProcess) -> None:
+    # The stand-in answers POST …/hangup with 200 and does nothing (--live-webrtc-hangup ignored), as
+    # OpenAI documents hangup for SIP only: the session ends because the server sent session.close.
+    visitor = "127.0.0.33"
+    before = {s["id"] for s in await live_sessions(live_stack)}
+    client = LiveClient()
+    try:
+        call_id = await connect(
+            client, await send(live_stack, visitor, "POST", "/api/call", await client.offer())
+        )
+        [created] = [s for s in await live_sessions(live_stack) if s["id"] not in before]
+
+        killed = await asyncio.to_thread(live_stack.kill_switch)
+
+        assert killed == {"ended": 1}
+        await eventually(lambda: client.channel.readyState == "closed", timeout=20)
+        [after] = [s for s in await live_sessions(live_stack) if s["id"] == created["id"]]
+        # closed by session.close on a sideband (the kill switch's own), not by the hangup, nor the page
+        assert (after["state"], after["close_reason"], after["ended_by"]) == (
+            "closed",
+            "close_requested",
+            "sideband",
+        )
+        status = await send(live_stack, visitor, "GET", f"/api/call/{call_id}")
+        assert (status.status, status.json["status"]) == (200, "ended")
     finally:
         await client.close()
