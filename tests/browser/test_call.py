@@ -74,6 +74,29 @@ def test_typed_message_gets_an_answer(page: Page, stack: Stack) -> None:
     assert sent[-1]["item"]["content"] == [{"type": "input_text", "text": "What time is it in Lisbon?"}]
 
 
+def test_a_message_typed_while_the_assistant_answers_is_answered_after_it(page: Page, stack: Stack) -> None:
+    # OpenAI refuses a response while another is active: the page asks again once that one is done,
+    # instead of telling the visitor it could not handle the request.
+    connect(page)
+    # Both in one task, so the second response.create surely reaches OpenAI while the first is active
+    page.evaluate(
+        """() => {
+            const box = document.querySelector('#message');
+            const form = box.form;
+            for (const text of ['What time is it in Lisbon?', 'And what time is it in Tokyo?']) {
+                box.value = text;
+                form.requestSubmit();
+            }
+        }"""
+    )
+
+    expect(page.locator(".turn--assistant", has_text="Lisbon")).to_be_visible(timeout=STATE_TIMEOUT_MS)
+    expect(page.locator(".turn--assistant", has_text="Tokyo")).to_be_visible(timeout=STATE_TIMEOUT_MS)
+    expect(page.get_by_role("alert")).to_have_count(0)  # no error shown
+    events = stack.standin.calls()[0]["client_events"]
+    assert [e["type"] for e in events].count("response.create") == 3  # the refused one, asked again
+
+
 def test_mute_stops_the_sound_reaching_the_service(page: Page, stack: Stack) -> None:
     connect(page)
     eventually(

@@ -78,6 +78,8 @@ const TRANSITIONS = Object.freeze({
  *   text (none: typing is off)
  * @property {(session: PeerSession, conversation: import('../conversation.js').Conversation, replay: boolean) => void} opened
  *   a session is ready; `replay`: it continues the conversation on screen
+ * @property {(event: {type: string} & Record<string, any>, session: PeerSession | null) => boolean} [handled]
+ *   deals with a server event the visitor need not hear of (true: an error the protocol recovers from)
  * @property {(event: {type: string} & Record<string, any>, conversation: import('../conversation.js').Conversation) => boolean} read
  *   reads one server event into the conversation; true if it is the assistant's `end_call`
  * @property {(session: PeerSession | null, hangUp: () => Promise<boolean>) => void} end  ends the call's
@@ -371,7 +373,8 @@ export class RealtimeCall extends EventTarget {
 
   /** @param {{type: string} & Record<string, any>} event */
   #onServerEvent(event) {
-    if (event.type === 'error') this.dispatchEvent(new CustomEvent('servererror', { detail: event.error ?? {} }));
+    const handled = this.protocol.handled?.(event, this.#session);
+    if (event.type === 'error' && !handled) this.dispatchEvent(new CustomEvent('servererror', { detail: event.error ?? {} }));
     this.#endCallSeen ||= this.protocol.read(event, this.conversation);
     this.dispatchEvent(new CustomEvent('serverevent', { detail: event }));
   }

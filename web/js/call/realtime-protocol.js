@@ -5,6 +5,12 @@
  * built from the server's events (conversation.js). GPT-Live's is beside it (live/live-protocol.js).
  */
 
+// OpenAI refuses a `response.create` while a response is active (the answer to a spoken turn, say).
+// The typed message is in the conversation by then, so the page asks again once that one is done.
+const BUSY = 'conversation_already_has_active_response';
+/** Sessions whose typed message waits for the active response to finish. */
+const waiting = new WeakSet();
+
 /** @type {import('./realtime-call.js').CallProtocol} */
 export const realtimeProtocol = {
   readyEvent: 'session.created',
@@ -14,6 +20,12 @@ export const realtimeProtocol = {
   ],
   opened(session, conversation, replay) {
     if (replay) for (const event of conversation.replayEvents()) session.send(event);
+  },
+  handled(event, session) {
+    if (!session) return false;
+    if (event.error?.code === BUSY) return !!waiting.add(session);
+    if (event.type === 'response.done' && waiting.delete(session)) session.send({ type: 'response.create' });
+    return false;
   },
   read(event, conversation) {
     conversation.applyServerEvent(event);
