@@ -222,10 +222,16 @@ async def test_the_metered_budget_ends_the_live_call_and_refuses_the_next_until_
     finally:
         await call.client.close()
 
+    spent_on = int(time.time()) // 86_400  # the UTC day the budget was reached
     client = RealtimeClient()
     offer = await client.offer()
     await client.close()
     refused = await send(frugal_stack, "127.0.0.63", "POST", "/api/call", offer)
+    if int(time.time()) // 86_400 != spent_on:
+        # The run crossed 00:00 UTC (CI did once): the new day's budget is whole again, and the call is let in
+        assert refused.status == 201
+        await send(frugal_stack, "127.0.0.63", "DELETE", refused.headers["Location"])
+        return
     assert (refused.status, refused.code) == (429, "spend_cap_reached")
     midnight = (int(time.time()) // 86_400 + 1) * 86_400
     assert abs(int(refused.headers["Retry-After"]) - (midnight - time.time())) <= 2
