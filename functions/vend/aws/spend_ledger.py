@@ -91,15 +91,7 @@ class SpendLedger:
                         "ConditionExpression": "attribute_not_exists(pk)",
                     }
                 },
-                self._add(
-                    _call_key(call_id),
-                    micro_usd,
-                    expires,
-                    also="#visitor = :visitor, #day = :day",
-                    values={":visitor": {"S": visitor}, ":day": {"S": day}},
-                ),
-                self._add(_visitor_key(visitor, day), micro_usd, expires),
-                self._add(_shard_key(day, self._draw(self._shards)), micro_usd, expires),
+                *self._totals(call_id, visitor, day, micro_usd, expires),
             ]
             try:
                 self._client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
@@ -174,15 +166,7 @@ class SpendLedger:
                         },
                     }
                 },
-                self._add(
-                    _call_key(call_id),
-                    increase,
-                    expires,
-                    also="#visitor = :visitor, #day = :day",
-                    values={":visitor": {"S": visitor}, ":day": {"S": day}},
-                ),
-                self._add(_visitor_key(visitor, day), increase, expires),
-                self._add(_shard_key(day, self._draw(self._shards)), increase, expires),
+                *self._totals(call_id, visitor, day, increase, expires),
             ]
             try:
                 self._client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
@@ -251,6 +235,22 @@ class SpendLedger:
                 return found
             self._sleep(0.01 * (attempt + 1))  # unprocessed keys: DynamoDB asks to back off
         raise QuotaUnavailable("dynamodb_spend_unprocessed_keys")
+
+    def _totals(
+        self, call_id: str, visitor: str, day: str, micro_usd: int, expires: dict[str, str]
+    ) -> list[dict[str, Any]]:
+        """The three totals an amount adds to: the call's, the visitor's day, a shard of the stack's day."""
+        return [
+            self._add(
+                _call_key(call_id),
+                micro_usd,
+                expires,
+                also="#visitor = :visitor, #day = :day",
+                values={":visitor": {"S": visitor}, ":day": {"S": day}},
+            ),
+            self._add(_visitor_key(visitor, day), micro_usd, expires),
+            self._add(_shard_key(day, self._draw(self._shards)), micro_usd, expires),
+        ]
 
     def _add(
         self,
